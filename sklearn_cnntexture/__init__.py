@@ -1,0 +1,31 @@
+"""Texture features of microstructure images from a pretrained VGG16, for scikit-learn.
+
+The method of Ling et al. 2017: VGG16 layer activations (:class:`VGGLayerTransformer`),
+a translation-invariant encoding (:class:`MeanPool`, :class:`MaxPool`,
+:class:`GramEncoder`, :class:`VLADEncoder`, or several layers at once with
+:class:`MultiLayerUnion`), then any scikit-learn model.
+"""
+
+from ._activations import Activations
+from ._backbone import CONV_LAYERS, PAPER_LAYERS
+from .datasets import load_uhcs_sample
+from .encoders import GramEncoder, MaxPool, MeanPool, VLADEncoder
+from .union import MultiLayerUnion
+from .vgg import VGGLayerTransformer
+from .weights import WeightsUnavailableError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Activations",
+    "CONV_LAYERS",
+    "GramEncoder",
+    "MaxPool",
+    "MeanPool",
+    "MultiLayerUnion",
+    "PAPER_LAYERS",
+    "VGGLayerTransformer",
+    "VLADEncoder",
+    "WeightsUnavailableError",
+    "load_uhcs_sample",
+]

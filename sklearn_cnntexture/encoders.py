@@ -1,0 +1,578 @@
+"""Translation-invariant texture encoders: MeanPool, MaxPool, GramEncoder, VLADEncoder.
+
+Each turns a set of local descriptors per sample into one fixed-length vector
+that does not depend on where in the image the descriptors were, the second
+step of Ling et al. 2017. Input is channels last, with any number of location
+axes:
+
+- ``(n, C)``: one location per sample (plain tabular data);
+- ``(n, L, C)`` or ``(n, H, W, C)``: L or H x W locations per sample;
+- a list of ``(..., C)`` arrays with different numbers of locations (images of
+  different sizes);
+- the lazy :class:`~sklearn_cnntexture.Activations` of one VGG16 layer, which
+  are consumed batch by batch, so memory stays bounded by the batch.
+
+A stack of raw grayscale images needs its channel axis: ``images[..., None]``
+is ``(n, H, W, 1)`` (a 3-D array is read as ``(n, L, C)``, never guessed), or use
+``VGGLayerTransformer(layers="image")``.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.cluster import KMeans
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    check_array,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._activations import Activations
+from ._backbone import n_channels
+
+_CHUNK = 256  # samples per step when the input is one in-memory array
+
+
+def _float_dtype(dtype):
+    """float32 stays float32 (the network's precision); anything else is float64."""
+    return np.float32 if dtype == np.float32 else np.float64
+
+
+def iter_groups(batch):
+    """Split one batch into (b, L, C) float arrays of equally many locations.
+
+    ``batch`` is an array (b, *locations, C) or a list of (*locations, C)
+    arrays; a list becomes one group per sample.
+    """
+    if isinstance(batch, np.ndarray):
+        yield batch.reshape(batch.shape[0], -1, batch.shape[-1])
+    else:
+        for sample in batch:
+            yield sample.reshape(1, -1, sample.shape[-1])
+
+
+class _BaseEncoder(TransformerMixin, BaseEstimator):
+    """Input handling and the fit/encode protocol shared by the encoders.
+
+    Subclasses define ``_name`` (used in feature names), ``_encode(F)`` from
+    float (b, L, C) to (b, n_outputs) in F's dtype, and
+    ``_output_tokens(channels)``; an encoder that learns from the data sets
+    ``_learns_from_data`` and overrides ``_fit_begin``, ``_fit_add(F)`` and
+    ``_fit_end``, which see the (b, L, C) groups one at a time.
+    :class:`MultiLayerUnion` drives these directly to fit and encode several
+    layers in one pass over the images.
+    """
+
+    _name = ""
+    _learns_from_data = False
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the encoder (only :class:`VLADEncoder` learns anything).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ..., n_channels), list of arrays \
+                or Activations
+            Local descriptors per sample, channels last.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self
+        """
+        # Arrays are validated here; lazy activations are not run unless needed.
+        groups = self._groups(X, reset=True)
+        if self._learns_from_data:
+            self._fit_begin()
+            for F in groups:
+                self._fit_add(F)
+            self._fit_end()
+        return self
+
+    def transform(self, X):
+        """Encode each sample into one vector.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ..., n_channels), list of arrays \
+                or Activations
+            Local descriptors per sample, channels last.
+
+        Returns
+        -------
+        X_out : ndarray of shape (n_samples, n_features_out)
+            float32 for float32 input (and for activations), else float64.
+        """
+        check_is_fitted(self)
+        return self._encode_all(self._groups(X, reset=False))
+
+    def fit_transform(self, X, y=None):
+        """Fit, then encode ``X``; one pass over it unless the encoder learns.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ..., n_channels), list of arrays \
+                or Activations
+            Local descriptors per sample, channels last.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        X_out : ndarray of shape (n_samples, n_features_out)
+        """
+        if self._learns_from_data:
+            return self.fit(X).transform(X)
+        self._validate_params()
+        return self._encode_all(self._groups(X, reset=True))
+
+    def get_feature_names_out(self, input_features=None):
+        """Output feature names: layer, encoder and filter, ``block3_conv3__mean__17``.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None
+            Names of the input channels; by default the fitted ones
+            (``feature_names_in_``) or the filter indices.
+
+        Returns
+        -------
+        names : ndarray of str objects
+        """
+        check_is_fitted(self)
+        if input_features is None and not hasattr(self, "feature_names_in_"):
+            channels = [str(i) for i in range(self.n_features_in_)]
+        else:
+            channels = _check_feature_names_in(self, input_features)
+        prefix = f"{self.layer_}__" if self.layer_ else ""
+        return np.asarray(
+            [f"{prefix}{self._name}__{token}" for token in self._output_tokens(channels)],
+            dtype=object,
+        )
+
+    # -- protocol used by MultiLayerUnion -----------------------------------
+
+    def _start(self, n_features, layer):
+        """Record what was fitted on: channel count and layer name (or None)."""
+        self.n_features_in_ = n_features
+        self.layer_ = layer
+
+    def _fit_begin(self):
+        pass
+
+    def _fit_add(self, F):
+        pass
+
+    def _fit_end(self):
+        pass
+
+    def _encode_all(self, groups):
+        parts = [self._encode(F) for F in groups]
+        if not parts:
+            raise ValueError("no samples to encode")
+        return np.concatenate(parts)
+
+    # -- input handling -------------------------------------------------------
+
+    def _groups(self, X, *, reset):
+        """Validate ``X`` and return an iterator over it as (b, L, C) float arrays.
+
+        Sets (``reset=True``) or checks the channel count and layer name.
+        """
+        if isinstance(X, Activations):
+            return self._activation_groups(X, reset=reset)
+        if isinstance(X, (list, tuple)) and X and not _is_rectangular(X):
+            return self._ragged_groups(X, reset=reset)
+        return self._array_groups(X, reset=reset)
+
+    def _array_groups(self, X, *, reset):
+        if getattr(X, "ndim", None) == 2 or np.ndim(X) == 2:
+            # 2-D goes through validate_data: it records feature_names_in_ of
+            # DataFrames and gives scikit-learn's own error messages.
+            X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+        else:
+            X = check_array(X, allow_nd=True, dtype=[np.float64, np.float32], input_name="X")
+            self._check_features(X.shape[-1], None, reset=reset)
+            if reset and hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        if X.ndim == 2:
+            X = X[:, np.newaxis, :]
+        if 0 in X.shape[1:-1]:
+            raise ValueError(f"X has shape {X.shape}: samples without locations")
+        if reset:
+            self.layer_ = None
+        return (next(iter_groups(X[i : i + _CHUNK])) for i in range(0, len(X), _CHUNK))
+
+    def _ragged_groups(self, X, *, reset):
+        samples = []
+        for i, sample in enumerate(X):
+            sample = check_array(
+                sample, allow_nd=True, dtype=[np.float64, np.float32], input_name=f"X[{i}]"
+            )
+            if sample.shape[-1] != samples[0].shape[-1] if samples else False:
+                raise ValueError(
+                    f"X[{i}] has {sample.shape[-1]} channels, X[0] has {samples[0].shape[-1]}"
+                )
+            samples.append(sample)
+        self._check_features(samples[0].shape[-1], None, reset=reset)
+        if reset:
+            self.layer_ = None
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        return iter_groups(samples)
+
+    def _activation_groups(self, X, *, reset):
+        if len(X.layers) != 1:
+            raise ValueError(
+                f"{type(self).__name__} got activations of {len(X.layers)} layers "
+                f"{list(X.layers)}; wrap it in MultiLayerUnion({type(self).__name__}()) "
+                "to encode each layer and concatenate the features."
+            )
+        (layer,) = X.layers
+        self._check_features(n_channels(layer), layer, reset=reset)
+        if reset and hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        return (F for batch in X.iter_batches() for F in iter_groups(batch))
+
+    def _check_features(self, n_features, layer, *, reset):
+        if reset:
+            self._start(n_features, layer)
+            return
+        if n_features != self.n_features_in_:
+            raise ValueError(
+                f"X has {n_features} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        if layer is not None and self.layer_ is not None and layer != self.layer_:
+            raise ValueError(
+                f"{type(self).__name__} was fitted on activations of {self.layer_}, "
+                f"got {layer}"
+            )
+
+
+def _is_rectangular(X):
+    try:
+        np.asarray(X, dtype=float)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+class MeanPool(_BaseEncoder):
+    """Mean of each channel over all locations: ``n_channels`` features.
+
+    On VGG16 activations each feature is one filter's mean response, the
+    encoding that Ling et al. [1]_ found as good as Gram and that makes the
+    model interpretable (one feature = one texture).
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of input channels (filters).
+    feature_names_in_ : ndarray of str
+        Input column names, for 2-D DataFrame input only.
+    layer_ : str or None
+        Layer of the activations fitted on, None for plain arrays.
+
+    See Also
+    --------
+    MaxPool, GramEncoder, VLADEncoder
+
+    References
+    ----------
+    .. [1] J. Ling et al., "Building data-driven models with microstructural
+       images: Generalization and interpretability", Materials Discovery 10
+       (2017) 19-28.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_cnntexture import MeanPool
+    >>> X = np.arange(12, dtype=float).reshape(2, 3, 2)  # 2 samples, 3 locations, 2 channels
+    >>> MeanPool().fit_transform(X)
+    array([[ 2.,  3.],
+           [ 8.,  9.]])
+    """
+
+    _name = "mean"
+    _parameter_constraints = {}
+
+    def _encode(self, F):
+        return F.mean(axis=1, dtype=F.dtype)
+
+    def _output_tokens(self, channels):
+        return list(channels)
+
+
+class MaxPool(MeanPool):
+    """Maximum of each channel over all locations: ``n_channels`` features.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of input channels (filters).
+    feature_names_in_ : ndarray of str
+        Input column names, for 2-D DataFrame input only.
+    layer_ : str or None
+        Layer of the activations fitted on, None for plain arrays.
+
+    See Also
+    --------
+    MeanPool, GramEncoder, VLADEncoder
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_cnntexture import MaxPool
+    >>> X = np.arange(12, dtype=float).reshape(2, 3, 2)
+    >>> MaxPool().fit_transform(X)
+    array([[ 4.,  5.],
+           [10., 11.]])
+    """
+
+    _name = "max"
+
+    def _encode(self, F):
+        return F.max(axis=1)
+
+
+class GramEncoder(_BaseEncoder):
+    """Gram matrix of the channels over locations: ``G = F^T F`` per sample.
+
+    With F the (locations x channels) matrix of one sample, ``G[i, j]`` sums
+    the product of channels i and j over the locations: which filters fire
+    together, regardless of where (the texture representation of Gatys et
+    al., used by Ling et al. [1]_).
+
+    Parameters
+    ----------
+    triangle : {"upper", "full"}, default="upper"
+        ``"full"`` gives all N^2 entries, as counted in the paper's Table 1
+        (4096 for 64 filters ... 262144 for 512); ``"upper"`` the N(N+1)/2
+        entries on and above the diagonal, which carry the same information
+        since G is symmetric, at half the size.
+    normalize : bool, default=True
+        Divide by the number of locations, so images of different sizes give
+        comparable values (the mean of the products rather than their sum).
+        False gives the paper's plain ``F^T F``.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of input channels (filters).
+    feature_names_in_ : ndarray of str
+        Input column names, for 2-D DataFrame input only.
+    layer_ : str or None
+        Layer of the activations fitted on, None for plain arrays.
+
+    See Also
+    --------
+    MeanPool, MaxPool, VLADEncoder
+
+    References
+    ----------
+    .. [1] J. Ling et al., Materials Discovery 10 (2017) 19-28.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_cnntexture import GramEncoder
+    >>> X = np.array([[[1.0, 2.0], [3.0, 4.0]]])  # 1 sample, 2 locations, 2 channels
+    >>> GramEncoder(triangle="full", normalize=False).fit_transform(X)
+    array([[10., 14., 14., 20.]])
+    >>> GramEncoder().fit(X).get_feature_names_out()
+    array(['gram__0_0', 'gram__0_1', 'gram__1_1'], dtype=object)
+    """
+
+    _name = "gram"
+    _parameter_constraints = {
+        "triangle": [StrOptions({"upper", "full"})],
+        "normalize": ["boolean"],
+    }
+
+    def __init__(self, *, triangle="upper", normalize=True):
+        self.triangle = triangle
+        self.normalize = normalize
+
+    def _encode(self, F):
+        gram = np.matmul(F.transpose(0, 2, 1), F)
+        if self.normalize:
+            gram /= F.shape[1]
+        n = F.shape[2]
+        if self.triangle == "full":
+            return gram.reshape(len(F), n * n)
+        rows, cols = np.triu_indices(n)
+        return gram[:, rows, cols]
+
+    def _output_tokens(self, channels):
+        n = len(channels)
+        if self.triangle == "full":
+            pairs = [(i, j) for i in range(n) for j in range(n)]
+        else:
+            pairs = zip(*np.triu_indices(n))
+        return [f"{channels[i]}_{channels[j]}" for i, j in pairs]
+
+
+class VLADEncoder(_BaseEncoder):
+    """VLAD: summed residuals of the descriptors to their nearest visual word.
+
+    ``fit`` learns a dictionary of ``n_words`` visual words by k-means on a
+    random sample of at most ``max_descriptors`` local descriptors (one per
+    location), drawn uniformly from all samples in one pass. ``transform``
+    assigns every descriptor of a sample to its nearest word and sums the
+    residuals (descriptor minus word) per word: ``n_words x n_channels``
+    features, word-major. Words no descriptor chose give zeros. Then, as usual
+    (Jegou et al. 2010; Arandjelovic & Zisserman 2013), signed power
+    normalization and L2 normalization.
+
+    Parameters
+    ----------
+    n_words : int, default=32
+        Size of the dictionary (the paper's 32).
+    max_descriptors : int, default=50_000
+        Cap on the descriptors k-means sees, which bounds fit's memory and time.
+    power : float or None, default=0.5
+        Exponent of the signed power normalization ``sign(v) |v| ** power``;
+        None skips it.
+    l2_normalize : bool, default=True
+        Scale each sample's vector to unit L2 norm (an all-zero vector stays).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the descriptor sample and k-means.
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_words, n_features_in_)
+        The visual words.
+    n_features_in_ : int
+        Number of input channels (filters).
+    feature_names_in_ : ndarray of str
+        Input column names, for 2-D DataFrame input only.
+    layer_ : str or None
+        Layer of the activations fitted on, None for plain arrays.
+
+    See Also
+    --------
+    MeanPool, MaxPool, GramEncoder
+
+    References
+    ----------
+    .. [1] H. Jegou, M. Douze, C. Schmid and P. Perez, "Aggregating local
+       descriptors into a compact image representation", CVPR 2010.
+    .. [2] J. Ling et al., Materials Discovery 10 (2017) 19-28.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_cnntexture import VLADEncoder
+    >>> X = np.random.default_rng(0).random((10, 50, 3))
+    >>> vlad = VLADEncoder(n_words=4, random_state=0).fit(X)
+    >>> vlad.transform(X).shape
+    (10, 12)
+    """
+
+    _name = "vlad"
+    _learns_from_data = True
+    _parameter_constraints = {
+        "n_words": [Interval(Integral, 1, None, closed="left")],
+        "max_descriptors": [Interval(Integral, 1, None, closed="left")],
+        "power": [Interval(Real, 0, None, closed="neither"), None],
+        "l2_normalize": ["boolean"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        *,
+        n_words=32,
+        max_descriptors=50_000,
+        power=0.5,
+        l2_normalize=True,
+        random_state=None,
+    ):
+        self.n_words = n_words
+        self.max_descriptors = max_descriptors
+        self.power = power
+        self.l2_normalize = l2_normalize
+        self.random_state = random_state
+
+    def _fit_begin(self):
+        self._sample = _DescriptorSample(
+            self.max_descriptors, check_random_state(self.random_state)
+        )
+
+    def _fit_add(self, F):
+        self._sample.add(F.reshape(-1, F.shape[-1]))
+
+    def _fit_end(self):
+        sample = self.__dict__.pop("_sample")
+        descriptors = sample.descriptors
+        n = 0 if descriptors is None else len(descriptors)
+        if n < self.n_words:
+            raise ValueError(
+                f"VLADEncoder needs at least n_words={self.n_words} local descriptors to "
+                f"learn its dictionary, got n_samples={n}; lower n_words or give more data."
+            )
+        kmeans = KMeans(n_clusters=self.n_words, n_init=1, random_state=sample.rng)
+        kmeans.fit(descriptors.astype(np.float64))
+        self.cluster_centers_ = kmeans.cluster_centers_
+
+    def _encode(self, F):
+        words = self.cluster_centers_.astype(F.dtype)
+        k, c = words.shape
+        out = np.empty((len(F), k * c), dtype=F.dtype)
+        for i, descriptors in enumerate(F):
+            nearest = _nearest_word(descriptors, words)
+            # Sum of descriptors per word minus count x word = summed residuals.
+            onehot = scipy.sparse.csr_matrix(
+                (np.ones(len(nearest), F.dtype), (nearest, np.arange(len(nearest)))),
+                shape=(k, len(nearest)),
+            )
+            counts = np.bincount(nearest, minlength=k).astype(F.dtype)
+            out[i] = (onehot @ descriptors - counts[:, None] * words).ravel()
+        if self.power is not None:
+            out = np.sign(out) * np.abs(out) ** out.dtype.type(self.power)
+        if self.l2_normalize:
+            norms = np.linalg.norm(out, axis=1, keepdims=True)
+            out /= np.where(norms > 0, norms, 1)
+        return out
+
+    def _output_tokens(self, channels):
+        return [f"{w}_{ch}" for w in range(self.n_words) for ch in channels]
+
+
+def _nearest_word(descriptors, words):
+    # argmin ||x - w||^2 = argmin (||w||^2 - 2 x.w): one matrix product.
+    scores = (words * words).sum(axis=1) - 2 * descriptors @ words.T
+    return scores.argmin(axis=1)
+
+
+class _DescriptorSample:
+    """Uniform random sample of at most ``size`` rows from a stream of batches.
+
+    Each row gets a random key; the rows with the ``size`` smallest keys seen
+    so far are kept (a reservoir), so memory is ``size`` rows plus one batch.
+    """
+
+    def __init__(self, size, rng):
+        self.size = size
+        self.rng = rng
+        self.descriptors = None
+        self.keys = np.empty(0)
+
+    def add(self, rows):
+        keys = self.rng.random_sample(len(rows))
+        if self.descriptors is None:
+            self.descriptors = rows[:0]
+        descriptors = np.concatenate([self.descriptors, rows])
+        keys = np.concatenate([self.keys, keys])
+        if len(keys) > self.size:
+            keep = np.argpartition(keys, self.size - 1)[: self.size]
+            descriptors, keys = descriptors[keep], keys[keep]
+        self.descriptors, self.keys = descriptors, keys

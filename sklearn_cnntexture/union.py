@@ -1,0 +1,184 @@
+"""MultiLayerUnion: one encoder over several VGG16 layers, from one forward pass."""
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
+from sklearn.utils.validation import check_is_fitted
+
+from ._activations import Activations
+from ._backbone import n_channels
+from .encoders import MeanPool, _BaseEncoder, iter_groups
+
+
+class MultiLayerUnion(TransformerMixin, BaseEstimator):
+    """Apply one encoder to every layer of multi-layer activations, concatenated.
+
+    The paper's "all five layers" model [1]_: put
+    ``VGGLayerTransformer(layers=PAPER_LAYERS)`` before it and it encodes each
+    layer with its own copy of ``encoder`` and concatenates the features,
+    layer by layer, in the order of the layers. The images go through the
+    network once for all layers (twice in ``fit_transform`` for an encoder that
+    learns from the data, such as :class:`VLADEncoder`: once to learn, once to
+    encode).
+
+    Like :class:`~sklearn.pipeline.FeatureUnion`, parameters nest
+    (``encoder__triangle``) and output names carry the layer
+    (``block3_conv3__mean__17``).
+
+    Parameters
+    ----------
+    encoder : encoder estimator, default=None
+        One of :class:`MeanPool`, :class:`MaxPool`, :class:`GramEncoder`,
+        :class:`VLADEncoder`; None means ``MeanPool()``. It is cloned for each
+        layer.
+
+    Attributes
+    ----------
+    encoders_ : dict of str to encoder
+        The fitted encoder of each layer, in output order. For plain array
+        input (one unnamed layer) the key is ``"x"``.
+    n_features_in_ : int
+        Number of input channels, for plain array input only.
+    feature_names_in_ : ndarray of str
+        Input column names, for 2-D DataFrame input only.
+
+    See Also
+    --------
+    VGGLayerTransformer : Gives the multi-layer activations.
+    sklearn.pipeline.FeatureUnion : The general union of transformers.
+
+    References
+    ----------
+    .. [1] J. Ling et al., Materials Discovery 10 (2017) 19-28.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_cnntexture import MultiLayerUnion, VGGLayerTransformer
+    >>> images = np.random.default_rng(0).random((3, 16, 16))
+    >>> vgg = VGGLayerTransformer(["C1_2", "C2_2"], weights=None, random_state=0)
+    >>> union = MultiLayerUnion().fit(vgg.transform(images))
+    >>> union.transform(vgg.transform(images)).shape
+    (3, 192)
+    >>> union.get_feature_names_out()[[0, 64]]
+    array(['block1_conv2__mean__0', 'block2_conv2__mean__0'], dtype=object)
+    """
+
+    _parameter_constraints = {"encoder": [_BaseEncoder, None]}
+
+    def __init__(self, encoder=None):
+        self.encoder = encoder
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Fit one copy of the encoder per layer.
+
+        Parameters
+        ----------
+        X : Activations or array-like
+            Activations of one or more layers; a plain array is one layer.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : MultiLayerUnion
+        """
+        self._fit(X)
+        return self
+
+    def transform(self, X):
+        """Encode every layer and concatenate, in one pass over the images.
+
+        Parameters
+        ----------
+        X : Activations or array-like
+            Activations of the layers fitted on.
+
+        Returns
+        -------
+        X_out : ndarray of shape (n_samples, n_features_out)
+        """
+        check_is_fitted(self)
+        if not isinstance(X, Activations):
+            return self.encoders_["x"].transform(X)
+        if tuple(X.layers) != tuple(self.encoders_):
+            raise ValueError(
+                f"MultiLayerUnion was fitted on layers {list(self.encoders_)}, "
+                f"got {list(X.layers)}"
+            )
+        batches = [self._encode_batch(outputs) for outputs in X._iter_layer_batches()]
+        return np.concatenate(batches)
+
+    def fit_transform(self, X, y=None):
+        """Fit, then encode ``X``; one pass when the encoder learns nothing.
+
+        Parameters
+        ----------
+        X : Activations or array-like
+            Activations of one or more layers; a plain array is one layer.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        X_out : ndarray of shape (n_samples, n_features_out)
+        """
+        self._validate_params()
+        if not isinstance(X, Activations) or self._prototype()._learns_from_data:
+            return self.fit(X).transform(X)
+        self._fit(X)
+        return self.transform(X)
+
+    def get_feature_names_out(self, input_features=None):
+        """Each layer's encoder's names, in order: ``block3_conv3__mean__17``.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None
+            Input channel names, for plain array input only.
+
+        Returns
+        -------
+        names : ndarray of str objects
+        """
+        check_is_fitted(self)
+        if "x" in self.encoders_:
+            return self.encoders_["x"].get_feature_names_out(input_features)
+        return np.concatenate([enc.get_feature_names_out() for enc in self.encoders_.values()])
+
+    def _prototype(self):
+        return MeanPool() if self.encoder is None else self.encoder
+
+    def _fit(self, X):
+        prototype = self._prototype()
+        if not isinstance(X, Activations):
+            encoder = clone(prototype).fit(X)
+            self.encoders_ = {"x": encoder}
+            self.n_features_in_ = encoder.n_features_in_
+            if hasattr(encoder, "feature_names_in_"):
+                self.feature_names_in_ = encoder.feature_names_in_
+            return
+        for attr in ("n_features_in_", "feature_names_in_"):
+            self.__dict__.pop(attr, None)
+        encoders = {}
+        for layer in X.layers:
+            encoders[layer] = clone(prototype)
+            encoders[layer]._validate_params()
+            encoders[layer]._start(n_channels(layer), layer)
+        if prototype._learns_from_data:
+            # One pass over the images feeds every layer's encoder.
+            for encoder in encoders.values():
+                encoder._fit_begin()
+            for outputs in X._iter_layer_batches():
+                for layer, encoder in encoders.items():
+                    for F in iter_groups(outputs[layer]):
+                        encoder._fit_add(F)
+            for encoder in encoders.values():
+                encoder._fit_end()
+        self.encoders_ = encoders
+
+    def _encode_batch(self, outputs):
+        columns = []
+        for layer, encoder in self.encoders_.items():
+            columns.append(np.concatenate([encoder._encode(F) for F in iter_groups(outputs[layer])]))
+        return np.concatenate(columns, axis=1)

