@@ -193,12 +193,13 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
         return self._array_groups(X, reset=reset)
 
     def _array_groups(self, X, *, reset):
-        if getattr(X, "ndim", None) == 2 or np.ndim(X) == 2:
+        dtypes = [np.float64, np.float32]
+        if check_array(X, allow_nd=True, dtype=dtypes, input_name="X").ndim == 2:
             # 2-D goes through validate_data: it records feature_names_in_ of
             # DataFrames and gives scikit-learn's own error messages.
-            X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+            X = validate_data(self, X, reset=reset, dtype=dtypes)
         else:
-            X = check_array(X, allow_nd=True, dtype=[np.float64, np.float32], input_name="X")
+            X = check_array(X, allow_nd=True, dtype=dtypes, input_name="X")
             self._check_features(X.shape[-1], None, reset=reset)
             if reset and hasattr(self, "feature_names_in_"):
                 del self.feature_names_in_

@@ -1,0 +1,393 @@
+"""Reading micrographs and normalizing them for VGG16.
+
+This module has no deep-learning imports, so it is cheap to import.
+
+Intensity convention
+--------------------
+VGG16's "caffe" preprocessing expects RGB intensities on the 0-255 scale.
+:func:`to_rgb_float` maps every supported pixel type onto that scale as
+follows (the result is always ``float32`` with shape ``(H, W, 3)``):
+
+=====================================  =====================================
+input dtype                            mapping to 0-255
+=====================================  =====================================
+``uint8``                              used as is
+``uint16``                             scaled by 255/65535, so the full
+                                       16-bit range maps to 0-255 (16-bit
+                                       SEM TIFFs)
+``bool``                               ``False``/``True`` -> 0/255
+other integers (``int8``-``int64``,    taken as already on the 0-255 scale,
+``uint32``, ``uint64``)                unchanged (e.g. ``int64`` arrays
+                                       built from 8-bit data)
+floats (``float16/32/64``)             multiplied by ``float_scale``
+                                       (default 255, i.e. floats are
+                                       intensities in [0, 1], scikit-image's
+                                       convention; pass ``float_scale=1.0``
+                                       for floats already on 0-255)
+=====================================  =====================================
+
+Values are never clipped: an out-of-range pixel (a float above 1, a 12-bit
+value stored in ``int32``) is passed on unchanged rather than silently
+altered. Grayscale images, ``(H, W)`` or ``(H, W, 1)``, are replicated to
+three equal channels. Other channel counts (e.g. RGBA) are rejected; drop
+the alpha channel first. NaN or infinite pixels are rejected.
+"""
+
+import os
+import pathlib
+import re
+import struct
+from numbers import Integral, Real
+
+import numpy as np
+import tifffile
+from PIL import Image
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "is_image_path",
+    "list_image_files",
+    "read_image",
+    "resize_image",
+    "to_rgb_float",
+]
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+_TIFF_SUFFIXES = (".tif", ".tiff")
+
+# Pillow modes that numpy cannot use directly, and what they become. Alpha
+# channels are dropped: micrograph texture lives in the intensities.
+_PILLOW_CONVERSIONS = {
+    "1": "L",  # bilevel -> uint8 0/255
+    "LA": "L",
+    "La": "L",
+    "PA": "RGB",
+    "RGBA": "RGB",
+    "RGBa": "RGB",
+    "RGBX": "RGB",
+    "CMYK": "RGB",
+    "YCbCr": "RGB",
+    "LAB": "RGB",
+    "HSV": "RGB",
+}
+
+# What Pillow and tifffile raise on files that are not images, or are
+# corrupt or truncated; they do not share a base class.
+_DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error,
+                  IndexError, KeyError)
+
+
+class _UnsupportedImageError(ValueError):
+    """A readable file holding something read_image deliberately refuses."""
+
+
+def is_image_path(x):
+    """Return whether `x` is a file path (``str`` or ``os.PathLike``).
+
+    Parameters
+    ----------
+    x : object
+        Anything, typically one element of the ``X`` given to a transformer.
+
+    Returns
+    -------
+    bool
+        True for ``str`` (including ``numpy.str_``) and ``os.PathLike``;
+        False for ``bytes``, arrays and everything else. The file itself is
+        not checked.
+    """
+    return isinstance(x, (str, os.PathLike))
+
+
+def _natural_key(path):
+    # "micrograph2" sorts before "micrograph10", as a person would expect.
+    parts = re.split(r"(\d+)", path.name)
+    return [int(p) if p.isdigit() else p.lower() for p in parts], path.name
+
+
+def list_image_files(folder):
+    """List the image files directly inside `folder`.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        Directory to list (not searched recursively).
+
+    Returns
+    -------
+    list of pathlib.Path
+        Files whose suffix is in :data:`IMAGE_SUFFIXES` (case-insensitive),
+        in natural order (``img2`` before ``img10``). Hidden files (names
+        starting with ``"."``, e.g. macOS ``._*`` metadata) are skipped.
+
+    Raises
+    ------
+    FileNotFoundError
+        If `folder` does not exist.
+    NotADirectoryError
+        If `folder` is not a directory.
+    """
+    folder = pathlib.Path(folder)
+    if not folder.exists():
+        raise FileNotFoundError(f"image folder not found: '{folder}'")
+    if not folder.is_dir():
+        raise NotADirectoryError(f"expected a folder of images, got a file: '{folder}'")
+    files = [
+        p for p in folder.iterdir()
+        if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()
+    ]
+    return sorted(files, key=_natural_key)
+
+
+def read_image(path):
+    """Read one image file into an array in the file's own dtype.
+
+    PNG, JPEG, BMP (and anything else Pillow reads) go through Pillow;
+    ``.tif``/``.tiff`` through tifffile (falling back to Pillow for
+    compressions that tifffile needs the optional ``imagecodecs`` package
+    for, such as LZW).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The image file.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(H, W)`` for grayscale, ``(H, W, C)`` for colour, in the file's
+        dtype: ``uint8`` for 8-bit files, ``uint16`` for 16-bit grayscale
+        PNG/TIFF, ``float32`` for float TIFFs, ``int32`` for 32-bit integer
+        images. Bilevel images become ``uint8`` 0/255, palette images become
+        grayscale if the palette is gray and RGB otherwise. Alpha channels are
+        dropped (LA -> L, RGBA -> RGB). Pillow reads 16-bit-per-channel colour
+        PNGs as 8-bit RGB; save such images as TIFF to keep 16 bits.
+
+    Raises
+    ------
+    FileNotFoundError
+        If `path` does not exist.
+    IsADirectoryError
+        If `path` is a directory.
+    ValueError
+        If the file is empty, not an image, corrupt or truncated, holds a
+        zero-size image, or is a TIFF with more than one page (a stack is
+        not one micrograph; split it first).
+    """
+    path = pathlib.Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"image file not found: '{path}'")
+    if path.is_dir():
+        raise IsADirectoryError(f"expected an image file, got a directory: '{path}'")
+    if path.stat().st_size == 0:
+        raise ValueError(f"cannot read image file '{path}': the file is empty (0 bytes)")
+    reader = _read_tiff if path.suffix.lower() in _TIFF_SUFFIXES else _read_pillow
+    try:
+        image = reader(path)
+    except _UnsupportedImageError:
+        raise
+    except _DECODE_ERRORS as exc:
+        raise ValueError(f"cannot read image file '{path}': {exc}") from exc
+    if image.size == 0:
+        raise ValueError(f"image file '{path}' holds a zero-size image (shape {image.shape})")
+    if image.dtype == np.bool_:  # bilevel TIFF; match Pillow's "1" -> "L"
+        return image.astype(np.uint8) * np.uint8(255)
+    # Big-endian files (TIFF, 16-bit PNG) give e.g. '>u2'; downstream code
+    # wants the plain native dtype.
+    return image.astype(image.dtype.newbyteorder("="), copy=False)
+
+
+def _read_pillow(path):
+    with Image.open(path) as im:
+        im.load()  # decode now, so truncated files raise inside read_image's try
+        if im.mode == "P":
+            im = im.convert("L" if _has_gray_palette(im) else "RGB")
+        elif im.mode in _PILLOW_CONVERSIONS:
+            im = im.convert(_PILLOW_CONVERSIONS[im.mode])
+        return np.array(im)
+
+
+def _has_gray_palette(im):
+    palette = np.asarray(im.getpalette() or [], dtype=np.uint8).reshape(-1, 3)
+    return bool(np.all(palette == palette[:, :1]))
+
+
+def _read_tiff(path):
+    with tifffile.TiffFile(path) as tif:
+        n_pages = len(tif.pages)
+        if n_pages == 0:
+            raise ValueError("the TIFF holds no image pages")  # reported as unreadable
+        if n_pages > 1:
+            raise _UnsupportedImageError(
+                f"TIFF file '{path}' has {n_pages} pages; read_image reads single images "
+                "and will not silently pick one page. Save each page as its own file."
+            )
+        page = tif.pages[0]
+        try:
+            image = page.asarray()
+        except ValueError as exc:
+            if "imagecodecs" not in str(exc):
+                raise
+            # e.g. LZW or JPEG compression; Pillow decodes these itself.
+            return _read_pillow(path)
+        axes, extra_samples = page.axes, len(page.extrasamples)
+    if image.size == 0:
+        return image  # read_image reports zero-size images for all formats
+    if axes == "SYX":  # planar RGB is stored channel-first
+        image = np.moveaxis(image, 0, -1)
+    if image.ndim == 3 and 0 < extra_samples < image.shape[-1]:
+        image = image[..., : image.shape[-1] - extra_samples]  # drop alpha/extras
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    if image.ndim not in (2, 3):
+        raise _UnsupportedImageError(
+            f"TIFF file '{path}' holds a {image.ndim}-D image (shape {image.shape}, "
+            f"axes {axes!r}); expected a 2-D grayscale or 3-D colour image"
+        )
+    return image
+
+
+def _check_pixel_dtype(array, source):
+    if np.issubdtype(array.dtype, np.complexfloating):
+        raise TypeError(f"{source} has complex dtype {array.dtype}; expected real pixel values")
+    if not (array.dtype == np.bool_ or np.issubdtype(array.dtype, np.number)):
+        raise TypeError(
+            f"{source} has unsupported dtype {array.dtype}; expected a numeric image "
+            "(uint8, uint16, other integers, float or bool)"
+        )
+
+
+def _check_shape(array, source):
+    if array.ndim not in (2, 3):
+        raise ValueError(
+            f"{source} has shape {array.shape}; expected (H, W) grayscale or (H, W, C) colour"
+        )
+    if array.size == 0:
+        raise ValueError(f"{source} is empty (shape {array.shape})")
+    if array.ndim == 3 and array.shape[2] not in (1, 3):
+        raise ValueError(
+            f"{source} has {array.shape[2]} channels (shape {array.shape}); expected 1 "
+            "(grayscale) or 3 (RGB). If the last channel is alpha, drop it first, "
+            "e.g. image[..., :3]"
+        )
+
+
+def _to_0_255(array, float_scale):
+    """Map pixel values onto the 0-255 scale as float32 (see module docstring)."""
+    if array.dtype == np.uint16:
+        return array.astype(np.float32) / np.float32(257.0)  # 65535 / 257 == 255 exactly
+    if array.dtype == np.bool_:
+        return array.astype(np.float32) * np.float32(255.0)
+    if np.issubdtype(array.dtype, np.floating):
+        # Scale in at least float32: float16 would round 0-255 values coarsely.
+        work = array.astype(np.promote_types(array.dtype, np.float32), copy=False)
+        with np.errstate(over="ignore"):  # overflow is reported by to_rgb_float
+            return (work * float_scale).astype(np.float32, copy=False)
+    return array.astype(np.float32)
+
+
+def to_rgb_float(image, *, float_scale=255.0, source=None):
+    """Convert one image array to float32 RGB intensities on the 0-255 scale.
+
+    Parameters
+    ----------
+    image : array-like of shape (H, W), (H, W, 1) or (H, W, 3)
+        The image, in any dtype listed in the module's intensity convention.
+    float_scale : float, default=255.0
+        Factor applied to float images: 255.0 for intensities in [0, 1],
+        1.0 for floats already on the 0-255 scale. Ignored for other dtypes.
+    source : str, optional
+        How to name the image in error messages, e.g. its file path or
+        ``"image at index 3"``. Defaults to ``"image"``.
+
+    Returns
+    -------
+    numpy.ndarray of shape (H, W, 3), dtype float32
+        A new array; grayscale input gives three equal channels. Values are
+        not clipped.
+
+    Raises
+    ------
+    TypeError
+        If the dtype is complex, object, string or otherwise not numeric.
+    ValueError
+        If the image is empty, is not 2-D or 3-D, has a channel count other
+        than 1 or 3, or contains NaN or infinite values; or if `float_scale`
+        is not a positive finite number.
+    """
+    source = "image" if source is None else str(source)
+    if isinstance(float_scale, bool) or not isinstance(float_scale, Real) \
+            or not np.isfinite(float_scale) or float_scale <= 0:
+        raise ValueError(f"float_scale must be a positive finite number, got {float_scale!r}")
+    array = np.asarray(image)
+    _check_pixel_dtype(array, source)
+    _check_shape(array, source)
+    if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
+        raise ValueError(f"{source} contains NaN or infinite pixel values")
+    values = _to_0_255(array, float_scale)
+    if not np.isfinite(values).all():
+        raise ValueError(
+            f"{source} has pixel values too large for float32 after scaling by "
+            f"float_scale={float_scale!r}"
+        )
+    if values.ndim == 2:
+        values = values[:, :, np.newaxis]
+    if values.shape[2] == 1:
+        values = np.repeat(values, 3, axis=2)
+    return values
+
+
+def _check_size(size):
+    ok = (
+        isinstance(size, (tuple, list, np.ndarray))
+        and len(size) == 2
+        and all(isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in size)
+    )
+    if not ok:
+        raise ValueError(
+            f"resize must be a (height, width) pair of positive integers, got {size!r}"
+        )
+    return int(size[0]), int(size[1])
+
+
+def resize_image(image, size):
+    """Resize an image with bilinear interpolation, channel by channel.
+
+    Uses Pillow in 32-bit float mode ("F") with ``Image.Resampling.BILINEAR``,
+    so no precision is lost to 8-bit rounding. When downscaling, Pillow widens
+    the bilinear kernel by the scale factor, i.e. it antialiases instead of
+    sampling a 2x2 neighbourhood.
+
+    Parameters
+    ----------
+    image : numpy.ndarray of shape (H, W, C)
+        The image, normally the float32 output of :func:`to_rgb_float`.
+    size : tuple of (int, int)
+        Target ``(height, width)``, both >= 1.
+
+    Returns
+    -------
+    numpy.ndarray of shape (height, width, C), dtype float32
+        The resized image; `image` itself (not a copy) when it already has
+        that size.
+
+    Raises
+    ------
+    ValueError
+        If `size` is not two positive integers, or `image` is not 3-D.
+    """
+    height, width = _check_size(size)
+    image = np.asarray(image, dtype=np.float32)
+    if image.ndim != 3:
+        raise ValueError(f"resize_image expects an (H, W, C) image, got shape {image.shape}")
+    if image.shape[:2] == (height, width):
+        return image
+    channels = [
+        np.asarray(
+            Image.fromarray(np.ascontiguousarray(image[:, :, c])).resize(
+                (width, height), Image.Resampling.BILINEAR  # Pillow takes (width, height)
+            )
+        )
+        for c in range(image.shape[2])
+    ]
+    return np.stack(channels, axis=-1).astype(np.float32, copy=False)
