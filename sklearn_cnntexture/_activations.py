@@ -106,7 +106,7 @@ class Activations:
         if isinstance(key, str):
             layer = _backbone.canonical_layer(key)
             if layer not in self.layers:
-                raise KeyError(f"{key!r} is not among the computed layers {self.layers}")
+                raise KeyError(f"{key!r} ({layer}) is not among the computed layers {self.layers}")
             return Activations(self._images, dataclasses.replace(self._spec, layers=(layer,)))
         if isinstance(key, (int, np.integer)):
             self._single_layer("indexing one image")

@@ -244,10 +244,13 @@ def _as_image_list(X):
         items = list(X)
         if any(io.is_image_path(item) for item in items):
             return [_checked_item(item, i) for i, item in enumerate(items)]
-        try:  # a nested list of numbers is an array, not a list of images
-            X = np.asarray(X, dtype=float) if items else np.asarray(X)
+        try:  # same-size images (or nested lists of numbers) make one array
+            stacked = np.asarray(X)  # keeps uint8/uint16: the intensity scale depends on it
         except (ValueError, TypeError):
+            stacked = None
+        if stacked is None or stacked.dtype == object:  # images of different sizes
             return [_checked_item(item, i) for i, item in enumerate(items)]
+        X = stacked
     X = check_array(X, allow_nd=True, dtype="numeric", input_name="X")
     if X.ndim == 2:  # (n, width): one-pixel-high images
         X = X[:, np.newaxis, :]
