@@ -13,6 +13,13 @@ import numpy as np
 
 from . import _backbone, io
 
+#: Most pixels one forward pass takes. Batching pays off for small images only
+#: (at 512 x 512 one image already keeps the CPU's matrix units busy), while
+#: memory grows with pixels: block1 holds two 64-filter maps of the whole batch.
+#: 2**19 is 8 images of 224 x 224 or 2 of 512 x 512 (about 0.6 GiB above
+#: TensorFlow's own 0.7 GiB).
+MAX_BATCH_PIXELS = 2**19
+
 
 @dataclasses.dataclass(frozen=True)
 class ForwardSpec:
@@ -32,6 +39,19 @@ class ForwardSpec:
     @property
     def deepest(self):
         return max(self.layers, key=_backbone.n_pools_before)
+
+
+def _split_by_pixels(pixels, budget=None):
+    """Slices of consecutive images with at most ``budget`` pixels (one image at least)."""
+    budget = MAX_BATCH_PIXELS if budget is None else budget
+    start, total = 0, 0
+    for i, n in enumerate(pixels):
+        if i > start and total + n > budget:
+            yield slice(start, i)
+            start, total = i, 0
+        total += n
+    if pixels:
+        yield slice(start, len(pixels))
 
 
 def _source_name(item, index):
@@ -130,6 +150,10 @@ class Activations:
     def iter_batches(self):
         """Compute the activations ``batch_size`` images at a time.
 
+        A batch of large images is split further so that no forward pass
+        holds more than :data:`MAX_BATCH_PIXELS` pixels: memory is bounded by
+        that, whatever the images' number and size.
+
         Yields
         ------
         batch : ndarray, list of ndarray, or dict
@@ -149,7 +173,9 @@ class Activations:
             starts = tqdm(starts, desc="VGG16", unit="batch")
         for start in starts:
             indices = range(start, min(start + spec.batch_size, len(self)))
-            yield self._run_batch([self._load(i) for i in indices], indices)
+            rgb = [self._load(i) for i in indices]
+            for chunk in _split_by_pixels([im.shape[0] * im.shape[1] for im in rgb]):
+                yield self._run_batch(rgb[chunk], indices[chunk])
 
     def _run_batch(self, rgb, indices):
         """Activations of a batch of loaded images, in the batch's order."""

@@ -147,7 +147,17 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
         names : ndarray of str objects
         """
         check_is_fitted(self)
-        if input_features is None and not hasattr(self, "feature_names_in_"):
+        if self.layer_ is not None:
+            # Fitted on activations: channels are the layer's filters, by index.
+            # (In a Pipeline, input_features are VGGLayerTransformer's
+            # "block3_conv3__17" names; the layer is already in the prefix.)
+            if input_features is not None and len(input_features) != self.n_features_in_:
+                raise ValueError(
+                    f"input_features has {len(input_features)} names, but "
+                    f"{type(self).__name__} was fitted on {self.n_features_in_} filters"
+                )
+            channels = [str(i) for i in range(self.n_features_in_)]
+        elif input_features is None and not hasattr(self, "feature_names_in_"):
             channels = [str(i) for i in range(self.n_features_in_)]
         else:
             channels = _check_feature_names_in(self, input_features)
@@ -306,7 +316,9 @@ class MeanPool(_BaseEncoder):
     _parameter_constraints = {}
 
     def _encode(self, F):
-        return F.mean(axis=1, dtype=F.dtype)
+        # Accumulate in float64: summing 262144 float32 locations (one 512 x 512
+        # block1 map) one after another would lose about 0.3 %.
+        return F.mean(axis=1, dtype=np.float64).astype(F.dtype)
 
     def _output_tokens(self, channels):
         return list(channels)
@@ -449,7 +461,7 @@ class VLADEncoder(_BaseEncoder):
 
     Attributes
     ----------
-    cluster_centers_ : ndarray of shape (n_words, n_features_in_)
+    cluster_centers_ : ndarray of shape (n_words, n_channels)
         The visual words.
     n_features_in_ : int
         Number of input channels (filters).
@@ -504,6 +516,11 @@ class VLADEncoder(_BaseEncoder):
         self.random_state = random_state
 
     def _fit_begin(self):
+        if self.max_descriptors < self.n_words:
+            raise ValueError(
+                f"max_descriptors={self.max_descriptors} is below n_words={self.n_words}: "
+                "k-means needs at least one descriptor per word"
+            )
         self._sample = _DescriptorSample(
             self.max_descriptors, check_random_state(self.random_state)
         )
@@ -525,24 +542,26 @@ class VLADEncoder(_BaseEncoder):
         self.cluster_centers_ = kmeans.cluster_centers_
 
     def _encode(self, F):
-        words = self.cluster_centers_.astype(F.dtype)
+        words = self.cluster_centers_
         k, c = words.shape
-        out = np.empty((len(F), k * c), dtype=F.dtype)
+        out = np.empty((len(F), k * c), dtype=np.float64)
         for i, descriptors in enumerate(F):
-            nearest = _nearest_word(descriptors, words)
-            # Sum of descriptors per word minus count x word = summed residuals.
+            nearest = _nearest_word(descriptors, words.astype(F.dtype))
+            # Summed residuals = sum of descriptors per word - count x word. Both
+            # terms are large and nearly cancel: accumulate them in float64.
             onehot = scipy.sparse.csr_matrix(
-                (np.ones(len(nearest), F.dtype), (nearest, np.arange(len(nearest)))),
+                (np.ones(len(nearest)), (nearest, np.arange(len(nearest)))),
                 shape=(k, len(nearest)),
             )
-            counts = np.bincount(nearest, minlength=k).astype(F.dtype)
-            out[i] = (onehot @ descriptors - counts[:, None] * words).ravel()
+            counts = np.bincount(nearest, minlength=k)
+            sums = onehot @ descriptors.astype(np.float64)
+            out[i] = (sums - counts[:, None] * words).ravel()
         if self.power is not None:
             out = np.sign(out) * np.abs(out) ** out.dtype.type(self.power)
         if self.l2_normalize:
             norms = np.linalg.norm(out, axis=1, keepdims=True)
             out /= np.where(norms > 0, norms, 1)
-        return out
+        return out.astype(F.dtype, copy=False)
 
     def _output_tokens(self, channels):
         return [f"{w}_{ch}" for w in range(self.n_words) for ch in channels]

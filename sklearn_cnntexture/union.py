@@ -99,7 +99,15 @@ class MultiLayerUnion(TransformerMixin, BaseEstimator):
         X_out : ndarray of shape (n_samples, n_features_out)
         """
         check_is_fitted(self)
-        if not isinstance(X, Activations):
+        fitted_on_arrays = "x" in self.encoders_
+        if fitted_on_arrays != (not isinstance(X, Activations)):
+            raise ValueError(
+                "MultiLayerUnion was fitted on "
+                + ("a plain array" if fitted_on_arrays else f"activations of {list(self.encoders_)}")
+                + " and cannot transform "
+                + ("activations" if isinstance(X, Activations) else "a plain array")
+            )
+        if fitted_on_arrays:
             return self.encoders_["x"].transform(X)
         if tuple(X.layers) != tuple(self.encoders_):
             raise ValueError(

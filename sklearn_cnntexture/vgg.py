@@ -13,7 +13,7 @@ from ._activations import Activations, ForwardSpec
 from .weights import resolve_weights
 
 
-class VGGLayerTransformer(TransformerMixin, BaseEstimator):
+class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Activations of pretrained VGG16 convolution layers for a set of images.
 
     The first step of Ling et al.'s method [1]_: each image goes through the
@@ -51,7 +51,9 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator):
         Multiplier for float images, taken to be intensities in [0, 1]
         (scikit-image's convention). Use 1.0 for floats already on 0-255.
     batch_size : int, default=8
-        Images per forward pass. Memory grows with it.
+        Images per forward pass, at most: large images go in smaller batches
+        so that one pass holds at most 2**19 pixels (2 images of 512 x 512),
+        which bounds memory.
     random_state : int or None, default=None
         Seed of the random weights when ``weights=None`` (required then);
         ignored otherwise.
@@ -181,17 +183,47 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator):
         return Activations(_as_image_list(X), self._forward_spec())
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the filters of the (single) layer: ``block3_conv3__17``.
+        """Names of the filters, layer by layer: ``block3_conv3__17``.
 
-        The activations are 4-D, so these name the last axis, the filters.
+        The activations are 4-D, so these name the last axis, the filters, of
+        each layer in turn. The encoders that follow in a Pipeline give the
+        names of the features.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored: the names depend on the layers only.
+
+        Returns
+        -------
+        names : ndarray of str objects
         """
-        layers = self._canonical_layers()
-        if len(layers) != 1:
-            raise ValueError(
-                f"get_feature_names_out names the filters of one layer; got {layers}"
-            )
-        (layer,) = layers
-        return np.asarray([f"{layer}__{i}" for i in range(_backbone.n_channels(layer))], object)
+        return np.asarray(
+            [
+                f"{layer}__{i}"
+                for layer in self._canonical_layers()
+                for i in range(_backbone.n_channels(layer))
+            ],
+            dtype=object,
+        )
+
+    def set_output(self, *, transform=None):
+        """Accept a ``set_output`` configuration, which leaves the output as is.
+
+        The output is lazy, 4-D :class:`Activations`, which no DataFrame can
+        hold; this method exists so that ``Pipeline.set_output`` can configure
+        the encoders after this step, whose 2-D output it does change.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"} or None
+            Ignored.
+
+        Returns
+        -------
+        self : VGGLayerTransformer
+        """
+        return self
 
     def __sklearn_is_fitted__(self):
         return True  # stateless

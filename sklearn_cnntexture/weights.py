@@ -25,6 +25,13 @@ exactly VGG16's 13 convolution kernels in order, so a wrong file is an error,
 never a silently half-loaded network.
 """
 
+__all__ = [
+    "WeightsUnavailableError",
+    "hed_weights_path",
+    "imagenet_weights_path",
+    "read_vgg16_kernels",
+]
+
 import hashlib
 import importlib.util
 import os

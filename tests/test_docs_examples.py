@@ -1,0 +1,61 @@
+"""The README's code and the example scripts run as written."""
+
+import re
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sklearn_cnntexture import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def readme_python_blocks():
+    text = (ROOT / "README.md").read_text()
+    return re.findall(r"```python\n(.*?)```", text, flags=re.S)
+
+
+def test_readme_has_the_two_commands():
+    text = (ROOT / "README.md").read_text()
+    assert "pip install -e . && python examples/quickstart.py" in text
+    assert 'pip install -e ".[test]" && python -m pytest' in text
+    assert 'pip install -e ".[test]" && python -m pytest' in (ROOT / ".ci" / "run").read_text()
+
+
+@pytest.mark.slow
+def test_readme_python_runs_as_written():
+    blocks = readme_python_blocks()
+    assert blocks, "README has no python example"
+    namespace = {}
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), namespace)
+    assert namespace["grid"].best_score_ > 0.5  # three classes: chance is about 0.33
+
+
+@pytest.mark.slow
+def test_quickstart_runs(capsys):
+    runpy.run_path(str(ROOT / "examples" / "quickstart.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    f1 = float(re.search(r"F1 \(macro\), 3-fold CV: ([\d.]+)", out)[1])
+    assert f1 > 0.6, out
+    assert "block4_conv3__mean__" in out
+
+
+def test_cli_info(capsys):
+    assert cli.main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "hed-bsds500" in out and "not ImageNet" in out
+    assert "block3_conv3  C3_3" in out
+
+
+def test_console_script_is_installed():
+    result = subprocess.run(
+        [sys.executable, "-m", "sklearn_cnntexture.cli", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.startswith("cnntexture ")
