@@ -318,3 +318,18 @@ def test_multi_layer_activations_refuse_to_be_one_array():
         np.asarray(acts)
     with pytest.raises(KeyError, match="block3_conv3"):
         acts["C3_3"]
+
+
+def test_large_images_go_in_smaller_batches(monkeypatch):
+    """A batch never holds more than MAX_BATCH_PIXELS pixels (one image at least)."""
+    from sklearn_cnntexture import _activations
+
+    monkeypatch.setattr(_activations, "MAX_BATCH_PIXELS", 2 * 16 * 16)
+    images = gray_images(5, (16, 16))
+    vgg = VGGLayerTransformer("block1_conv2", weights=None, random_state=0, batch_size=4)
+    acts = vgg.transform(images)
+    assert [len(b) for b in acts.iter_batches()] == [2, 2, 1]
+    big = [np.zeros((40, 40)), np.zeros((8, 8)), np.zeros((8, 8))]
+    assert [len(b) for b in vgg.transform(big).iter_batches()] == [1, 2]
+    monkeypatch.undo()
+    np.testing.assert_allclose(np.asarray(acts), np.asarray(vgg.transform(images)), rtol=1e-5)
