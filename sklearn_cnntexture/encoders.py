@@ -204,22 +204,23 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
 
     def _array_groups(self, X, *, reset):
         dtypes = [np.float64, np.float32]
-        if check_array(X, allow_nd=True, dtype=dtypes, input_name="X").ndim == 2:
+        array = check_array(X, allow_nd=True, dtype=dtypes, input_name="X")
+        if array.ndim == 2:
             # 2-D goes through validate_data: it records feature_names_in_ of
-            # DataFrames and gives scikit-learn's own error messages.
-            X = validate_data(self, X, reset=reset, dtype=dtypes)
+            # DataFrames (hence the original X) and checks the feature count.
+            array = validate_data(self, X, reset=reset, dtype=dtypes)
         else:
-            X = check_array(X, allow_nd=True, dtype=dtypes, input_name="X")
-            self._check_features(X.shape[-1], None, reset=reset)
+            self._check_features(array.shape[-1], None, reset=reset)
             if reset and hasattr(self, "feature_names_in_"):
                 del self.feature_names_in_
-        if X.ndim == 2:
-            X = X[:, np.newaxis, :]
-        if 0 in X.shape[1:-1]:
-            raise ValueError(f"X has shape {X.shape}: samples without locations")
+        if array.ndim == 2:
+            array = array[:, np.newaxis, :]
+        if 0 in array.shape[1:-1]:
+            raise ValueError(f"X has shape {array.shape}: samples without locations")
         if reset:
             self.layer_ = None
-        return (next(iter_groups(X[i : i + _CHUNK])) for i in range(0, len(X), _CHUNK))
+        chunks = range(0, len(array), _CHUNK)
+        return (next(iter_groups(array[i : i + _CHUNK])) for i in chunks)
 
     def _ragged_groups(self, X, *, reset):
         samples = []
@@ -308,8 +309,8 @@ class MeanPool(_BaseEncoder):
     >>> from sklearn_cnntexture import MeanPool
     >>> X = np.arange(12, dtype=float).reshape(2, 3, 2)  # 2 samples, 3 locations, 2 channels
     >>> MeanPool().fit_transform(X)
-    array([[ 2.,  3.],
-           [ 8.,  9.]])
+    array([[2., 3.],
+           [8., 9.]])
     """
 
     _name = "mean"

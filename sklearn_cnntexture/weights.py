@@ -32,7 +32,6 @@ __all__ = [
     "read_vgg16_kernels",
 ]
 
-import hashlib
 import importlib.util
 import os
 import re
@@ -238,17 +237,3 @@ def load_kernels(key):
     if kind == "imagenet":
         return read_vgg16_kernels(imagenet_weights_path())
     return read_vgg16_kernels(key[1])
-
-
-def weights_fingerprint(key):
-    """A short digest that changes whenever the weights do (for cache keys)."""
-    if key[0] == "random":
-        text = f"random:{key[1]}"
-    else:
-        path = imagenet_weights_path() if key[0] == "imagenet" else Path(key[1])
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        text = digest.hexdigest()
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
