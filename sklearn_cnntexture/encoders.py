@@ -228,7 +228,7 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
             sample = check_array(
                 sample, allow_nd=True, dtype=[np.float64, np.float32], input_name=f"X[{i}]"
             )
-            if sample.shape[-1] != samples[0].shape[-1] if samples else False:
+            if samples and sample.shape[-1] != samples[0].shape[-1]:
                 raise ValueError(
                     f"X[{i}] has {sample.shape[-1]} channels, X[0] has {samples[0].shape[-1]}"
                 )

@@ -117,26 +117,6 @@ class MultiLayerUnion(TransformerMixin, BaseEstimator):
         batches = [self._encode_batch(outputs) for outputs in X._iter_layer_batches()]
         return np.concatenate(batches)
 
-    def fit_transform(self, X, y=None):
-        """Fit, then encode ``X``; one pass when the encoder learns nothing.
-
-        Parameters
-        ----------
-        X : Activations or array-like
-            Activations of one or more layers; a plain array is one layer.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        X_out : ndarray of shape (n_samples, n_features_out)
-        """
-        self._validate_params()
-        if not isinstance(X, Activations) or self._prototype()._learns_from_data:
-            return self.fit(X).transform(X)
-        self._fit(X)
-        return self.transform(X)
-
     def get_feature_names_out(self, input_features=None):
         """Each layer's encoder's names, in order: ``block3_conv3__mean__17``.
 

@@ -34,28 +34,17 @@ def named(path):
 # read_image: formats
 
 
-def test_read_png_gray8(tmp_path):
-    path = tmp_path / "gray.png"
-    Image.fromarray(GRAY8).save(path)
-    image = read_image(path)
-    assert image.dtype == np.uint8
-    np.testing.assert_array_equal(image, GRAY8)
-
-
-def test_read_png_rgb_accepts_str_path(tmp_path):
-    path = tmp_path / "rgb.png"
-    Image.fromarray(RGB8).save(path)
-    image = read_image(str(path))
-    assert image.dtype == np.uint8
-    np.testing.assert_array_equal(image, RGB8)
-
-
-def test_read_png_16bit_stays_uint16(tmp_path):
-    path = tmp_path / "gray16.png"
-    Image.fromarray(GRAY16).save(path)
-    image = read_image(path)
-    assert image.dtype == np.uint16
-    np.testing.assert_array_equal(image, GRAY16)
+@pytest.mark.parametrize(
+    "pixels, as_str",
+    [(GRAY8, False), (RGB8, True), (GRAY16, False)],  # 16-bit stays uint16; str paths work
+    ids=["gray8", "rgb8-str-path", "gray16"],
+)
+def test_read_png_keeps_pixels_and_dtype(tmp_path, pixels, as_str):
+    path = tmp_path / "image.png"
+    Image.fromarray(pixels).save(path)
+    image = read_image(str(path) if as_str else path)
+    assert image.dtype == pixels.dtype
+    np.testing.assert_array_equal(image, pixels)
 
 
 def test_read_jpeg(tmp_path):
