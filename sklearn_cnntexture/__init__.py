@@ -7,8 +7,8 @@ a translation-invariant encoding (:class:`MeanPool`, :class:`MaxPool`,
 """
 
 from ._activations import Activations
-from ._backbone import CONV_LAYERS, PAPER_LAYERS
-from .datasets import load_uhcs_sample
+from ._backbone import CONV_LAYERS, PAPER_LAYERS, backbone_image_count
+from .datasets import load_image_dataset, load_uhcs_sample
 from .encoders import GramEncoder, MaxPool, MeanPool, VLADEncoder
 from .union import MultiLayerUnion
 from .vgg import VGGLayerTransformer
@@ -27,5 +27,7 @@ __all__ = [
     "VGGLayerTransformer",
     "VLADEncoder",
     "WeightsUnavailableError",
+    "backbone_image_count",
+    "load_image_dataset",
     "load_uhcs_sample",
 ]

@@ -31,6 +31,9 @@ class ForwardSpec:
     float_scale: float
     batch_size: int
     verbose: bool = False
+    crop: object = None  # None, rows (int), fraction (float) or "auto"
+    cache: str | None = None  # folder of the per-image cache (see _cache.py)
+    cache_layers: tuple = ()  # also computed and stored on a cache miss
 
     @property
     def conv_layers(self):
@@ -76,6 +79,11 @@ class Activations:
     ----------
     layers : tuple of str
         Keras names of the layers, ``"image"`` for the raw intensities.
+    cached : bool
+        True when the transformer has a ``cache``: then :class:`MeanPool`,
+        :class:`MaxPool`, :class:`GramEncoder` and :class:`VLADEncoder` take
+        per-image results from it, running the network only for images not
+        seen before.
     dtype : numpy.dtype
         Always float32, the network's precision.
     """
@@ -86,6 +94,11 @@ class Activations:
         self._images = list(images)
         self._spec = spec
         self.layers = spec.layers
+
+    @property
+    def cached(self):
+        """Whether encoders read per-image results from the transformer's cache."""
+        return self._spec.cache is not None
 
     # -- array-like protocol -------------------------------------------------
 
@@ -189,6 +202,7 @@ class Activations:
             forward = _backbone.forward_function(spec.weights_key, spec.conv_layers)
             for size, members in by_size.items():
                 self._check_size(size, indices[members[0]])
+                _backbone.count_images(len(members))
                 batch = _backbone.caffe_preprocess(np.stack([rgb[j] for j in members]))
                 for layer, out in zip(spec.conv_layers, forward(batch)):
                     if len(by_size) == 1:  # the common case: keep the array, no copy
@@ -211,6 +225,8 @@ class Activations:
         item = self._images[index]
         source = _source_name(item, index)
         image = io.read_image(item) if io.is_image_path(item) else item
+        if self._spec.crop is not None:
+            image = io.crop_bottom(image, self._spec.crop, source=source)
         rgb = io.to_rgb_float(image, float_scale=self._spec.float_scale, source=source)
         if self._spec.resize is not None:
             rgb = io.resize_image(rgb, self._spec.resize)
@@ -231,7 +247,9 @@ class Activations:
         if self._spec.resize is not None:
             return tuple(self._spec.resize)
         item = self._images[index]
-        return None if io.is_image_path(item) else tuple(np.shape(item)[:2])
+        if io.is_image_path(item) or self._spec.crop is not None:
+            return None  # known once read (and cropped)
+        return tuple(np.shape(item)[:2])
 
     def _single_layer(self, what):
         if len(self.layers) != 1:

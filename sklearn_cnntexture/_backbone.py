@@ -56,6 +56,13 @@ def canonical_layer(name):
     )
 
 
+def paper_name(layer):
+    """The paper's name of a layer, ``block3_conv3`` -> ``C3,3``; others unchanged."""
+    if layer in CONV_LAYERS:
+        return f"C{layer[5]},{layer[-1]}"
+    return layer
+
+
 def n_pools_before(layer):
     """How many 2x2 max-poolings an image passes through before ``layer``."""
     return 0 if layer == IMAGE_LAYER else int(layer[5]) - 1
@@ -83,6 +90,31 @@ def _quiet_tensorflow():
     # TensorFlow's C++ start-up chatter (CUDA probing, CPU features) means nothing to
     # our users; respect a level they set themselves.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+_images_forwarded = 0
+
+
+def count_images(n):
+    """Record that ``n`` images went through the network (see backbone_image_count)."""
+    global _images_forwarded
+    _images_forwarded += n
+
+
+def backbone_image_count():
+    """How many images went through VGG16 in this process so far.
+
+    Each image of each forward pass counts once, whatever the number of
+    layers taken from it. Use it to check that a cached study runs each
+    image through the network once: take the count before and after. Images
+    processed by joblib workers in other processes are counted there, not
+    here; run with ``n_jobs=1`` to count everything.
+
+    Returns
+    -------
+    int
+    """
+    return _images_forwarded
 
 
 @functools.lru_cache(maxsize=4)

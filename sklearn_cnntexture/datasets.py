@@ -1,14 +1,30 @@
-"""Small real data sets shipped with the package."""
+"""Image data sets: a user's labelled folder or CSV file, and the shipped UHCS sample.
+
+The loaders hand on file paths, never pixels: a transformer reads each
+image when it needs it, so a pipeline streams through a data set of any
+size.
+"""
 
 import csv
 import importlib.resources
+import math
+import os
 import pathlib
-import re
+from collections import defaultdict
 
 import numpy as np
 from sklearn.utils import Bunch
 
-__all__ = ["load_uhcs_sample"]
+from .io import IMAGE_SUFFIXES, _check_image_header, list_image_files
+
+__all__ = ["load_image_dataset", "load_uhcs_sample"]
+
+_LAYOUT = (
+    "expected a folder with one sub-folder per class and the images directly inside "
+    "each (e.g. data/network/img1.png), or a .csv file with a 'path' column and a "
+    "'label' (classes) or 'target' (numbers) column"
+)
+_N_NAMED = 5  # how many offending files or folders an error message lists
 
 
 def _sample_dir():
@@ -24,23 +40,294 @@ def _sample_dir():
     return root
 
 
-def _natural_key(relative_path):
-    label, name = relative_path.split("/", 1)
-    parts = re.split(r"(\d+)", name)
-    return label, [int(p) if p.isdigit() else p for p in parts]
+def _some(items):
+    """Quote the first few of `items` for an error message."""
+    named = ", ".join(f"'{item}'" for item in items[:_N_NAMED])
+    return named + (f" and {len(items) - _N_NAMED} more" if len(items) > _N_NAMED else "")
 
 
-def _read_labels(folder):
-    with open(folder / "labels.csv", newline="", encoding="utf-8") as f:
-        rows = [(row["path"], row["label"]) for row in csv.DictReader(f)]
-    rows.sort(key=lambda row: _natural_key(row[0]))
-    missing = [p for p, _ in rows if not (folder / p).is_file()]
+def _is_skipped(folder):
+    # Hidden folders, and tool folders such as __MACOSX or __pycache__, are
+    # never classes.
+    return folder.name.startswith((".", "__"))
+
+
+def _columns_from_folder(folder):
+    """Read a folder-per-class layout into {"path": [...], "label": [...]}."""
+    loose = list_image_files(folder)
+    if loose:
+        raise ValueError(
+            f"'{folder}' has image files directly inside it ({_some([p.name for p in loose])}); "
+            f"{_LAYOUT}. Move the images into one folder per class, e.g. "
+            f"'{folder / '<class>' / loose[0].name}', or list them with their labels in a CSV "
+            "file."
+        )
+    class_dirs = sorted(
+        (p for p in folder.iterdir() if p.is_dir() and not _is_skipped(p)), key=lambda p: p.name
+    )
+    if not class_dirs:
+        found = sorted(p.name for p in folder.iterdir())
+        what = f"found only {_some(found)}" if found else "the folder is empty"
+        raise ValueError(f"'{folder}' has no class sub-folders ({what}); {_LAYOUT}")
+    files = {d: list_image_files(d) for d in class_dirs}
+    empty = [str(d) for d in class_dirs if not files[d]]
+    if empty:
+        raise ValueError(
+            f"class folder(s) with no image files: {_some(empty)}. Every sub-folder of "
+            f"'{folder}' is a class and must hold images ({', '.join(IMAGE_SUFFIXES)}) "
+            "directly inside it; remove other folders or hide them (a name starting with '.')."
+        )
+    columns = {"path": [], "label": []}
+    for class_dir, paths in files.items():
+        columns["path"] += [str(p) for p in paths]
+        columns["label"] += [class_dir.name] * len(paths)
+    return columns
+
+
+def _read_csv(csv_path):
+    """Return the stripped column names and (line number, row dict) pairs of a CSV file."""
+    with open(csv_path, newline="", encoding="utf-8-sig") as f:  # -sig: Excel's BOM
+        reader = csv.DictReader(f)
+        try:
+            if reader.fieldnames is None:
+                raise ValueError(f"CSV file '{csv_path}' is empty; {_LAYOUT}")
+            names = [name.strip() for name in reader.fieldnames]
+            reader.fieldnames = names
+            rows = [(reader.line_num, row) for row in reader]
+        except UnicodeDecodeError as exc:
+            raise ValueError(
+                f"CSV file '{csv_path}' is not UTF-8 text ({exc}); save it as UTF-8"
+            ) from exc
+    return names, rows
+
+
+def _check_csv_columns(csv_path, names):
+    expected = (
+        f"'{csv_path}' needs a 'path' column and either a 'label' column (class names) or "
+        "a 'target' column (numbers, for regression), and optionally a 'group' column"
+    )
+    duplicated = sorted({name for name in names if names.count(name) > 1})
+    if duplicated:
+        raise ValueError(f"{expected}; columns {_some(duplicated)} appear more than once")
+    if "path" not in names or ("label" in names) == ("target" in names):
+        raise ValueError(f"{expected}; found columns: {names}")
+
+
+def _cell(csv_path, line, row, column):
+    value = (row.get(column) or "").strip()  # None where the row is short
+    if not value:
+        raise ValueError(f"'{csv_path}', line {line}: the '{column}' cell is empty")
+    return value
+
+
+def _number(csv_path, line, value):
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise ValueError(
+            f"'{csv_path}', line {line}: target {value!r} is not a finite number; the "
+            "'target' column holds numbers (regression). For class names use a 'label' column."
+        )
+    return number
+
+
+def _columns_from_csv(csv_path):
+    """Read a CSV data set into columns path, label or target, and group if present."""
+    names, rows = _read_csv(csv_path)
+    _check_csv_columns(csv_path, names)
+    if not rows:
+        raise ValueError(f"CSV file '{csv_path}' has a header but no rows")
+    wanted = [c for c in ("path", "label", "target", "group") if c in names]
+    columns = {column: [] for column in wanted}
+    lines = defaultdict(list)  # path -> the lines listing it, to report duplicates
+    for line, row in rows:
+        cells = {column: _cell(csv_path, line, row, column) for column in wanted}
+        # Relative paths are relative to the CSV, so the data set can be moved.
+        path = os.path.abspath(csv_path.parent / cells["path"])
+        lines[path].append(line)
+        cells["path"] = path
+        if "target" in cells:
+            cells["target"] = _number(csv_path, line, cells["target"])
+        for column in wanted:
+            columns[column].append(cells[column])
+    duplicates = [f"{path} (lines {', '.join(map(str, found))})"
+                  for path, found in lines.items() if len(found) > 1]
+    if duplicates:
+        raise ValueError(f"'{csv_path}' lists images more than once: {_some(duplicates)}")
+    missing = [path for path in columns["path"] if not os.path.isfile(path)]
     if missing:
         raise FileNotFoundError(
-            f"{len(missing)} image(s) listed in '{folder / 'labels.csv'}' are missing, "
-            f"e.g. '{missing[0]}'"
+            f"{len(missing)} of the {len(rows)} images listed in '{csv_path}' are missing: "
+            f"{_some(missing)} (relative paths are relative to the CSV's folder)"
         )
-    return rows
+    return columns
+
+
+def _check_images(paths):
+    """Open each file's header so that a bad file is reported now, not hours into a run."""
+    problems = []
+    for path in paths:
+        try:
+            _check_image_header(path)
+        except (OSError, ValueError) as exc:
+            problems.append(str(exc))
+    if problems:
+        listed = "\n  ".join(problems[:_N_NAMED])
+        more = f"\n  ... and {len(problems) - _N_NAMED} more" if len(problems) > _N_NAMED else ""
+        raise ValueError(
+            f"{len(problems)} of the {len(paths)} files cannot be read as images:"
+            f"\n  {listed}{more}"
+        )
+
+
+def _frame(columns):
+    try:
+        import pandas as pd  # optional: the data set works without it
+    except ImportError:
+        return None
+    return pd.DataFrame(columns)
+
+
+def load_image_dataset(source, *, check_files=True):
+    r"""Load a labelled image data set as file paths and targets.
+
+    No pixels are read: transformers read each file when they need it, so
+    pipelines stream through data sets of any size.
+
+    Parameters
+    ----------
+    source : str or os.PathLike
+        Either
+
+        - a **folder** with one sub-folder per class, the images directly
+          inside each (``data/network/a.png``, ``data/pearlite/b.tif``).
+          Files whose suffix is not in :data:`~sklearn_cnntexture.io.IMAGE_SUFFIXES`
+          (a README, a labels file) are ignored, and so are hidden
+          sub-folders and those starting with ``"__"`` (``__MACOSX``).
+          Images must not sit next to the class folders. Or
+        - a **CSV file** (``.csv``, UTF-8) with a header row and columns
+          ``path`` (relative to the CSV's folder, or absolute), then either
+          ``label`` (class names: classification) or ``target`` (numbers:
+          regression), and optionally ``group`` (e.g. the sample each
+          micrograph was taken from, for
+          :class:`~sklearn.model_selection.GroupKFold`). Other columns are
+          ignored.
+
+    check_files : bool, default=True
+        Open each file's header (not its pixels; about a millisecond per
+        file) so that a file that is not an image, is empty or is a
+        multi-page TIFF is reported now, by name, rather than in the middle
+        of a long run. A file that is truncated after its header is only
+        caught when it is read.
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        Dictionary-like object with attributes:
+
+        filenames : numpy.ndarray of str, shape (n_images,)
+            Absolute paths. Folder: classes in sorted order, then files in
+            natural order (``img2`` before ``img10``). CSV: row order.
+        target : numpy.ndarray, shape (n_images,)
+            Class names (str) for classification, floats for regression.
+        target_names : numpy.ndarray of str or None
+            The sorted class names; None for regression.
+        groups : numpy.ndarray of str or None
+            The ``group`` column of a CSV file, else None.
+        task : {"classification", "regression"}
+            ``"regression"`` for a CSV file with a ``target`` column.
+        frame : pandas.DataFrame or None
+            Columns ``path``, ``label`` or ``target``, and ``group`` if
+            present; None if pandas is not installed.
+        source : str
+            The absolute path of `source`.
+
+        A single class, or classes with few images, are not errors here;
+        check them against your cross-validation with
+        ``np.unique(data.target, return_counts=True)``.
+
+    Raises
+    ------
+    TypeError
+        If `source` is not a path.
+    FileNotFoundError
+        If `source` does not exist, or images listed in a CSV file are
+        missing (the first few are named).
+    ValueError
+        If the folder is empty, has no class sub-folders, has images next
+        to its class folders, or has a class folder without images; if the
+        CSV file is empty, lacks the required columns (the columns found
+        are listed), has an empty cell or a non-numeric target (the line
+        is named) or lists an image twice; if `source` is a file other
+        than ``.csv``; or, with ``check_files=True``, if files cannot be
+        read as images (the first few are named, with the reason).
+
+    See Also
+    --------
+    load_uhcs_sample : a small real data set in this layout.
+
+    Examples
+    --------
+    A folder with one sub-folder per class:
+
+    >>> import pathlib, tempfile
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> from sklearn_cnntexture.datasets import load_image_dataset
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> for label in ["pearlite", "network"]:
+    ...     (root / label).mkdir()
+    ...     for i in range(2):
+    ...         Image.new("L", (8, 8)).save(root / label / f"img{i}.png")
+    >>> data = load_image_dataset(root)
+    >>> data.task, data.target_names.tolist()
+    ('classification', ['network', 'pearlite'])
+    >>> [pathlib.Path(f).relative_to(root).as_posix() for f in data.filenames]
+    ['network/img0.png', 'network/img1.png', 'pearlite/img0.png', 'pearlite/img1.png']
+
+    A CSV file with a numeric target and groups:
+
+    >>> _ = (root / "hardness.csv").write_text(
+    ...     "path,target,group\n"
+    ...     "network/img0.png,412.5,sample-A\n"
+    ...     "pearlite/img0.png,388,sample-B\n")
+    >>> data = load_image_dataset(root / "hardness.csv")
+    >>> data.task, data.target.tolist(), data.groups.tolist()
+    ('regression', [412.5, 388.0], ['sample-A', 'sample-B'])
+    >>> import shutil
+    >>> shutil.rmtree(root)
+    """
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(f"source must be a folder or CSV file path, got {type(source).__name__}")
+    path = pathlib.Path(os.path.abspath(source))
+    if not path.exists():
+        raise FileNotFoundError(f"data set source not found: '{path}'; {_LAYOUT}")
+    if path.is_dir():
+        columns = _columns_from_folder(path)
+    elif path.suffix.lower() == ".csv":
+        columns = _columns_from_csv(path)
+    else:
+        raise ValueError(f"data set source '{path}' is a file but not a .csv file; {_LAYOUT}")
+    if check_files:
+        _check_images(columns["path"])
+    return _bunch(columns, str(path))
+
+
+def _bunch(columns, source):
+    regression = "target" in columns
+    target = (np.array(columns["target"], dtype=np.float64) if regression
+              else np.array(columns["label"], dtype=str))
+    return Bunch(
+        filenames=np.array(columns["path"], dtype=str),
+        target=target,
+        target_names=None if regression else np.unique(target),
+        groups=np.array(columns["group"], dtype=str) if "group" in columns else None,
+        task="regression" if regression else "classification",
+        frame=_frame(columns),
+        source=source,
+    )
 
 
 def load_uhcs_sample(*, return_X_y=False, as_frame=False):
@@ -94,9 +381,10 @@ def load_uhcs_sample(*, return_X_y=False, as_frame=False):
     ['network', 'network']
     """
     folder = _sample_dir()
-    rows = _read_labels(folder)
-    filenames = np.array([str(folder.joinpath(*p.split("/"))) for p, _ in rows])
-    target = np.array([label for _, label in rows])
+    # labels.csv is in load_image_dataset's CSV format, and in natural order.
+    columns = _columns_from_csv(folder / "labels.csv")
+    filenames = np.array(columns["path"], dtype=str)
+    target = np.array(columns["label"], dtype=str)
     frame = None
     if as_frame:
         import pandas as pd  # optional dependency, only needed here

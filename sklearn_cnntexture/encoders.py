@@ -17,6 +17,7 @@ is ``(n, H, W, 1)`` (a 3-D array is read as ``(n, L, C)``, never guessed), or us
 ``VGGLayerTransformer(layers="image")``.
 """
 
+import hashlib
 from numbers import Integral, Real
 
 import numpy as np
@@ -32,6 +33,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from . import _cache
 from ._activations import Activations
 from ._backbone import n_channels
 
@@ -87,6 +89,11 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
         -------
         self
         """
+        if _reads_cache(X):
+            self._check_activations(X, reset=True)
+            if self._learns_from_data:
+                self._fit_cached(X)
+            return self
         # Arrays are validated here; lazy activations are not run unless needed.
         groups = self._groups(X, reset=True)
         if self._learns_from_data:
@@ -111,6 +118,9 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
             float32 for float32 input (and for activations), else float64.
         """
         check_is_fitted(self)
+        if _reads_cache(X):
+            self._check_activations(X, reset=False)
+            return self._encode_cached(X)
         return self._encode_all(self._groups(X, reset=False))
 
     def fit_transform(self, X, y=None):
@@ -131,6 +141,9 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
         if self._learns_from_data:
             return self.fit(X).transform(X)
         self._validate_params()
+        if _reads_cache(X):
+            self._check_activations(X, reset=True)
+            return self._encode_cached(X)
         return self._encode_all(self._groups(X, reset=True))
 
     def get_feature_names_out(self, input_features=None):
@@ -241,6 +254,10 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
         return iter_groups(samples)
 
     def _activation_groups(self, X, *, reset):
+        self._check_activations(X, reset=reset)
+        return (F for batch in X.iter_batches() for F in iter_groups(batch))
+
+    def _check_activations(self, X, *, reset):
         if len(X.layers) != 1:
             raise ValueError(
                 f"{type(self).__name__} got activations of {len(X.layers)} layers "
@@ -251,7 +268,15 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
         self._check_features(n_channels(layer), layer, reset=reset)
         if reset and hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        return (F for batch in X.iter_batches() for F in iter_groups(batch))
+        return layer
+
+    def _cached_statistic(self, X, names):
+        """Per-image cached statistics of X's layer (see _cache.py)."""
+        (stats,) = _cache.fetch(X, [_cache.stats_request(X.layers[0], names)])
+        return stats
+
+    def _encode_cached(self, X):
+        raise NotImplementedError
 
     def _check_features(self, n_features, layer, *, reset):
         if reset:
@@ -267,6 +292,10 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
                 f"{type(self).__name__} was fitted on activations of {self.layer_}, "
                 f"got {layer}"
             )
+
+
+def _reads_cache(X):
+    return isinstance(X, Activations) and X.cached
 
 
 def _is_rectangular(X):
@@ -320,6 +349,9 @@ class MeanPool(_BaseEncoder):
         # Accumulate in float64: summing 262144 float32 locations (one 512 x 512
         # block1 map) one after another would lose about 0.3 %.
         return F.mean(axis=1, dtype=np.float64).astype(F.dtype)
+
+    def _encode_cached(self, X):
+        return np.stack([s[self._name] for s in self._cached_statistic(X, (self._name,))])
 
     def _output_tokens(self, channels):
         return list(channels)
@@ -425,6 +457,21 @@ class GramEncoder(_BaseEncoder):
         rows, cols = np.triu_indices(n)
         return gram[:, rows, cols]
 
+    def _encode_cached(self, X):
+        # The cache holds the upper triangle of F^T F and the location count.
+        stats = self._cached_statistic(X, ("gram", "n_locations"))
+        upper = np.stack([s["gram"] for s in stats])
+        if self.normalize:
+            upper /= np.array([s["n_locations"] for s in stats], dtype=upper.dtype)[:, None]
+        if self.triangle == "upper":
+            return upper
+        n = self.n_features_in_
+        rows, cols = np.triu_indices(n)
+        full = np.empty((len(upper), n, n), dtype=upper.dtype)
+        full[:, rows, cols] = upper
+        full[:, cols, rows] = upper
+        return full.reshape(len(upper), n * n)
+
     def _output_tokens(self, channels):
         n = len(channels)
         if self.triangle == "full":
@@ -516,12 +563,15 @@ class VLADEncoder(_BaseEncoder):
         self.l2_normalize = l2_normalize
         self.random_state = random_state
 
-    def _fit_begin(self):
+    def _check_sample_size(self):
         if self.max_descriptors < self.n_words:
             raise ValueError(
                 f"max_descriptors={self.max_descriptors} is below n_words={self.n_words}: "
                 "k-means needs at least one descriptor per word"
             )
+
+    def _fit_begin(self):
+        self._check_sample_size()
         self._sample = _DescriptorSample(
             self.max_descriptors, check_random_state(self.random_state)
         )
@@ -531,16 +581,53 @@ class VLADEncoder(_BaseEncoder):
 
     def _fit_end(self):
         sample = self.__dict__.pop("_sample")
-        descriptors = sample.descriptors
+        self._fit_words(sample.descriptors, sample.rng)
+
+    def _fit_cached(self, X):
+        # The dictionary's sample: an equal share of max_descriptors from each
+        # image, taken from the fixed random sample of its locations the cache
+        # keeps, then a uniform subsample if that is still too many.
+        self._check_sample_size()
+        per_image = _cache.descriptors_per_image(self.max_descriptors, len(X))
+        stats = _cache.fetch(
+            X, [_cache.stats_request(X.layers[0], ("descriptors",), head=per_image)]
+        )[0]
+        descriptors = np.concatenate([s["descriptors"] for s in stats])
+        rng = check_random_state(self.random_state)
+        if len(descriptors) > self.max_descriptors:
+            keep = rng.choice(len(descriptors), self.max_descriptors, replace=False)
+            descriptors = descriptors[np.sort(keep)]
+        self._fit_words(descriptors, rng)
+
+    def _fit_words(self, descriptors, rng):
         n = 0 if descriptors is None else len(descriptors)
         if n < self.n_words:
             raise ValueError(
                 f"VLADEncoder needs at least n_words={self.n_words} local descriptors to "
                 f"learn its dictionary, got n_samples={n}; lower n_words or give more data."
             )
-        kmeans = KMeans(n_clusters=self.n_words, n_init=1, random_state=sample.rng)
+        kmeans = KMeans(n_clusters=self.n_words, n_init=1, random_state=rng)
         kmeans.fit(descriptors.astype(np.float64))
         self.cluster_centers_ = kmeans.cluster_centers_
+
+    def _encode_cached(self, X):
+        (codes,) = _cache.fetch(X, [self._cache_request(X.layers[0])])
+        return np.stack([c["code"] for c in codes])
+
+    def _cache_request(self, layer):
+        """The cache request for this fitted encoder's codes of ``layer``.
+
+        The key includes the words themselves: codes are reused only by an
+        encoder with the very same dictionary (the same training fold).
+        """
+        digest = hashlib.sha256(self.cluster_centers_.tobytes())
+        digest.update(repr((self.power, self.l2_normalize)).encode())
+        n_channels_ = self.n_features_in_
+
+        def compute(F, image_fp):
+            return {"code": self._encode(F.reshape(1, -1, n_channels_))[0]}
+
+        return _cache.Request(layer, f"vlad-{digest.hexdigest()}", ("code",), compute)
 
     def _encode(self, F):
         words = self.cluster_centers_

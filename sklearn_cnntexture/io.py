@@ -45,6 +45,9 @@ from PIL import Image
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "check_crop",
+    "crop_bottom",
+    "find_banner_height",
     "is_image_path",
     "list_image_files",
     "read_image",
@@ -174,13 +177,7 @@ def read_image(path):
         zero-size image, or is a TIFF with more than one page (a stack is
         not one micrograph; split it first).
     """
-    path = pathlib.Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"image file not found: '{path}'")
-    if path.is_dir():
-        raise IsADirectoryError(f"expected an image file, got a directory: '{path}'")
-    if path.stat().st_size == 0:
-        raise ValueError(f"cannot read image file '{path}': the file is empty (0 bytes)")
+    path = _check_file(path)
     reader = _read_tiff if path.suffix.lower() in _TIFF_SUFFIXES else _read_pillow
     try:
         image = reader(path)
@@ -195,6 +192,41 @@ def read_image(path):
     # Big-endian files (TIFF, 16-bit PNG) give e.g. '>u2'; downstream code
     # wants the plain native dtype.
     return image.astype(image.dtype.newbyteorder("="), copy=False)
+
+
+def _check_file(path):
+    path = pathlib.Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"image file not found: '{path}'")
+    if path.is_dir():
+        raise IsADirectoryError(f"expected an image file, got a directory: '{path}'")
+    if path.stat().st_size == 0:
+        raise ValueError(f"cannot read image file '{path}': the file is empty (0 bytes)")
+    return path
+
+
+def _check_image_header(path):
+    """Check that `path` is an image that read_image can open, without decoding pixels.
+
+    Reads the header only (Pillow's lazy ``Image.open``, tifffile's page
+    index), so checking hundreds of files takes a moment; a file that is
+    truncated after its header is only caught when it is read. Raises the
+    same errors as :func:`read_image`.
+    """
+    path = _check_file(path)
+    try:
+        if path.suffix.lower() in _TIFF_SUFFIXES:
+            with tifffile.TiffFile(path) as tif:
+                shape = _single_page(tif, path).shape
+        else:
+            with Image.open(path) as im:
+                shape = im.size
+    except _UnsupportedImageError:
+        raise
+    except _DECODE_ERRORS as exc:
+        raise ValueError(f"cannot read image file '{path}': {exc}") from exc
+    if 0 in shape:
+        raise ValueError(f"image file '{path}' holds a zero-size image (shape {shape})")
 
 
 def _read_pillow(path):
@@ -212,17 +244,21 @@ def _has_gray_palette(im):
     return bool(np.all(palette == palette[:, :1]))
 
 
+def _single_page(tif, path):
+    n_pages = len(tif.pages)
+    if n_pages == 0:
+        raise ValueError("the TIFF holds no image pages")  # reported as unreadable
+    if n_pages > 1:
+        raise _UnsupportedImageError(
+            f"TIFF file '{path}' has {n_pages} pages; read_image reads single images "
+            "and will not silently pick one page. Save each page as its own file."
+        )
+    return tif.pages[0]
+
+
 def _read_tiff(path):
     with tifffile.TiffFile(path) as tif:
-        n_pages = len(tif.pages)
-        if n_pages == 0:
-            raise ValueError("the TIFF holds no image pages")  # reported as unreadable
-        if n_pages > 1:
-            raise _UnsupportedImageError(
-                f"TIFF file '{path}' has {n_pages} pages; read_image reads single images "
-                "and will not silently pick one page. Save each page as its own file."
-            )
-        page = tif.pages[0]
+        page = _single_page(tif, path)
         try:
             image = page.asarray()
         except ValueError as exc:
@@ -391,3 +427,277 @@ def resize_image(image, size):
         for c in range(image.shape[2])
     ]
     return np.stack(channels, axis=-1).astype(np.float32, copy=False)
+
+
+# --------------------------------------------------------------------------
+# Cropping the info banner (scale bar, magnification, detector) off SEM images
+
+_CROP_FORMS = (
+    "None (no crop), an int >= 0 (rows removed at the bottom), a float in [0, 1) "
+    "(fraction of the height removed at the bottom) or 'auto' (detect the info banner "
+    "with find_banner_height)"
+)
+
+# The banner rule of find_banner_height; its docstring explains each number.
+_BANNER_TOLERANCE = 0.05
+_BANNER_COVERAGE, _BANNER_PLAIN = 0.6, 0.98
+_BANNER_MIN_ROWS, _BANNER_MIN_FRACTION = 3, 0.02
+_BANNER_MAX_FRACTION = 0.4
+_BANNER_GAP_ROWS, _BANNER_GAP_FRACTION = 2, 0.02
+
+
+def check_crop(crop):
+    """Validate a crop specification and return it in canonical form.
+
+    Parameters
+    ----------
+    crop : None, int, float or "auto"
+        How much to remove from the bottom of each image:
+
+        - ``None``: nothing.
+        - int >= 0: that many rows of pixels.
+        - float in [0, 1): that fraction of the image height (rounded to
+          whole rows by :func:`crop_bottom`).
+        - ``"auto"``: the height of the info banner found by
+          :func:`find_banner_height` (0 where there is none).
+
+        Booleans are rejected: ``True`` is far more likely a mistake than a
+        request to crop one row.
+
+    Returns
+    -------
+    None, int, float or str
+        `crop` as a plain Python ``int``/``float`` (NumPy scalars are
+        converted), ``None`` or ``"auto"``.
+
+    Raises
+    ------
+    TypeError
+        If `crop` is of any other type (including ``bool``).
+    ValueError
+        If `crop` is a negative int, a float outside [0, 1) or NaN, or a
+        string other than ``"auto"``.
+
+    Examples
+    --------
+    >>> from sklearn_cnntexture.io import check_crop
+    >>> check_crop(38), check_crop(0.1), check_crop("auto"), check_crop(None)
+    (38, 0.1, 'auto', None)
+    >>> check_crop(1.5)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: crop as a float is a fraction of the image height and must be in [0, 1), ...
+    """
+    if crop is None:
+        return crop
+    if isinstance(crop, str):
+        if crop == "auto":
+            return crop
+        raise ValueError(f"crop must be {_CROP_FORMS}; got the string {crop!r}")  # "Auto", "10"
+    if isinstance(crop, (bool, np.bool_)) or not isinstance(crop, Real):
+        raise TypeError(f"crop must be {_CROP_FORMS}; got {crop!r} of type {type(crop).__name__}")
+    if isinstance(crop, Integral):
+        if crop < 0:
+            raise ValueError(f"crop must be {_CROP_FORMS}; got the negative int {crop!r}")
+        return int(crop)
+    if not 0 <= crop < 1:  # also rejects NaN
+        raise ValueError(
+            f"crop as a float is a fraction of the image height and must be in [0, 1), got "
+            f"{crop!r}; for a number of rows pass an int. crop must be {_CROP_FORMS}"
+        )
+    return float(crop)
+
+
+def crop_bottom(image, crop, *, source=None):
+    """Remove rows from the bottom of an image, such as an SEM info banner.
+
+    Parameters
+    ----------
+    image : numpy.ndarray of shape (H, W) or (H, W, C)
+        The image, any dtype.
+    crop : None, int, float or "auto"
+        Rows to remove, see :func:`check_crop`: ``None`` none, an int that
+        many, a float ``round(crop * H)`` rows, ``"auto"``
+        ``find_banner_height(image)`` rows.
+    source : str, optional
+        How to name the image in error messages, e.g. its file path or
+        ``"image 3"``. Defaults to ``"image"``.
+
+    Returns
+    -------
+    numpy.ndarray of shape (H - rows, W) or (H - rows, W, C)
+        A view of `image` without its bottom rows (no copy).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If `crop` is not a valid crop (see :func:`check_crop`).
+    ValueError
+        If `image` is not 2-D or 3-D, or the crop would remove every row; the
+        message names `source`, the crop and the image height.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_cnntexture.io import crop_bottom
+    >>> image = np.zeros((100, 80), np.uint8)
+    >>> crop_bottom(image, 10).shape
+    (90, 80)
+    >>> crop_bottom(image, 0.25).shape
+    (75, 80)
+    >>> crop_bottom(image, 100, source="scan.tif")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: crop=100 would remove all 100 rows of scan.tif (100 rows high), leaving no ...
+    """
+    crop = check_crop(crop)
+    source = "image" if source is None else str(source)
+    image = np.asarray(image)
+    if image.ndim not in (2, 3):
+        raise ValueError(
+            f"{source} has shape {image.shape}; expected (H, W) grayscale or (H, W, C) colour"
+        )
+    height = image.shape[0]
+    if crop is None:
+        rows = 0
+    elif crop == "auto":
+        rows = find_banner_height(image, source=source)
+    elif isinstance(crop, float):
+        rows = round(crop * height)
+    else:
+        rows = crop
+    if rows >= height:
+        raise ValueError(
+            f"crop={crop!r} would remove {'all ' if rows == height else ''}{rows} rows of "
+            f"{source} ({height} rows high), leaving no image; use a smaller crop"
+        )
+    return image[: height - rows]
+
+
+def _gray_for_banner(image, source):
+    array = np.asarray(image)
+    _check_pixel_dtype(array, source)
+    if array.ndim not in (2, 3) or array.size == 0:
+        raise ValueError(
+            f"{source} has shape {array.shape}; expected a non-empty (H, W) grayscale or "
+            "(H, W, C) colour image"
+        )
+    gray = array.astype(np.float64) if array.ndim == 2 else array.mean(axis=2, dtype=np.float64)
+    if not np.isfinite(gray).all():
+        raise ValueError(f"{source} contains NaN or infinite pixel values")
+    return gray
+
+
+def _extreme_fraction(rows, low, high):
+    """Per row, the fraction of pixels at the dark end or at the bright end, the larger."""
+    if high == low:
+        return np.ones(rows.shape[0])  # a flat image is "all banner", i.e. too tall
+    tolerance = _BANNER_TOLERANCE * (high - low)
+    dark = (rows <= low + tolerance).mean(axis=1)
+    bright = (rows >= high - tolerance).mean(axis=1)
+    return np.maximum(dark, bright)
+
+
+def _banner_depth(fraction, max_gap):
+    """Rows from the bottom to the highest plain row of the banner-like block touching it."""
+    banner_like = fraction >= _BANNER_COVERAGE
+    plain = fraction >= _BANNER_PLAIN
+    if not banner_like[-1]:
+        return 0
+    depth, gap = 0, 0
+    for row in range(1, len(fraction) + 1):  # row 1 is the bottom row
+        if banner_like[-row]:
+            gap = 0
+            if plain[-row]:
+                depth = row
+        else:
+            gap += 1
+            if gap > max_gap:
+                break
+    return depth
+
+
+def find_banner_height(image, *, source=None):
+    """Find the height of the info banner at the bottom of an SEM micrograph.
+
+    SEM software writes the scale bar, magnification, voltage, etc. on a
+    band under the micrograph: a flat background, black or white, with text
+    in the other colour, often separated from the micrograph by a line.
+    Micrograph rows are textured instead. The rule:
+
+    1. Convert to gray (the mean of the channels). Take the image's own
+       range, its minimum to its maximum, so that 8-bit, 16-bit and float
+       images behave alike; *dark* pixels are within 5 % of the range of
+       the minimum, *bright* pixels within 5 % of the maximum.
+    2. A row is *banner-like* when at least 60 % of its pixels are dark, or
+       at least 60 % are bright: background crossed by text or a scale bar
+       (text covers well under 40 % of a row). It is *plain* when at least
+       98 % are: a margin of the banner above or below the text, or a
+       separator line.
+    3. Starting at the bottom row, which must be banner-like, go up through
+       the banner-like rows, bridging up to ``max(2, 2 % of H)`` other rows
+       (a line of large text). The banner ends at the highest *plain* row of
+       that block. Requiring a plain top edge is what tells a banner from a
+       micrograph that fades into a saturated region: those rows are mostly
+       saturated, never almost all.
+    4. Accept it only if it is between ``max(3, ceil(2 % of H))`` rows and
+       40 % of H rows high; otherwise return 0. Thinner blocks are borders
+       or artifacts; taller ones mean a flat or saturated image, where
+       guessing would cut away micrograph.
+
+    On the real data sets we tried (600 UHCS micrographs and 1800 NEU steel
+    surface images, all without a banner) the rule finds no banner; on
+    synthetic banners with rendered text, saved as JPEG down to quality 50,
+    it finds the exact height. It remains a heuristic: a micrograph whose
+    bottom rows are flat, saturated black or white looks like a banner.
+    Check the result on a few images, or pass an int crop to
+    :func:`crop_bottom` where the banner height is known.
+
+    Parameters
+    ----------
+    image : array-like of shape (H, W) or (H, W, C)
+        The micrograph, any real dtype (uint8, uint16, float, ...).
+    source : str, optional
+        How to name the image in error messages. Defaults to ``"image"``.
+
+    Returns
+    -------
+    int
+        The banner height in rows, 0 if no banner is found.
+
+    Raises
+    ------
+    TypeError
+        If the image is not numeric.
+    ValueError
+        If the image is empty, not 2-D or 3-D, or contains NaN or infinite
+        values.
+
+    See Also
+    --------
+    crop_bottom : removes the banner, with ``crop="auto"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_cnntexture.io import find_banner_height
+    >>> rng = np.random.default_rng(0)
+    >>> image = rng.integers(0, 256, size=(200, 300), dtype=np.uint8)  # texture
+    >>> find_banner_height(image)
+    0
+    >>> image[180:] = 0                # a black banner of 20 rows ...
+    >>> image[185:195, 10:60] = 255    # ... with a white scale bar
+    >>> find_banner_height(image)
+    20
+    """
+    source = "image" if source is None else str(source)
+    gray = _gray_for_banner(image, source)
+    height = gray.shape[0]
+    max_rows = int(_BANNER_MAX_FRACTION * height)
+    min_rows = max(_BANNER_MIN_ROWS, int(np.ceil(_BANNER_MIN_FRACTION * height)))
+    max_gap = max(_BANNER_GAP_ROWS, round(_BANNER_GAP_FRACTION * height))
+    # Only the bottom rows can be banner; one row more than allowed (plus a
+    # gap) is enough to tell that a uniform block is too tall.
+    bottom = gray[-(max_rows + max_gap + 1):]
+    depth = _banner_depth(_extreme_fraction(bottom, gray.min(), gray.max()), max_gap)
+    return depth if min_rows <= depth <= max_rows else 0

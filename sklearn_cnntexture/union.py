@@ -114,6 +114,10 @@ class MultiLayerUnion(TransformerMixin, BaseEstimator):
                 f"MultiLayerUnion was fitted on layers {list(self.encoders_)}, "
                 f"got {list(X.layers)}"
             )
+        if X.cached:  # per-image results come from the cache, layer by layer
+            return np.concatenate(
+                [encoder.transform(X[layer]) for layer, encoder in self.encoders_.items()], axis=1
+            )
         batches = [self._encode_batch(outputs) for outputs in X._iter_layer_batches()]
         return np.concatenate(batches)
 
@@ -148,6 +152,9 @@ class MultiLayerUnion(TransformerMixin, BaseEstimator):
             return
         for attr in ("n_features_in_", "feature_names_in_"):
             self.__dict__.pop(attr, None)
+        if X.cached:
+            self.encoders_ = {layer: clone(prototype).fit(X[layer]) for layer in X.layers}
+            return
         encoders = {}
         for layer in X.layers:
             encoders[layer] = clone(prototype)

@@ -5,7 +5,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array
 
 from . import _backbone, io
@@ -59,6 +59,25 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
         ignored otherwise.
     verbose : bool, default=False
         Show a progress bar over batches.
+    crop : int, float, "auto" or None, default=None
+        Remove the scale bar / information banner at the bottom of each
+        micrograph before anything else: an int is a number of pixel rows, a
+        float in [0, 1) a fraction of the height, ``"auto"`` finds a uniform
+        banner (see :func:`sklearn_cnntexture.io.find_banner_height`).
+    cache : str, path or None, default=None
+        Folder for per-image results (created if need be). With a cache, the
+        encoders after this step read each image's mean, max and Gram
+        features and VLAD's descriptors from it, and the network runs only for
+        images it has not seen with the same weights, crop, resize and
+        intensity scale; this is what makes a grid search over layers and
+        encoders cost about one forward pass per image. See
+        :mod:`sklearn_cnntexture._cache` for what is stored and how keys
+        make stale results impossible.
+    cache_layers : list of str or None, default=None
+        Layers whose results are stored too when an image goes through the
+        network for the cache, so that later requests for them (other
+        candidates of a grid search) need no new forward pass. None stores
+        ``layers`` only. The study sets this to all the layers it compares.
 
     Attributes
     ----------
@@ -123,6 +142,10 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "random_state": [Interval(Integral, 0, None, closed="left"), None],
         "verbose": ["boolean"],
+        "crop": [Interval(Integral, 0, None, closed="left"), Interval(Real, 0, 1, closed="left"),
+                 StrOptions({"auto"}), None],  # io.check_crop says more on errors
+        "cache": [str, os.PathLike, None],
+        "cache_layers": [list, tuple, None],
     }
 
     def __init__(
@@ -135,6 +158,9 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
         batch_size=8,
         random_state=None,
         verbose=False,
+        crop=None,
+        cache=None,
+        cache_layers=None,
     ):
         self.layers = layers
         self.weights = weights
@@ -143,6 +169,9 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
         self.batch_size = batch_size
         self.random_state = random_state
         self.verbose = verbose
+        self.crop = crop
+        self.cache = cache
+        self.cache_layers = cache_layers
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -234,13 +263,14 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
 
-    def _canonical_layers(self):
-        names = [self.layers] if isinstance(self.layers, str) else list(self.layers)
+    def _canonical_layers(self, names=None, what="layers"):
+        names = self.layers if names is None else names
+        names = [names] if isinstance(names, str) else list(names)
         if not names:
-            raise ValueError("layers is empty: name at least one layer")
+            raise ValueError(f"{what} is empty: name at least one layer")
         layers = tuple(_backbone.canonical_layer(name) for name in names)
         if len(set(layers)) != len(layers):
-            raise ValueError(f"layers names a layer twice: {names}")
+            raise ValueError(f"{what} names a layer twice: {names}")
         return layers
 
     def _forward_spec(self):
@@ -258,6 +288,10 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
             float_scale=float(self.float_scale),
             batch_size=int(self.batch_size),
             verbose=bool(self.verbose),
+            crop=io.check_crop(self.crop),
+            cache=None if self.cache is None else os.fspath(self.cache),
+            cache_layers=() if self.cache_layers is None
+            else self._canonical_layers(self.cache_layers, "cache_layers"),
         )
 
 

@@ -1,15 +1,18 @@
-"""Tests for sklearn_cnntexture.datasets and the shipped UHCS sample."""
+"""Tests for sklearn_cnntexture.datasets: the shipped UHCS sample and load_image_dataset."""
 
 import doctest
 import pathlib
+import re
 from collections import Counter
 
 import numpy as np
 import pytest
+import tifffile
+from PIL import Image
 from sklearn.utils import Bunch
 
 from sklearn_cnntexture import datasets
-from sklearn_cnntexture.datasets import load_uhcs_sample
+from sklearn_cnntexture.datasets import load_image_dataset, load_uhcs_sample
 from sklearn_cnntexture.io import list_image_files, read_image
 
 CLASSES = ["network", "pearlite", "spheroidite"]
@@ -81,3 +84,340 @@ def test_as_frame(sample):
 def test_docstring_examples_run():
     result = doctest.testmod(datasets, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+# --------------------------------------------------------------------------
+# load_image_dataset: folders
+
+
+def write_image(path, kind="png"):
+    """Write a tiny real image file of the given kind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pixels = np.arange(48, dtype=np.uint8).reshape(6, 8)
+    if kind == "tif8":
+        tifffile.imwrite(path, pixels)
+    elif kind == "tif16":
+        tifffile.imwrite(path, pixels.astype(np.uint16) * 1000)
+    else:
+        Image.fromarray(pixels).save(path)  # the suffix picks PNG, JPEG or BMP
+    return path
+
+
+@pytest.fixture
+def class_folder(tmp_path):
+    root = tmp_path / "data"
+    write_image(root / "pearlite" / "img10.png")
+    write_image(root / "pearlite" / "img2.jpg")
+    write_image(root / "pearlite" / "img1.tif", "tif16")
+    write_image(root / "network" / "b.tiff", "tif8")
+    write_image(root / "network" / "a.JPEG")
+    (root / "network" / "notes.txt").write_text("not an image, ignored")
+    (root / "labels.csv").write_text("file,class\na,b\n")  # ignored in a folder source
+    (root / "README.txt").write_text("ignored")
+    write_image(root / ".thumbnails" / "x.png")  # hidden: not a class
+    write_image(root / "__MACOSX" / "x.png")
+    return root
+
+
+def relative(data, root):
+    return [pathlib.Path(f).relative_to(root).as_posix() for f in data.filenames]
+
+
+def test_folder_layout(class_folder):
+    data = load_image_dataset(class_folder)
+    assert isinstance(data, Bunch)
+    assert relative(data, class_folder) == [
+        "network/a.JPEG", "network/b.tiff",
+        "pearlite/img1.tif", "pearlite/img2.jpg", "pearlite/img10.png",
+    ]
+    assert data.target.tolist() == ["network"] * 2 + ["pearlite"] * 3
+    assert data.filenames.dtype.kind == "U" and data.target.dtype.kind == "U"
+    assert data.target_names.tolist() == ["network", "pearlite"]
+    assert data.groups is None and data.task == "classification"
+    assert data.source == str(class_folder)
+    assert all(pathlib.Path(f).is_absolute() for f in data.filenames)
+
+
+def test_folder_frame(class_folder):
+    pd = pytest.importorskip("pandas")
+    data = load_image_dataset(class_folder)
+    assert isinstance(data.frame, pd.DataFrame)
+    assert list(data.frame.columns) == ["path", "label"]
+    assert data.frame["path"].tolist() == data.filenames.tolist()
+
+
+def test_relative_source_gives_absolute_paths(class_folder, monkeypatch):
+    monkeypatch.chdir(class_folder.parent)
+    data = load_image_dataset("data")
+    assert data.source == str(class_folder)
+    assert data.filenames[0] == str(class_folder / "network" / "a.JPEG")
+
+
+def test_single_class_and_tiny_classes_are_not_errors(tmp_path):
+    write_image(tmp_path / "only" / "a.png")
+    data = load_image_dataset(tmp_path)
+    assert data.target_names.tolist() == ["only"] and len(data.filenames) == 1
+
+
+def test_folder_paths_read_back(class_folder):
+    for filename in load_image_dataset(class_folder).filenames:
+        assert read_image(filename).shape == (6, 8)
+
+
+def test_images_next_to_class_folders(class_folder):
+    write_image(class_folder / "stray.png")
+    with pytest.raises(ValueError, match=r"image files directly inside it \('stray\.png'\).*"
+                                         r"one sub-folder per class"):
+        load_image_dataset(class_folder)
+
+
+def test_flat_folder_of_images(tmp_path):
+    for i in range(7):
+        write_image(tmp_path / f"img{i}.png")
+    with pytest.raises(ValueError, match=r"'img0\.png', .* and 2 more.*sub-folder per class"):
+        load_image_dataset(tmp_path)
+
+
+def test_empty_folder(tmp_path):
+    with pytest.raises(ValueError, match=r"no class sub-folders \(the folder is empty\)"):
+        load_image_dataset(tmp_path)
+
+
+def test_folder_without_class_folders(tmp_path):
+    (tmp_path / "labels.csv").write_text("path,label\n")
+    (tmp_path / ".git").mkdir()
+    with pytest.raises(ValueError, match=r"no class sub-folders \(found only '\.git', "
+                                         r"'labels\.csv'\); expected a folder"):
+        load_image_dataset(tmp_path)
+
+
+def test_class_folder_without_images(class_folder):
+    (class_folder / "empty").mkdir()
+    write_image(class_folder / "nested" / "deeper" / "a.png")  # images must be direct
+    with pytest.raises(ValueError, match=r"no image files: '.*empty', '.*nested'"):
+        load_image_dataset(class_folder)
+
+
+def test_missing_source(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"not found: '.*nowhere'; expected a folder"):
+        load_image_dataset(tmp_path / "nowhere")
+
+
+def test_source_not_a_path():
+    with pytest.raises(TypeError, match="source must be a folder or CSV file path"):
+        load_image_dataset(["a.png"])
+
+
+def test_source_file_not_csv(tmp_path):
+    path = write_image(tmp_path / "a.png")
+    with pytest.raises(ValueError, match=r"'.*a\.png' is a file but not a \.csv file"):
+        load_image_dataset(path)
+
+
+# --------------------------------------------------------------------------
+# load_image_dataset: CSV files
+
+
+def write_csv(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_csv_relative_and_absolute_paths_in_row_order(class_folder, tmp_path):
+    elsewhere = write_image(tmp_path / "other" / "x.bmp")
+    csv_path = write_csv(class_folder / "set.csv", (
+        "path,label,comment\n"
+        "pearlite/img10.png,pearlite,first\n"
+        f"{elsewhere},network,absolute\n"
+        " network/a.JPEG , network ,spaces are stripped\n"
+        "./pearlite/../pearlite/img2.jpg,pearlite,\n"
+    ))
+    data = load_image_dataset(csv_path)
+    assert data.filenames.tolist() == [
+        str(class_folder / "pearlite" / "img10.png"), str(elsewhere),
+        str(class_folder / "network" / "a.JPEG"), str(class_folder / "pearlite" / "img2.jpg"),
+    ]
+    assert data.target.tolist() == ["pearlite", "network", "network", "pearlite"]
+    assert data.target_names.tolist() == ["network", "pearlite"]
+    assert data.task == "classification" and data.groups is None
+    assert data.source == str(csv_path)
+
+
+def test_csv_in_another_folder_resolves_against_the_csv(class_folder, tmp_path, monkeypatch):
+    csv_path = write_csv(tmp_path / "lists" / "set.csv",
+                         "path,label\n../data/network/a.JPEG,network\n")
+    monkeypatch.chdir(class_folder / "pearlite")  # the working directory plays no part
+    data = load_image_dataset(csv_path)
+    assert data.filenames.tolist() == [str(class_folder / "network" / "a.JPEG")]
+
+
+def test_csv_groups_and_numeric_target(class_folder):
+    csv_path = write_csv(class_folder / "hardness.csv", (
+        "\ufeffpath,target,group\n"  # a byte-order mark, as Excel writes
+        "network/a.JPEG,412.5,A\n"
+        "network/b.tiff,-3e2,A\n"
+        "pearlite/img1.tif,7,B\n"
+    ))
+    data = load_image_dataset(csv_path)
+    assert data.task == "regression" and data.target_names is None
+    assert data.target.dtype == np.float64 and data.target.tolist() == [412.5, -300.0, 7.0]
+    assert data.groups.tolist() == ["A", "A", "B"]
+    pd = pytest.importorskip("pandas")
+    assert isinstance(data.frame, pd.DataFrame)
+    assert list(data.frame.columns) == ["path", "target", "group"]
+    assert data.frame["target"].tolist() == [412.5, -300.0, 7.0]
+
+
+def test_csv_groups_with_labels(class_folder):
+    csv_path = write_csv(class_folder / "g.csv", "group,label,path\n"
+                         "1,network,network/a.JPEG\n2,pearlite,pearlite/img2.jpg\n")
+    data = load_image_dataset(csv_path)
+    assert data.groups.tolist() == ["1", "2"] and data.target.tolist() == ["network", "pearlite"]
+    if data.frame is not None:
+        assert list(data.frame.columns) == ["path", "label", "group"]
+
+
+@pytest.mark.parametrize("header", ["file,class", "path,comment", "label,target", "path",
+                                    "path,label,target"])
+def test_csv_missing_or_ambiguous_columns_lists_columns_found(class_folder, header):
+    csv_path = write_csv(class_folder / "bad.csv", header + "\n")
+    found = re.escape(str(header.split(",")))
+    with pytest.raises(ValueError, match=r"needs a 'path' column .* found columns: " + found):
+        load_image_dataset(csv_path)
+
+
+def test_csv_not_utf8(class_folder):
+    csv_path = class_folder / "latin1.csv"
+    csv_path.write_bytes("path,label\nnetwork/a.JPEG,perlit\xe9\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"latin1\.csv' is not UTF-8"):
+        load_image_dataset(csv_path)
+
+
+def test_csv_duplicate_column(class_folder):
+    csv_path = write_csv(class_folder / "bad.csv", "path,label,label\na.png,x,y\n")
+    with pytest.raises(ValueError, match="'label' appear more than once"):
+        load_image_dataset(csv_path)
+
+
+@pytest.mark.parametrize("text", ["", "path,label\n", "path,label\n\n\n"],
+                         ids=["empty-file", "header-only", "blank-lines"])
+def test_csv_without_rows(class_folder, text):
+    csv_path = write_csv(class_folder / "empty.csv", text)
+    with pytest.raises(ValueError, match=re.escape(str(csv_path)) + ".*(empty|no rows)"):
+        load_image_dataset(csv_path)
+
+
+@pytest.mark.parametrize("value", ["hard", "", "nan", "inf"])
+def test_csv_non_numeric_target_names_the_line(class_folder, value):
+    csv_path = write_csv(class_folder / "t.csv",
+                         f"path,target\nnetwork/a.JPEG,1.5\nnetwork/b.tiff,{value}\n")
+    with pytest.raises(ValueError, match=r"t\.csv', line 3: .*(target|'target' cell is empty)"):
+        load_image_dataset(csv_path)
+
+
+@pytest.mark.parametrize("row", [",network", "network/a.JPEG,", "network/a.JPEG"],
+                         ids=["path", "label", "short-row"])
+def test_csv_empty_cell_names_line_and_column(class_folder, row):
+    csv_path = write_csv(class_folder / "c.csv", f"path,label\n{row}\n")
+    with pytest.raises(ValueError, match=r"c\.csv', line 2: the '(path|label)' cell is empty"):
+        load_image_dataset(csv_path)
+
+
+def test_csv_duplicate_paths(class_folder):
+    csv_path = write_csv(class_folder / "d.csv", (
+        "path,label\nnetwork/a.JPEG,network\npearlite/img2.jpg,pearlite\n"
+        f"{class_folder / 'network' / 'a.JPEG'},network\n"
+    ))
+    with pytest.raises(ValueError, match=r"more than once: '.*a\.JPEG \(lines 2, 4\)'"):
+        load_image_dataset(csv_path)
+
+
+def test_csv_missing_files_named(class_folder):
+    rows = "".join(f"network/gone{i}.png,network\n" for i in range(8))
+    csv_path = write_csv(class_folder / "m.csv", "path,label\nnetwork/a.JPEG,network\n" + rows)
+    with pytest.raises(FileNotFoundError,
+                       match=r"8 of the 9 images .* missing: '.*gone0\.png', .* and 3 more"):
+        load_image_dataset(csv_path)
+
+
+def test_csv_directory_listed_is_missing(class_folder):
+    csv_path = write_csv(class_folder / "m.csv", "path,label\nnetwork,network\n")
+    with pytest.raises(FileNotFoundError, match="1 of the 1 images"):
+        load_image_dataset(csv_path)
+
+
+# --------------------------------------------------------------------------
+# load_image_dataset: check_files
+
+
+def test_check_files_reports_bad_files_by_name(class_folder):
+    (class_folder / "network" / "fake.png").write_text("not an image")
+    (class_folder / "network" / "empty.jpg").write_bytes(b"")
+    tifffile.imwrite(class_folder / "pearlite" / "stack.tif", np.zeros((3, 4, 4), np.uint8),
+                     photometric="minisblack")
+    with pytest.raises(ValueError) as info:
+        load_image_dataset(class_folder)
+    message = str(info.value)
+    assert message.startswith("3 of the 8 files cannot be read as images")
+    assert "empty.jpg': the file is empty" in message
+    assert "fake.png'" in message
+    assert "stack.tif' has 3 pages" in message
+    data = load_image_dataset(class_folder, check_files=False)  # streaming, unchecked
+    assert len(data.filenames) == 8
+
+
+def test_check_files_lists_the_first_few(tmp_path):
+    for i in range(7):
+        (tmp_path / "a" / f"bad{i}.png").parent.mkdir(exist_ok=True)
+        (tmp_path / "a" / f"bad{i}.png").write_text("x")
+    with pytest.raises(ValueError, match=r"7 of the 7 files(.|\n)*bad4\.png(.|\n)*and 2 more"):
+        load_image_dataset(tmp_path)
+
+
+def test_check_files_in_csv(class_folder):
+    (class_folder / "network" / "fake.tif").write_text("not a tiff")
+    csv_path = write_csv(class_folder / "f.csv", "path,label\nnetwork/fake.tif,network\n")
+    with pytest.raises(ValueError, match=r"cannot read image file '.*fake\.tif'"):
+        load_image_dataset(csv_path)
+
+
+def test_check_files_reads_no_pixels(class_folder, monkeypatch):
+    # Header checks must not decode images: make decoding fail loudly.
+    monkeypatch.setattr(Image.Image, "load", lambda self: pytest.fail("pixels decoded"))
+    monkeypatch.setattr(tifffile.TiffPage, "asarray",
+                        lambda self, *a, **k: pytest.fail("pixels decoded"))
+    assert len(load_image_dataset(class_folder).filenames) == 5
+
+
+# --------------------------------------------------------------------------
+# load_image_dataset: real data sets
+
+
+SHARED = pathlib.Path(__file__).parents[2] / "shared" / "data"
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("name, counts", [
+    ("uhcs-mft3", {"network": 200, "pearlite": 200, "spheroidite": 200}),
+    ("neu-det", {c: 300 for c in ["crazing", "inclusion", "patches", "pitted_surface",
+                                  "rolled-in_scale", "scratches"]}),
+])
+def test_real_data_sets(name, counts):
+    if not (SHARED / name).is_dir():
+        pytest.skip(f"../shared/data/{name} is absent")
+    data = load_image_dataset(SHARED / name)
+    assert Counter(data.target.tolist()) == counts
+    assert data.target_names.tolist() == sorted(counts)
+    assert all(pathlib.Path(f).suffix == ".jpg" for f in data.filenames)
+    numbers = [int(re.findall(r"\d+", pathlib.Path(f).stem)[-1]) for f in data.filenames[:50]]
+    assert numbers == sorted(numbers)  # natural order within the first class
+
+
+@pytest.mark.realdata
+def test_uhcs_labels_csv_is_not_a_data_set_csv():
+    path = SHARED / "uhcs-mft3" / "labels.csv"
+    if not path.is_file():
+        pytest.skip("../shared/data/uhcs-mft3 is absent")
+    with pytest.raises(ValueError, match=r"found columns: \['file', 'class_label_from_repo'"):
+        load_image_dataset(path)

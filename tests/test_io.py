@@ -1,5 +1,7 @@
 """Tests for sklearn_cnntexture.io: real files written to tmp_path and read back."""
 
+import io
+import pathlib
 import re
 
 import numpy as np
@@ -8,10 +10,14 @@ import tifffile
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
+from scipy.ndimage import gaussian_filter
 
 from sklearn_cnntexture.io import (
     IMAGE_SUFFIXES,
+    check_crop,
+    crop_bottom,
+    find_banner_height,
     is_image_path,
     list_image_files,
     read_image,
@@ -406,3 +412,266 @@ def test_io_does_not_import_tensorflow():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------
+# check_crop, crop_bottom
+
+
+@pytest.mark.parametrize("crop, expected", [
+    (None, None), (0, 0), (38, 38), (np.int64(5), 5), (0.0, 0.0), (0.1, 0.1),
+    (np.float32(0.5), 0.5), ("auto", "auto"),
+])
+def test_check_crop_valid(crop, expected):
+    result = check_crop(crop)
+    assert result == expected and type(result) is type(expected)
+
+
+@pytest.mark.parametrize("crop, error", [
+    (True, TypeError), (np.bool_(False), TypeError), ([10], TypeError), (1j, TypeError),
+    (-1, ValueError), (1.0, ValueError), (1.5, ValueError), (-0.1, ValueError),
+    (np.nan, ValueError), ("Auto", ValueError), ("10", ValueError),
+])
+def test_check_crop_invalid_names_argument_and_forms(crop, error):
+    with pytest.raises(error, match=r"crop .*None.*int >= 0.*float in \[0, 1\).*'auto'"):
+        check_crop(crop)
+
+
+def test_crop_int_and_none_give_views():
+    image = np.arange(10 * 4 * 3).reshape(10, 4, 3)
+    out = crop_bottom(image, 3)
+    assert out.shape == (7, 4, 3) and np.shares_memory(out, image)
+    np.testing.assert_array_equal(out, image[:7])
+    assert crop_bottom(image, None).shape == image.shape
+    assert crop_bottom(image, 0).shape == image.shape
+
+
+@pytest.mark.parametrize("fraction, rows", [(0.08, 38), (0.1, 48), (0.0, 0), (0.001, 0)])
+def test_crop_fraction_rounds_to_rows(fraction, rows):
+    image = np.zeros((475, 645), np.uint8)  # the UHCS micrograph size
+    assert crop_bottom(image, fraction).shape == (475 - rows, 645)
+
+
+def test_crop_works_on_any_dtype():
+    image = np.full((5, 2), "a")
+    assert crop_bottom(image, 2).shape == (3, 2)
+
+
+@pytest.mark.parametrize("crop, rows", [(10, 10), (12, 12), (0.99, 10)])
+def test_crop_removing_everything_names_source_crop_and_height(crop, rows):
+    pattern = rf"crop={crop}.* {rows} rows of image 3 \(10 rows high\)"
+    with pytest.raises(ValueError, match=pattern):
+        crop_bottom(np.zeros((10, 4)), crop, source="image 3")
+
+
+def test_crop_bad_image_shape_names_source():
+    with pytest.raises(ValueError, match=r"scan\.tif has shape \(5,\)"):
+        crop_bottom(np.zeros(5), 1, source="scan.tif")
+
+
+def test_crop_bad_crop_is_checked():
+    with pytest.raises(TypeError, match="crop"):
+        crop_bottom(np.zeros((5, 5)), True)
+
+
+# --------------------------------------------------------------------------
+# find_banner_height: synthetic micrographs
+
+
+def micrograph(height, width, *, low=30, high=225, seed=0, dtype=np.uint8):
+    """Smoothed noise rescaled to [low, high]: a textured stand-in for a micrograph."""
+    noise = gaussian_filter(np.random.default_rng(seed).normal(size=(height, width)), 2)
+    noise = (noise - noise.min()) / (noise.max() - noise.min())
+    return (low + noise * (high - low)).astype(dtype)
+
+
+def add_banner(image, rows, *, background, text, seed=0, separator=None):
+    """Write a banner of `rows` rows with text-like boxes (and a line above it) in place."""
+    height, width = image.shape[:2]
+    rng = np.random.default_rng(seed)
+    image[height - rows:] = background
+    margin = max(1, rows // 6)  # banners leave a margin above and below the text
+    text_columns = range(int(rng.integers(2, 10)), int(0.9 * width), max(8, width // 12))
+    for left in text_columns if rows > 2 * margin else []:
+        top = int(rng.integers(height - rows + margin, height - margin))
+        bottom = int(rng.integers(top, height - margin)) + 1
+        image[top:bottom, left:left + int(rng.integers(1, max(2, width // 40)))] = text
+    if separator is not None:
+        image[height - rows - 1] = separator
+    return image
+
+
+def rendered_banner(height, width, rows, *, background=0, jpeg_quality=None):
+    """A micrograph with a banner of real rendered text and a scale bar, optionally JPEG'd."""
+    image = Image.fromarray(micrograph(height, width))
+    draw = ImageDraw.Draw(image)
+    text = 255 - background
+    draw.rectangle([0, height - rows, width, height], fill=background)
+    font_size = rows * 2 // 3
+    draw.text((10, height - rows + (rows - font_size) // 2), "HV 20.0 kV  WD 10.2 mm  5000x",
+              fill=text, font=ImageFont.load_default(font_size))
+    draw.rectangle([int(0.8 * width), height - rows // 2 - 3, int(0.95 * width),
+                    height - rows // 2 + 3], fill=text)
+    if jpeg_quality is None:
+        return np.array(image)
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=jpeg_quality)
+    return np.array(Image.open(buffer))
+
+
+@pytest.mark.parametrize("rows", [10, 24, 60, 150])
+def test_black_banner_with_white_text(rows):
+    image = add_banner(micrograph(400, 500), rows, background=0, text=255)
+    assert find_banner_height(image) == rows
+
+
+@pytest.mark.parametrize("rows", [12, 40])
+def test_white_banner_with_black_text(rows):
+    image = add_banner(micrograph(400, 500), rows, background=255, text=0)
+    assert find_banner_height(image) == rows
+
+
+@pytest.mark.parametrize("background, line", [(0, 255), (255, 0), (0, 0)])
+def test_separator_line_is_part_of_the_banner(background, line):
+    image = add_banner(micrograph(400, 500), 30, background=background, text=255 - background,
+                       separator=line)
+    assert find_banner_height(image) == 31
+
+
+def test_rows_of_wide_text_inside_the_banner_are_bridged():
+    image = add_banner(micrograph(400, 500), 40, background=0, text=255)
+    image[-25:-20, :300] = 255  # 60 % of these rows is a wide scale bar
+    assert find_banner_height(image) == 40
+
+
+@pytest.mark.parametrize("background", [0, 255])
+@pytest.mark.parametrize("quality", [None, 90, 75, 50])
+def test_rendered_text_banner_survives_jpeg(background, quality):
+    image = rendered_banner(480, 640, 36, background=background, jpeg_quality=quality)
+    assert find_banner_height(image) == 36
+
+
+def test_16bit_banner():
+    image = micrograph(300, 400, low=5000, high=60000, dtype=np.uint16)
+    add_banner(image, 25, background=0, text=65535)
+    assert find_banner_height(image) == 25
+
+
+def test_12bit_data_in_uint16_uses_the_image_range():
+    image = micrograph(300, 400, low=300, high=3800, dtype=np.uint16)
+    add_banner(image, 25, background=4095, text=0)
+    assert find_banner_height(image) == 25
+
+
+def test_float_banner():
+    image = micrograph(300, 400, dtype=np.float32) / np.float32(255)
+    add_banner(image, 20, background=1.0, text=0.0)
+    assert find_banner_height(image) == 20
+
+
+def test_rgb_banner():
+    gray = add_banner(micrograph(300, 400), 30, background=0, text=255)
+    tint = np.array([1.0, 0.9, 0.8])
+    image = (gray[:, :, np.newaxis] * tint).astype(np.uint8)
+    assert find_banner_height(image) == 30
+    assert crop_bottom(image, "auto").shape == (270, 400, 3)
+
+
+def test_banner_from_a_jpeg_file(tmp_path):
+    path = tmp_path / "sem.jpg"
+    Image.fromarray(rendered_banner(480, 640, 40)).save(path, quality=85)
+    image = read_image(path)
+    assert crop_bottom(image, "auto", source=str(path)).shape == (440, 640)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    height=st.integers(100, 500), width=st.integers(100, 500),
+    fraction=st.floats(0.03, 0.35), background=st.sampled_from([0, 255]),
+    seed=st.integers(0, 2**16),
+)
+def test_banner_height_found_exactly(height, width, fraction, background, seed):
+    rows = max(5, round(fraction * height))
+    image = add_banner(micrograph(height, width, seed=seed), rows, background=background,
+                       text=255 - background, seed=seed)
+    assert find_banner_height(image) == rows
+    assert crop_bottom(image, "auto").shape == (height - rows, width)
+
+
+# --------------------------------------------------------------------------
+# find_banner_height: no banner
+
+
+@pytest.mark.parametrize("image", [
+    np.random.default_rng(1).integers(0, 256, (300, 400), dtype=np.uint8),
+    micrograph(300, 400),
+    micrograph(300, 400, low=0, high=255),  # texture reaching both extremes
+    np.zeros((300, 400), np.uint8),  # flat: no banner can be told apart
+    np.full((300, 400, 3), 0.5),
+], ids=["noise", "micrograph", "full-range", "black", "flat-rgb-float"])
+def test_no_banner(image):
+    assert find_banner_height(image) == 0
+    assert crop_bottom(image, "auto").shape == image.shape
+
+
+def test_dark_textured_bottom_is_not_a_banner():
+    image = micrograph(400, 500, low=60, high=250)
+    image[320:] = micrograph(80, 500, low=0, high=70, seed=1)  # dark, but textured
+    assert find_banner_height(image) == 0
+
+
+def test_saturated_bottom_fading_in_is_not_a_banner():
+    # Like an over-exposed region: most pixels saturated, texture still showing.
+    image = micrograph(400, 500).astype(float)
+    ramp = np.linspace(0, 140, 400)[:, np.newaxis]
+    image = np.clip(image + ramp, 0, 255).astype(np.uint8)
+    saturated = (image >= 245).mean(axis=1)
+    assert (saturated[-60:] > 0.6).all() and saturated.max() < 0.98
+    assert find_banner_height(image) == 0
+
+
+def test_too_thin_or_too_tall_is_not_a_banner():
+    thin = add_banner(micrograph(400, 500), 2, background=0, text=255)  # a border
+    assert find_banner_height(thin) == 0
+    tall = add_banner(micrograph(400, 500), 200, background=0, text=255)  # half the image
+    assert find_banner_height(tall) == 0
+
+
+def test_banner_must_touch_the_bottom():
+    image = add_banner(micrograph(400, 500), 30, background=0, text=255)
+    image[-5:] = micrograph(5, 500, seed=3)
+    assert find_banner_height(image) == 0
+
+
+@pytest.mark.parametrize("image, error, message", [
+    (np.zeros(5), ValueError, r"shape \(5,\)"),
+    (np.zeros((0, 5)), ValueError, r"shape \(0, 5\)"),
+    (np.full((4, 4), np.nan), ValueError, "NaN"),
+    (np.full((4, 4), "a"), TypeError, "dtype"),
+], ids=["1-d", "empty", "nan", "str"])
+def test_find_banner_height_errors_name_source(image, error, message):
+    with pytest.raises(error, match="scan.png .*" + message):
+        find_banner_height(image, source="scan.png")
+
+
+# --------------------------------------------------------------------------
+# find_banner_height: real micrographs, already cropped
+
+
+SAMPLE = pathlib.Path(__file__).parents[1] / "sklearn_cnntexture" / "data" / "uhcs_sample"
+UHCS = pathlib.Path(__file__).parents[2] / "shared" / "data" / "uhcs-mft3"
+
+
+def test_no_banner_in_the_shipped_sample():
+    files = sorted(SAMPLE.glob("*/*.jpg"))
+    assert len(files) == 36
+    assert [find_banner_height(read_image(f)) for f in files] == [0] * 36
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(not UHCS.is_dir(), reason="../shared/data/uhcs-mft3 is absent")
+def test_no_banner_in_uhcs_mft3():
+    files = sorted(UHCS.glob("*/*.jpg"))
+    assert len(files) == 600
+    found = {f.name: find_banner_height(read_image(f)) for f in files}
+    assert {name: rows for name, rows in found.items() if rows} == {}

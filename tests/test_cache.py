@@ -1,0 +1,216 @@
+"""The per-image cache: same features as without it, one forward pass per image, no stale hits."""
+
+import threading
+import warnings
+
+import numpy as np
+import pytest
+from PIL import Image
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+
+from sklearn_cnntexture import (
+    PAPER_LAYERS,
+    GramEncoder,
+    MaxPool,
+    MeanPool,
+    MultiLayerUnion,
+    VGGLayerTransformer,
+    VLADEncoder,
+    backbone_image_count,
+)
+from sklearn_cnntexture import _cache
+from sklearn_cnntexture.study import make_study
+
+LAYERS = [*PAPER_LAYERS, "image"]
+
+
+@pytest.fixture(scope="module")
+def images():
+    rng = np.random.default_rng(0)
+    return list(rng.random((6, 32, 40)).astype(np.float32))
+
+
+def vgg(layers, cache=None, **params):
+    return VGGLayerTransformer(layers, weights=None, random_state=0, cache=cache, **params)
+
+
+def count(fn):
+    """Images sent through the backbone while ``fn()`` runs."""
+    before = backbone_image_count()
+    fn()
+    return backbone_image_count() - before
+
+
+@pytest.mark.parametrize(
+    "encoder",
+    [MeanPool(), MaxPool(), GramEncoder(), GramEncoder(triangle="full", normalize=False)],
+    ids=["mean", "max", "gram", "gram-full-raw"],
+)
+def test_cached_features_equal_uncached(encoder, images, tmp_path):
+    for layer in LAYERS:
+        plain = clone(encoder).fit_transform(vgg(layer).transform(images))
+        cached = clone(encoder).fit_transform(vgg(layer, tmp_path, cache_layers=LAYERS).transform(images))
+        assert cached.dtype == plain.dtype == np.float32
+        np.testing.assert_allclose(cached, plain, rtol=1e-5, atol=1e-6, err_msg=layer)
+
+
+def test_union_cached_equals_uncached(images, tmp_path):
+    plain = MultiLayerUnion().fit_transform(vgg(PAPER_LAYERS).transform(images))
+    cached = MultiLayerUnion().fit_transform(vgg(PAPER_LAYERS, tmp_path).transform(images))
+    np.testing.assert_allclose(cached, plain, rtol=1e-5, atol=1e-6)
+
+
+def test_cache_layers_fill_every_layer_in_one_pass(images, tmp_path):
+    first = vgg("block1_conv2", tmp_path, cache_layers=PAPER_LAYERS)
+    assert count(lambda: MeanPool().fit_transform(first.transform(images))) == len(images)
+    for layer in PAPER_LAYERS:  # every other layer and encoder: from the cache
+        for encoder in (MeanPool(), MaxPool(), GramEncoder()):
+            later = vgg(layer, tmp_path, cache_layers=PAPER_LAYERS)
+            assert count(lambda: encoder.fit_transform(later.transform(images))) == 0
+
+
+def test_full_grid_sends_each_image_through_the_cnn_once(tmp_path):
+    """The issue's count: five layers x mean, max, Gram, with 3 x 3-fold CV."""
+    rng = np.random.default_rng(1)
+    X = list(rng.random((9, 32, 32)).astype(np.float32))
+    y = np.repeat([0, 1, 2], 3)
+    search = make_study(
+        encoders=["mean", "max", "gram"],
+        raw_image=False,
+        union=False,
+        weights=None,
+        n_repeats=3,
+        n_estimators=5,
+        cache=str(tmp_path),
+    )
+    assert isinstance(search, GridSearchCV)
+    n = count(lambda: search.fit(X, y))  # no warm-up: the cache alone does it
+    assert len(search.cv_results_["params"]) == 15 and search.n_splits_ == 9
+    assert n == len(X)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"random_state": 1},  # other random weights
+        {"resize": 24},
+        {"crop": 4},
+        {"float_scale": 100.0},
+    ],
+    ids=["weights", "resize", "crop", "float_scale"],
+)
+def test_a_changed_forward_configuration_misses(change, images, tmp_path):
+    base = vgg("block2_conv2", tmp_path)
+    before = MeanPool().fit_transform(base.transform(images))
+    changed = clone(base).set_params(**change)
+    n = count(lambda: MeanPool().fit_transform(changed.transform(images)))
+    assert n == len(images)
+    # and the original is still served, unchanged
+    assert count(lambda: np.testing.assert_array_equal(
+        MeanPool().fit_transform(base.transform(images)), before)) == 0
+
+
+def test_keys_follow_image_content_not_path(tmp_path):
+    rng = np.random.default_rng(2)
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    Image.fromarray((rng.random((32, 32)) * 255).astype(np.uint8)).save(a)
+    b.write_bytes(a.read_bytes())
+    transformer = vgg("block1_conv2", tmp_path / "cache")
+    assert count(lambda: MeanPool().fit_transform(transformer.transform([str(a)]))) == 1
+    # the same bytes under another name: a hit
+    assert count(lambda: MeanPool().fit_transform(transformer.transform([str(b)]))) == 0
+    # new content under the old name: a miss, and the new features
+    Image.fromarray((rng.random((32, 32)) * 255).astype(np.uint8)).save(a)
+    fresh = MeanPool().fit_transform(vgg("block1_conv2").transform([str(a)]))
+    cached = []
+    assert count(lambda: cached.append(MeanPool().fit_transform(transformer.transform([str(a)])))) == 1
+    np.testing.assert_allclose(cached[0], fresh, rtol=1e-6)
+
+
+def test_weights_file_content_is_part_of_the_key(tmp_path):
+    assert _cache.weights_fingerprint(("random", 0)) != _cache.weights_fingerprint(("random", 1))
+    one, two = tmp_path / "one.h5", tmp_path / "two.h5"
+    one.write_bytes(b"weights one")
+    two.write_bytes(b"weights two")
+    fp_one = _cache.weights_fingerprint(("file", str(one), 11, 1))
+    assert fp_one != _cache.weights_fingerprint(("file", str(two), 11, 1))
+
+
+def test_a_failed_write_leaves_nothing(tmp_path, monkeypatch):
+    disk = _cache.DiskCache(tmp_path)
+
+    def broken_savez(f, **arrays):
+        f.write(b"half an entry")
+        raise KeyboardInterrupt  # killed mid-write
+
+    monkeypatch.setattr(np, "savez", broken_savez)
+    with pytest.raises(KeyboardInterrupt):
+        disk.store("ab" * 32, {"x": np.arange(3)})
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+    assert disk.load("ab" * 32, ["x"]) is None
+
+
+def test_readers_never_see_half_an_entry(tmp_path):
+    disk = _cache.DiskCache(tmp_path)
+    key, big = "cd" * 32, {"x": np.arange(200_000, dtype=np.float64)}
+    seen, stop = [], threading.Event()
+
+    def read():
+        while not stop.is_set():
+            entry = disk.load(key, ["x"])
+            if entry is not None:
+                seen.append(np.array_equal(entry["x"], big["x"]))
+
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for thread in readers:
+        thread.start()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a damaged-entry warning would fail here
+        for _ in range(30):
+            disk.store(key, big)
+    stop.set()
+    for thread in readers:
+        thread.join()
+    assert seen and all(seen)
+
+
+def test_a_killed_run_resumes_where_it_stopped(images, tmp_path):
+    transformer = vgg("block3_conv3", tmp_path)
+    MeanPool().fit_transform(transformer.transform(images[:4]))  # "killed" after 4 images
+    assert count(lambda: MeanPool().fit_transform(transformer.transform(images))) == 2
+
+
+def test_a_damaged_entry_is_recomputed_with_a_warning(images, tmp_path):
+    transformer = vgg("block1_conv2", tmp_path)
+    expected = MeanPool().fit_transform(transformer.transform(images[:1]))
+    (entry,) = [p for p in tmp_path.rglob("*.npz")]
+    entry.write_bytes(b"not a zip file")
+    with pytest.warns(UserWarning, match="damaged cache entry"):
+        again = MeanPool().fit_transform(transformer.transform(images[:1]))
+    np.testing.assert_allclose(again, expected)
+
+
+def test_vlad_dictionary_comes_from_the_training_images_only(images, tmp_path):
+    train = images[:4]
+    fresh_cache = vgg("block2_conv2", tmp_path / "fresh")
+    shared_cache = vgg("block2_conv2", tmp_path / "shared")
+    MeanPool().fit_transform(shared_cache.transform(images))  # cache holds all six images
+    a = VLADEncoder(n_words=4, random_state=0).fit(fresh_cache.transform(train))
+    b = VLADEncoder(n_words=4, random_state=0).fit(shared_cache.transform(train))
+    # equal up to float32 rounding (the two caches saw batches of other sizes)
+    np.testing.assert_allclose(a.cluster_centers_, b.cluster_centers_, rtol=1e-5, atol=1e-6)
+
+
+def test_vlad_codes_are_reused_only_with_the_same_words(images, tmp_path):
+    transformer = vgg("block2_conv2", tmp_path)
+    acts = transformer.transform(images)
+    first = VLADEncoder(n_words=4, random_state=0).fit(acts)
+    codes = first.transform(acts)
+    assert count(lambda: VLADEncoder(n_words=4, random_state=0).fit(acts).transform(acts)) == 0
+    other = VLADEncoder(n_words=4, random_state=1).fit(acts)
+    assert not np.array_equal(other.cluster_centers_, first.cluster_centers_)
+    assert count(lambda: other.transform(acts)) == len(images)
+    # cached codes are the encoder's own codes of the activations
+    uncached = first.transform(vgg("block2_conv2").transform(images))
+    np.testing.assert_allclose(codes, uncached, rtol=1e-5, atol=1e-6)

@@ -1,0 +1,224 @@
+"""The layer x encoder study: grid, folds, table, report files, bad input."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.model_selection import (
+    GridSearchCV,
+    RepeatedKFold,
+    RepeatedStratifiedKFold,
+    StratifiedGroupKFold,
+)
+
+from sklearn_cnntexture import (
+    PAPER_LAYERS,
+    GramEncoder,
+    MeanPool,
+    MultiLayerUnion,
+    VLADEncoder,
+    backbone_image_count,
+)
+from sklearn_cnntexture.study import (
+    RepeatedGroupSplits,
+    check_study_data,
+    make_study,
+    run_study,
+    study_cv,
+    study_grid,
+    study_results,
+    write_study,
+)
+
+
+def textures(n_per_class, n_classes=3, size=32, seed=0):
+    """Stripes of a different frequency per class, random phase and noise."""
+    rng = np.random.default_rng(seed)
+    x = np.arange(size)
+    images, labels = [], []
+    for k in range(n_classes):
+        for _ in range(n_per_class):
+            phase = rng.random() * 6
+            stripes = np.sin((0.2 + 0.4 * k) * x[None, :] + phase) * np.ones((size, 1))
+            images.append((0.5 + 0.3 * stripes + 0.1 * rng.random((size, size))).astype(np.float32))
+            labels.append(f"class{k}")
+    return images, np.array(labels)
+
+
+def test_grid_holds_the_paper_study():
+    grid = study_grid()
+    pooled, vlad, union = grid
+    assert pooled["vgg__layers"] == [*PAPER_LAYERS, "image"]
+    assert [type(e).__name__ for e in pooled["encode"]] == ["MeanPool", "MaxPool", "GramEncoder"]
+    assert isinstance(vlad["encode"][0], VLADEncoder) and vlad["vgg__resize"] == [255]
+    assert union["vgg__layers"] == [list(PAPER_LAYERS)]
+    assert isinstance(union["encode"][0], MultiLayerUnion)
+    n_candidates = sum(
+        len(part["vgg__layers"]) * len(part["encode"]) for part in grid
+    )
+    assert n_candidates == 6 * 4 + 1  # 5 layers + raw image, x 4 encoders, + union
+
+
+def test_grid_options_and_errors():
+    grid = study_grid(["C3_3"], ["gram"], raw_image=False, union=False, vlad_resize=None)
+    assert grid == [{"vgg__layers": ["block3_conv3"], "encode": [GramEncoder()]}] or (
+        grid[0]["vgg__layers"] == ["block3_conv3"] and len(grid) == 1
+    )
+    assert "vgg__resize" not in study_grid(["C3_3"], ["vlad"], vlad_resize=None)[0]
+    with pytest.raises(ValueError, match="encoders must be among"):
+        study_grid(encoders=["mean", "fisher"])
+    with pytest.raises(ValueError, match="Unknown layer"):
+        study_grid(["block9_conv1"])
+
+
+def test_make_study_is_the_paper_setup():
+    search = make_study(weights=None)
+    assert isinstance(search, GridSearchCV)
+    assert isinstance(search.cv, RepeatedStratifiedKFold)
+    assert search.cv.get_n_splits() == 30  # 3 folds x 10 repeats
+    assert search.scoring == "f1_macro"
+    forest = search.estimator.named_steps["model"]
+    assert isinstance(forest, RandomForestClassifier) and forest.n_estimators == 400
+    regression = make_study("regression", weights=None)
+    assert isinstance(regression.cv, RepeatedKFold) and regression.scoring == "r2"
+    assert isinstance(regression.estimator.named_steps["model"], RandomForestRegressor)
+    assert make_study(weights=None, scoring="accuracy").scoring == "accuracy"
+
+
+def test_grouped_folds_never_split_a_group():
+    y = np.repeat([0, 1], 12)
+    groups = np.repeat(np.arange(8), 3)  # 8 physical samples, 3 micrographs each
+    cv = study_cv(n_splits=2, n_repeats=3, groups=True)
+    assert isinstance(cv, RepeatedGroupSplits) and cv.cv is StratifiedGroupKFold
+    splits = list(cv.split(np.zeros(24), y, groups))
+    assert len(splits) == cv.get_n_splits() == 6
+    for train, test in splits:
+        assert not set(groups[train]) & set(groups[test])
+    # repeats differ
+    assert len({tuple(test) for _, test in splits}) > 2
+
+
+def test_run_study_end_to_end_and_report(tmp_path):
+    X, y = textures(4)
+    before = backbone_image_count()
+    result = run_study(
+        X,
+        y,
+        layers=["block1_conv2", "block2_conv2"],
+        weights=None,
+        n_repeats=1,
+        n_estimators=10,
+        vlad_resize=48,
+        cache=str(tmp_path / "cache"),
+        verbose=False,
+    )
+    # native size once, VLAD's resize once for descriptors, once for its codes
+    assert backbone_image_count() - before == 3 * len(X)
+    table = result.results
+    assert list(table.columns) == [
+        "layer", "encoder", "n_features", "f1_mean", "f1_std", "time", "params"
+    ]
+    assert list(table["layer"]) == ["image"] * 4 + ["block1_conv2"] * 4 + ["block2_conv2"] * 4 + [
+        "union"
+    ]
+    assert list(table["encoder"][:4]) == ["mean", "max", "gram", "vlad"]
+    n_features = dict(zip(zip(table["layer"], table["encoder"]), table["n_features"]))
+    assert n_features["block2_conv2", "gram"] == 128 * 129 // 2
+    assert n_features["block1_conv2", "vlad"] == 32 * 64
+    assert n_features["union", "mean"] == 64 + 128
+    assert table["f1_mean"].between(0, 1).all()
+    assert result.best["f1_mean"] == table["f1_mean"].max()
+    # stripes are told apart by the CNN layers
+    assert table.loc[table["layer"] == "block1_conv2", "f1_mean"].max() > 0.8
+
+    paths = write_study(result, tmp_path / "out")
+    names = sorted(p.name for p in paths)
+    assert names == sorted(
+        ["results.csv", "study.png", "study.svg", "union.png", "union.svg", "summary.md"]
+    )
+    saved = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert list(saved.columns) == ["layer", "encoder", "n_features", "f1_mean", "f1_std", "time"]
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert "Best configuration" in summary and "C1,2" in summary
+
+
+def test_regression_study(tmp_path):
+    X, labels = textures(4, n_classes=3)
+    y = np.array([float(label[-1]) + 0.25 * i % 0.5 for i, label in enumerate(labels)])
+    result = run_study(
+        X,
+        y,
+        layers=["block1_conv2"],
+        encoders=["mean"],
+        union=False,
+        weights=None,
+        n_repeats=1,
+        n_estimators=10,
+        cache=str(tmp_path),
+        verbose=False,
+    )
+    assert result.task == "regression" and result.metric == "r2"
+    assert {"r2_mean", "r2_std"} <= set(result.results.columns)
+    assert result.results.set_index("layer").loc["block1_conv2", "r2_mean"] > 0.5
+
+
+def test_study_results_without_cache_matches_cached(tmp_path):
+    X, y = textures(3)
+    options = dict(layers=["block1_conv2"], encoders=["mean", "gram"], raw_image=False,
+                   union=False, weights=None, n_repeats=1, n_estimators=10)
+    plain = make_study(**options).fit(X, y)
+    cached = make_study(cache=str(tmp_path), **options).fit(X, y)
+    a, b = study_results(plain), study_results(cached)
+    np.testing.assert_allclose(a["f1_mean"], b["f1_mean"])
+
+
+@pytest.mark.parametrize(
+    "y, groups, message",
+    [
+        ([], None, "no images"),
+        (["a"] * 6, None, "only one class"),
+        (["a"] * 4 + ["b"] * 2, None, r"at least 3 images per class; too few in: 'b' \(2\)"),
+        (["a"] * 3 + ["b"] * 3, [0, 0, 1, 2, 3, 4], r"at least 3 groups per class.*'a' \(2\)"),
+        (["a"] * 3 + ["b"] * 2, None, "6 images but 5 labels"),
+    ],
+)
+def test_bad_data_is_explained(y, groups, message):
+    X = [] if not y else [np.zeros((32, 32))] * 6
+    with pytest.raises(ValueError, match=message):
+        check_study_data(X, y, groups=groups)
+
+
+def test_an_unreadable_image_is_named(tmp_path):
+    X, y = textures(3)
+    paths = []
+    for i, image in enumerate(X):
+        path = tmp_path / f"img{i}.png"
+        Image.fromarray((image * 255).astype(np.uint8)).save(path)
+        paths.append(str(path))
+    (tmp_path / "img4.png").write_bytes(b"this is not a PNG")
+    with pytest.raises(ValueError, match="img4.png"):
+        run_study(paths, y, layers=["block1_conv2"], encoders=["mean"], raw_image=False,
+                  union=False, weights=None, n_repeats=1, n_estimators=5,
+                  cache=str(tmp_path / "cache"), verbose=False)
+
+
+def test_mixed_image_sizes_are_fine(tmp_path):
+    X, y = textures(3)
+    X = [im if i % 2 else np.pad(im, ((0, 8), (0, 4)), mode="reflect") for i, im in enumerate(X)]
+    result = run_study(X, y, layers=["block2_conv2"], encoders=["mean", "gram"], union=False,
+                       weights=None, n_repeats=1, n_estimators=10, cache=str(tmp_path),
+                       verbose=False)
+    assert len(result.results) == 4 and result.results["f1_mean"].notna().all()
+
+
+def test_union_candidate_uses_mean_of_each_layer(tmp_path):
+    X, y = textures(3)
+    search = make_study(layers=["block1_conv2", "block2_conv2"], encoders=["mean"],
+                        raw_image=False, weights=None, n_repeats=1, n_estimators=5,
+                        cache=str(tmp_path)).fit(X, y)
+    table = study_results(search)
+    union = table[table["layer"] == "union"].iloc[0]
+    assert union["encoder"] == "mean" and union["n_features"] == 64 + 128
+    assert isinstance(union["params"]["encode"], MultiLayerUnion)
+    assert isinstance(union["params"]["encode"].encoder, MeanPool)
