@@ -333,3 +333,22 @@ def test_large_images_go_in_smaller_batches(monkeypatch):
     assert [len(b) for b in vgg.transform(big).iter_batches()] == [1, 2]
     monkeypatch.undo()
     np.testing.assert_allclose(np.asarray(acts), np.asarray(vgg.transform(images)), rtol=1e-5)
+
+
+@pytest.mark.parametrize("crop", [8, 0.2, "auto"])
+def test_crop_removes_the_banner_before_the_network(crop):
+    rng = np.random.default_rng(0)
+    micrograph = (rng.random((32, 40)) * 200 + 20).astype(np.uint8)
+    banner = np.zeros((8, 40), np.uint8)
+    banner[3:5, 5:30] = 255  # "text" in the banner
+    image = np.vstack([micrograph, banner])
+    vgg = VGGLayerTransformer("block1_conv2", weights=None, random_state=0)
+    expected = np.asarray(vgg.transform([micrograph]))
+    cropped = np.asarray(vgg.set_params(crop=crop).transform([image]))
+    np.testing.assert_allclose(cropped, expected, rtol=1e-6)
+
+
+def test_bad_crop_is_named():
+    vgg = VGGLayerTransformer("block1_conv2", weights=None, random_state=0, crop=1.5)
+    with pytest.raises(ValueError, match="crop"):
+        vgg.fit([np.zeros((16, 16))])
