@@ -1,5 +1,7 @@
 """The layer x encoder study: grid, folds, table, report files, bad input."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +17,7 @@ from sklearn.model_selection import (
 from sklearn_cnntexture import (
     PAPER_LAYERS,
     GramEncoder,
+    MaxPool,
     MeanPool,
     MultiLayerUnion,
     VLADEncoder,
@@ -58,6 +61,22 @@ def test_grid_holds_the_paper_study():
         len(part["vgg__layers"]) * len(part["encode"]) for part in grid
     )
     assert n_candidates == 6 * 4 + 1  # 5 layers + raw image, x 4 encoders, + union
+
+
+def test_readme_grid_is_the_study_grid():
+    """The grid the README writes out by hand is what study_grid builds."""
+    layers = [*PAPER_LAYERS, "image"]
+    by_hand = [
+        {"vgg__layers": layers, "encode": [MeanPool(), MaxPool(), GramEncoder()]},
+        {"vgg__layers": layers, "vgg__resize": [255], "encode": [VLADEncoder(random_state=0)]},
+        {"vgg__layers": [list(PAPER_LAYERS)], "encode": [MultiLayerUnion(MeanPool())]},
+    ]
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert '"vgg__resize": [255], "encode": [VLADEncoder(random_state=0)]' in readme
+    def as_text(grid):  # estimators have no ==; their reprs show every parameter
+        return repr([sorted(part.items()) for part in grid])
+
+    assert as_text(study_grid()) == as_text(by_hand)
 
 
 def test_grid_options_and_errors():
