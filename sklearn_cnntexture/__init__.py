@@ -10,6 +10,13 @@ from ._activations import Activations
 from ._backbone import CONV_LAYERS, PAPER_LAYERS, backbone_image_count
 from .datasets import load_image_dataset, load_uhcs_sample
 from .encoders import GramEncoder, MaxPool, MeanPool, VLADEncoder
+from .explain import (
+    FilterTextures,
+    activation_heatmap,
+    characteristic_textures,
+    filter_textures,
+    important_textures,
+)
 from .union import MultiLayerUnion
 from .vgg import VGGLayerTransformer
 from .weights import WeightsUnavailableError
@@ -18,6 +25,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Activations",
+    "FilterTextures",
     "CONV_LAYERS",
     "GramEncoder",
     "MaxPool",
@@ -27,7 +35,11 @@ __all__ = [
     "VGGLayerTransformer",
     "VLADEncoder",
     "WeightsUnavailableError",
+    "activation_heatmap",
     "backbone_image_count",
+    "characteristic_textures",
+    "filter_textures",
+    "important_textures",
     "load_image_dataset",
     "load_uhcs_sample",
 ]

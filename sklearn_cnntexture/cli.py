@@ -6,6 +6,8 @@
   Figs. 6 and 7) as a table, figures and a summary.
 - ``cnntexture featurize DATA --out FILE``: one row of features per image, as
   CSV or Parquet, for any other tool.
+- ``cnntexture explain DATA --out DIR``: the textures a model relies on
+  (Ling et al. Figs. 8-12) as figures, tables and a summary.
 
 ``DATA`` is a folder with one sub-folder of images per class, or a CSV of
 ``path,label`` (or ``path,target``, and optionally ``group``).
@@ -113,7 +115,8 @@ def _load(args):
 def _study(args):
     from pathlib import Path
 
-    from .study import run_study, write_study
+    from .report import write_study
+    from .study import run_study
 
     data = _load(args)
     out = Path(args.out)
@@ -170,6 +173,48 @@ def _featurize(args):
         table.insert(2, "group", data.groups)
     path = _write_table(table, args.out)
     print(f"wrote {path}: {len(table)} images x {table.shape[1] - 2} feature columns")
+    return 0
+
+
+def _explained_configuration(args):
+    """Layers and encoder to explain: given, or the study's best mean/max model."""
+    if args.study is None:
+        return args.layers, args.encoder, None
+    import pandas as pd
+
+    table = pd.read_csv(f"{args.study}/results.csv")
+    metric = next(c[: -len("_mean")] for c in table.columns if c.endswith("_mean"))
+    candidates = table[table["encoder"].isin(["mean", "max"]) & (table["layer"] != IMAGE_LAYER)]
+    if candidates.empty:
+        raise ValueError(f"{args.study}/results.csv has no mean or max CNN features to explain")
+    best = candidates.loc[candidates[f"{metric}_mean"].idxmax()]
+    layers = [best["layer"]]
+    if best["layer"] == "union":
+        layers = [l for l in dict.fromkeys(table["layer"]) if l not in ("union", IMAGE_LAYER)]
+    note = (f"the study's best explainable model: {best['encoder']} of {best['layer']}, "
+            f"{metric} = {best[metric + '_mean']:.3f}")
+    return layers, best["encoder"], note
+
+
+def _explain(args):
+    from pathlib import Path
+
+    from .report import explain_model, write_explanations
+
+    data = _load(args)
+    if data.task != "classification":
+        raise ValueError("explain needs class labels: textures are explained per class")
+    layers, encoder, note = _explained_configuration(args)
+    if note:
+        print(f"explaining {note}")
+    explanation = explain_model(
+        data.filenames, data.target, layers=layers, encoder=encoder, weights=args.weights,
+        crop=args.crop, resize=args.resize, cache=args.cache or str(Path(args.out) / "cache"),
+        n_estimators=args.trees, top_k=args.top_k, per_layer=args.per_layer,
+        size=args.size, steps=args.steps, random_state=args.seed, verbose=True,
+    )
+    for path in write_explanations(explanation, args.out):
+        print(f"wrote {path}")
     return 0
 
 
@@ -256,6 +301,31 @@ def build_parser():
                            help="encoder (default: mean); vlad learns its words from DATA")
     featurize.add_argument("--cache", default=None, help="cache folder (default: none)")
     featurize.set_defaults(run=_featurize)
+
+    explain = commands.add_parser(
+        "explain",
+        help="textures the model relies on: figures and tables",
+        description="Fit layer(s) -> mean (or max) -> random forest, then draw the textures "
+        "of the most important filters, each class's characteristic texture and heat maps "
+        "(Ling et al. 2017, Figs. 8-12). --study picks the best explainable model of a study.",
+    )
+    explain.add_argument("data", help="folder of class sub-folders, or CSV of path,label")
+    explain.add_argument("--out", required=True, help="output folder")
+    _add_image_options(explain)
+    explain.add_argument("--study", default=None,
+                         help="folder of a cnntexture study: explain its best mean/max model")
+    explain.add_argument("--layers", type=_names, default=["block4_conv3"],
+                         help="comma-separated layers (default: block4_conv3)")
+    explain.add_argument("--encoder", default="mean", choices=["mean", "max"],
+                         help="encoder (default: mean)")
+    explain.add_argument("--top-k", type=int, default=5, help="important textures shown (5)")
+    explain.add_argument("--per-layer", type=int, default=4, help="textures per layer (4)")
+    explain.add_argument("--size", type=int, default=128, help="texture size in pixels (128)")
+    explain.add_argument("--steps", type=int, default=40, help="gradient-ascent steps (40)")
+    explain.add_argument("--trees", type=int, default=400, help="trees of the random forest (400)")
+    explain.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    explain.add_argument("--cache", default=None, help="cache folder (default: OUT/cache)")
+    explain.set_defaults(run=_explain)
     return parser
 
 

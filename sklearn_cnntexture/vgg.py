@@ -281,16 +281,17 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
             resize = tuple(resize)
             if len(resize) != 2 or not all(isinstance(s, Integral) and s >= 1 for s in resize):
                 raise ValueError(f"resize must be an int or (height, width), got {self.resize!r}")
+        layers = self._canonical_layers()
         return ForwardSpec(
             weights_key=resolve_weights(self.weights, self.random_state),
-            layers=self._canonical_layers(),
+            layers=layers,
             resize=resize,
             float_scale=float(self.float_scale),
             batch_size=int(self.batch_size),
             verbose=bool(self.verbose),
             crop=io.check_crop(self.crop),
             cache=None if self.cache is None else os.fspath(self.cache),
-            cache_layers=() if self.cache_layers is None
+            cache_layers=layers if self.cache_layers is None
             else self._canonical_layers(self.cache_layers, "cache_layers"),
         )
 

@@ -23,6 +23,7 @@ from sklearn_cnntexture import (
     VLADEncoder,
     backbone_image_count,
 )
+from sklearn_cnntexture.report import write_study
 from sklearn_cnntexture.study import (
     RepeatedGroupSplits,
     check_study_data,
@@ -31,7 +32,7 @@ from sklearn_cnntexture.study import (
     study_cv,
     study_grid,
     study_results,
-    write_study,
+
 )
 
 

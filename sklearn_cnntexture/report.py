@@ -1,0 +1,379 @@
+"""Writing results to a folder: the study's and the explanations' tables, figures, summaries.
+
+Every file is written whole or not at all (a temporary file, then a rename),
+and each folder's summary last: a folder with a summary holds complete
+results, whatever happened to an earlier run.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+from ._backbone import IMAGE_LAYER, paper_name
+from .study import UNION
+
+__all__ = [
+    "explain_model",
+    "explanation_summary",
+    "study_summary",
+    "write_explanations",
+    "write_study",
+]
+
+def study_summary(result):
+    """A short markdown report of a study: the best configuration, then the table.
+
+    Parameters
+    ----------
+    result : Bunch
+        From :func:`run_study`.
+
+    Returns
+    -------
+    text : str
+    """
+    table, metric = result.results, result.metric
+    mean, std = f"{metric}_mean", f"{metric}_std"
+    best = result.best
+    single = table[~table["layer"].isin([UNION, IMAGE_LAYER])]
+    lines = [
+        "# Layer x encoder study",
+        "",
+        f"**Best configuration: {best['encoder']} of {_describe(best['layer'])}**, "
+        f"{metric} = {best[mean]:.3f} ± {best[std]:.3f} ({best['n_features']} features).",
+        "",
+    ]
+    if len(single):
+        top = single.loc[single[mean].idxmax()]
+        lines.append(
+            f"- Best single layer: {top['encoder']} of {_describe(top['layer'])}, "
+            f"{top[mean]:.3f} ± {top[std]:.3f}."
+        )
+    for _, row in table[table["layer"] == UNION].iterrows():
+        lines.append(f"- Union of the layers' {row['encoder']} features: "
+                     f"{row[mean]:.3f} ± {row[std]:.3f}.")
+    raw = table[table["layer"] == IMAGE_LAYER]
+    if len(raw):
+        top = raw.loc[raw[mean].idxmax()]
+        lines.append(f"- Best on the raw image (no CNN): {top['encoder']}, "
+                     f"{top[mean]:.3f} ± {top[std]:.3f}.")
+    lines += [
+        f"- {result.n_images} images, {result.cv_description}; scoring {result.scoring}. "
+        f"Features computed in {result.featurize_time:.0f} s, models fitted in "
+        f"{result.fit_time:.0f} s.",
+        "",
+        "| layer | paper | encoder | features | " + f"{metric} mean | {metric} std | time (s) |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
+    for _, row in table.iterrows():
+        lines.append(
+            f"| {row['layer']} | {paper_name(row['layer'])} | {row['encoder']} | "
+            f"{row['n_features']} | {row[mean]:.3f} | {row[std]:.3f} | {row['time']:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _describe(layer):
+    if layer == UNION:
+        return "the union of layers"
+    if layer == IMAGE_LAYER:
+        return "the raw image"
+    return f"{layer} ({paper_name(layer)})"
+
+
+def write_study(result, directory):
+    """Write a study's results to a folder: table, figures and summary.
+
+    Files: ``results.csv`` (layer, encoder, n_features, <metric>_mean,
+    <metric>_std, time), ``study.png/.svg`` (the paper's Fig. 6: score per
+    layer, one series per encoder, the raw-image baselines dashed),
+    ``union.png/.svg`` (Fig. 7: mean features per layer vs their union) and
+    ``summary.md``. Each file is written whole or not at all, and
+    ``summary.md`` last, so a folder with a summary holds a complete study.
+
+    Parameters
+    ----------
+    result : Bunch
+        From :func:`run_study`.
+    directory : str or path
+        Created if need be.
+
+    Returns
+    -------
+    paths : list of pathlib.Path
+    """
+    from . import plotting
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "summary.md").unlink(missing_ok=True)  # not complete until rewritten
+    table = result.results.drop(columns="params")
+    paths = [_atomic_write_text(directory / "results.csv", table.to_csv(index=False))]
+    figure = plotting.plot_study(result.results, metric=result.metric)
+    paths += plotting.save_figure(figure, directory / "study.png")
+    if (result.results["layer"] == UNION).any():
+        figure = plotting.plot_union(result.results, metric=result.metric)
+        paths += plotting.save_figure(figure, directory / "union.png")
+    paths.append(_atomic_write_text(directory / "summary.md", study_summary(result)))
+    return [Path(p) for p in paths]
+
+
+def _atomic_write_text(path, text):
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return path
+
+
+def explain_model(
+    X,
+    y,
+    *,
+    layers="block4_conv3",
+    encoder="mean",
+    weights="imagenet",
+    crop=None,
+    resize=None,
+    cache=None,
+    n_estimators=400,
+    top_k=5,
+    per_layer=4,
+    size=128,
+    steps=40,
+    random_state=0,
+    verbose=True,
+):
+    """Fit an explainable model and compute what the paper's Figs. 8-12 show.
+
+    The model is VGG16 ``layers`` -> ``encoder`` (one layer) or
+    ``MultiLayerUnion(encoder)`` (several) -> a random forest. ``encoder``
+    must be ``"mean"`` or ``"max"``: then each feature is one filter, whose
+    texture :func:`~sklearn_cnntexture.explain.filter_textures` can show.
+
+    Parameters
+    ----------
+    X : list of str or images
+        The micrographs.
+    y : array-like of shape (n_images,)
+        Their classes.
+    layers : str or list of str, default="block4_conv3"
+        Layer(s) of the model.
+    encoder : {"mean", "max"}, default="mean"
+        Encoding of each layer.
+    weights, crop, resize, cache
+        See :class:`~sklearn_cnntexture.VGGLayerTransformer`.
+    n_estimators : int, default=400
+        Trees of the random forest.
+    top_k : int, default=5
+        Important textures to show (Fig. 9).
+    per_layer : int, default=4
+        Textures per layer in the grid (Fig. 8): each layer's most important
+        filters.
+    size, steps : int
+        Size and gradient-ascent steps of each texture.
+    random_state : int, default=0
+        Seeds the forest and the textures' start noise.
+    verbose : bool, default=True
+        Progress bars.
+
+    Returns
+    -------
+    explanation : Bunch
+        ``model`` (fitted Pipeline), ``important`` (table of
+        :func:`~sklearn_cnntexture.explain.important_textures`, all
+        features), ``characteristic`` (table of
+        :func:`~sklearn_cnntexture.explain.characteristic_textures`),
+        ``textures`` (dict (layer, filter) -> RGB image in [0, 1]) and
+        ``heatmaps`` (dict class -> (image, heat map, layer, filter)).
+    """
+    import numpy as np
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.utils import Bunch
+
+    from . import explain, io
+    from .featurize import make_featurizer
+
+    if encoder not in ("mean", "max"):
+        raise ValueError(
+            f"encoder={encoder!r}: only mean and max features are one filter each, so only "
+            "they can be explained with filter textures (Gram and VLAD features mix filters)"
+        )
+    X, y = list(X), np.asarray(y)
+    featurizer = make_featurizer(layers, encoder, weights=weights, crop=crop, resize=resize,
+                                 cache=cache, verbose=verbose)
+    forest = RandomForestClassifier(n_estimators, n_jobs=-1, random_state=random_state)
+    features = featurizer.fit_transform(X)
+    forest.fit(features, y)
+    model = _pipeline(featurizer, forest)
+    names = featurizer.get_feature_names_out()
+    important = explain.important_textures(model, top_k=None)
+    important = important.join(_class_means(features, y, names), on="feature")
+    characteristic = explain.characteristic_textures(features, y, feature_names=names)
+
+    # Which textures to draw: the top_k important, each layer's most important
+    # per_layer, and each class's characteristic filter.
+    wanted = list(important.head(top_k)[["layer", "filter"]].itertuples(index=False, name=None))
+    for _, group in important.groupby("layer", sort=False):
+        wanted += list(group.head(per_layer)[["layer", "filter"]].itertuples(index=False,
+                                                                             name=None))
+    wanted += list(characteristic[["layer", "filter"]].itertuples(index=False, name=None))
+    textures = {}
+    for layer in dict.fromkeys(layer for layer, _ in wanted):
+        filters = sorted({int(f) for l, f in wanted if l == layer})
+        result = explain.filter_textures(layer, filters, weights=weights, size=size,
+                                         steps=steps, random_state=random_state,
+                                         verbose=verbose)
+        textures.update({(layer, f): image for f, image in zip(filters, result.images)})
+
+    heatmaps = {}
+    for row in characteristic.itertuples(index=False):
+        first = next(i for i, label in enumerate(y) if label == row[0])
+        image = X[first]
+        if io.is_image_path(image):
+            image = io.read_image(image)
+        if crop is not None:
+            image = io.crop_bottom(image, crop)
+        heat, shown = explain.activation_heatmap(np.asarray(image), row.layer, int(row.filter),
+                                                 weights=weights, resize=resize)
+        heatmaps[row[0]] = (shown, heat, row.layer, int(row.filter))
+    return Bunch(model=model, important=important, characteristic=characteristic,
+                 textures=textures, heatmaps=heatmaps, X=X, y=y, top_k=top_k,
+                 per_layer=per_layer)
+
+
+def _pipeline(featurizer, forest):
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([*featurizer.steps, ("model", forest)])
+
+
+def _class_means(features, y, names):
+    """Each class's mean of each feature (the filter's mean activation), by feature name."""
+    import numpy as np
+    import pandas as pd
+
+    features = np.asarray(features)
+    return pd.DataFrame(
+        {f"mean_{c}": features[y == c].mean(axis=0) for c in np.unique(y)}, index=list(names)
+    )
+
+
+def write_explanations(explanation, directory):
+    """Write an explanation's figures and tables to a folder.
+
+    Files: ``textures.png/.svg`` (Fig. 8: each layer's most important
+    filters' textures), ``important_textures.png/.svg`` (Fig. 9: the top
+    textures with each class's mean activation), ``heatmaps.png/.svg``
+    (Fig. 10: for each class a micrograph beside the heat map of its
+    characteristic filter), ``characteristic_textures.png/.svg`` (Figs.
+    11-12: each class's characteristic texture under example micrographs),
+    ``important_textures.csv``, ``characteristic_textures.csv`` and, last,
+    ``summary.md``.
+
+    Parameters
+    ----------
+    explanation : Bunch
+        From :func:`explain_model`.
+    directory : str or path
+
+    Returns
+    -------
+    paths : list of pathlib.Path
+    """
+    import numpy as np
+
+    from . import io, plotting
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "summary.md").unlink(missing_ok=True)
+    e = explanation
+    classes = [str(c) for c in np.unique(e.y)]
+    top = e.important.head(e.top_k).reset_index(drop=True)
+    paths = [
+        _atomic_write_text(directory / "important_textures.csv", top.to_csv(index=False)),
+        _atomic_write_text(directory / "characteristic_textures.csv",
+                           e.characteristic.to_csv(index=False)),
+    ]
+
+    def label(layer, f):
+        return f"{paper_name(layer)} #{f}"
+
+    grid, labels = {}, {}
+    for layer, group in e.important.groupby("layer", sort=False):
+        keys = [(layer, int(f)) for f in group.head(e.per_layer)["filter"]]
+        grid[layer] = [e.textures[k] for k in keys]
+        labels[layer] = [label(*k) for k in keys]
+    figure = plotting.plot_texture_grid(grid, labels, ncols=e.per_layer,
+                                        title="Each layer's most important filters")
+    paths += plotting.save_figure(figure, directory / "textures.png")
+
+    figure = plotting.plot_important_textures(
+        [e.textures[(row.layer, int(row.filter))] for row in top.itertuples()], top,
+        class_names=classes,
+    )
+    paths += plotting.save_figure(figure, directory / "important_textures.png")
+
+    figure = _heatmap_figure(e.heatmaps, plotting)
+    paths += plotting.save_figure(figure, directory / "heatmaps.png")
+
+    examples, textures, values = {}, {}, {}
+    for row in e.characteristic.itertuples(index=False):
+        cls = str(row[0])
+        members = [x for x, label_ in zip(e.X, e.y) if str(label_) == cls][:2]
+        examples[cls] = [io.read_image(x) if io.is_image_path(x) else np.asarray(x)
+                         for x in members]
+        key = (row.layer, int(row.filter))
+        textures.setdefault(cls, []).append((label(*key), e.textures[key]))
+        values.setdefault(cls, []).append(f"d = {row.statistic:.2f}")
+    figure = plotting.plot_characteristic_textures(textures, examples, values,
+                                                   class_names=classes)
+    paths += plotting.save_figure(figure, directory / "characteristic_textures.png")
+    paths.append(_atomic_write_text(directory / "summary.md", explanation_summary(e)))
+    return [Path(p) for p in paths]
+
+
+def _heatmap_figure(heatmaps, plotting):
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(9, 3.4 * len(heatmaps)), layout="constrained")
+    rows = figure.subfigures(len(heatmaps), 1, squeeze=False)[:, 0]
+    for sub, (cls, (image, heat, layer, f)) in zip(rows, heatmaps.items()):
+        plotting.plot_heatmap(image, heat, title=f"{cls}: {paper_name(layer)} #{f}", fig=sub)
+    return figure
+
+
+def explanation_summary(explanation):
+    """A short markdown report: the model, the top textures, each class's characteristic one."""
+    e = explanation
+    classes = [str(c) for c in sorted(set(e.y))]
+    means = [f"mean_{c}" for c in classes]
+    steps = " -> ".join(type(step).__name__ for _, step in e.model.steps)
+    lines = [
+        "# What the model sees",
+        "",
+        f"Model: {steps}, fitted on {len(e.y)} micrographs of {len(classes)} classes.",
+        "",
+        f"## Top {e.top_k} important textures (random-forest importance)",
+        "",
+        "| rank | layer | filter | importance | " + " | ".join(means) + " |",
+        "|---:|---|---:|---:|" + "---:|" * len(means),
+    ]
+    for rank, row in enumerate(e.important.head(e.top_k).to_dict("records"), 1):
+        values = " | ".join(f"{row[m]:.3g}" for m in means)
+        lines.append(f"| {rank} | {paper_name(row['layer'])} | {row['filter']} | "
+                     f"{row['importance']:.4f} | {values} |")
+    lines += ["", "## Characteristic texture of each class (Cohen's d, class vs the rest)", "",
+              "| class | layer | filter | d | " + " | ".join(means) + " |",
+              "|---|---|---:|---:|" + "---:|" * len(means)]
+    for row in e.characteristic.to_dict("records"):
+        values = " | ".join(f"{row[m]:.3g}" for m in means)
+        lines.append(f"| {row['class']} | {paper_name(row['layer'])} | {row['filter']} | "
+                     f"{row['statistic']:.2f} | {values} |")
+    return "\n".join(lines) + "\n"

