@@ -40,6 +40,8 @@ from .vgg import VGGLayerTransformer
 __all__ = [
     "ENCODERS",
     "RepeatedGroupSplits",
+    "check_study_data",
+    "fill_cache",
     "make_study",
     "run_study",
     "study_cv",

@@ -66,3 +66,22 @@ def test_console_script_is_installed():
         check=True,
     )
     assert result.stdout.startswith("cnntexture ")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "script, files",
+    [
+        ("plot_study.py", ["results.csv", "study.png", "study.svg", "union.png", "summary.md"]),
+        (
+            "plot_explain.py",
+            ["textures.png", "important_textures.svg", "heatmaps.png",
+             "characteristic_textures.png", "characteristic_textures.csv", "summary.md"],
+        ),
+    ],
+)
+def test_plot_examples_write_their_figures(script, files, tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "argv", [script, str(tmp_path)])
+    runpy.run_path(str(ROOT / "examples" / script), run_name="__main__")
+    for name in files:
+        assert (tmp_path / name).stat().st_size > 0, name
