@@ -12,7 +12,7 @@ Each image goes through the network once at its own size and once at VLAD's
 255 x 255: the per-image cache (``cache=``) serves every candidate and fold.
 Run it again and the features come from the cache.
 
-This runs on 2 CPU cores in about two minutes: 3 folds x 2 repeats and 100
+This runs on 2 CPU cores in a few minutes: 3 folds x 1 repeat and 100
 trees instead of the paper's 3 x 10 and 400, on images resized to 224 x 224.
 ``python examples/plot_study.py [OUT]`` writes the table, the figures
 (PNG and SVG) and a summary to OUT (default ``study_uhcs_sample/``).
@@ -35,7 +35,7 @@ with tempfile.TemporaryDirectory() as cache:
         labels,
         weights="hed-bsds500",  # offline; VGG16 fine-tuned for edges (imagenet needs internet)
         resize=224,
-        n_repeats=2,
+        n_repeats=1,
         n_estimators=100,
         cache=cache,
         verbose=False,

@@ -751,7 +751,8 @@ def characteristic_textures(X, y, *, model=None, feature_names=None, top_k=1):
     score independent of each filter's scale: raw activations differ by
     orders of magnitude between filters and layers, and a raw difference
     would always name the loudest filters. Only filters more active in the
-    class (``d > 0``) count.
+    class than in each other class count (which implies ``d > 0``), so a
+    characteristic filter's mean activation is highest in its class.
 
     Parameters
     ----------
@@ -836,10 +837,14 @@ def characteristic_textures(X, y, *, model=None, feature_names=None, top_k=1):
     top_k = _top_k(top_k)
     scores = standardized_mean_difference(features, y, classes)
     means = _class_means(features, y, classes)
+    # The class whose mean activation of each filter is highest: a filter
+    # characteristic of a class must fire more there than in each other class,
+    # not just more than in the others pooled (one loud class can raise that).
+    peak = np.argmax(np.stack([means[f"mean_{c}"] for c in classes]), axis=0)
     rows = []
-    for c, d in zip(classes, scores):
+    for k, (c, d) in enumerate(zip(classes, scores)):
         order = np.argsort(-d, kind="stable")
-        order = order[d[order] > 0][:top_k]
+        order = order[(d[order] > 0) & (peak[order] == k)][:top_k]
         for rank, j in enumerate(order, start=1):
             row = {
                 "class": c,

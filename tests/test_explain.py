@@ -713,3 +713,18 @@ def test_heatmap_errors(kwargs, error, message):
     args.update(kwargs)
     with pytest.raises(error, match=message):
         activation_heatmap(args.pop("image"), args.pop("layer"), args.pop("filter"), **args)
+
+
+def test_characteristic_filter_fires_most_in_its_own_class():
+    """A filter above the pooled rest but highest in another class is not characteristic."""
+    rng = np.random.default_rng(0)
+    y = np.repeat(["a", "b", "c"], 30)
+    X = rng.normal(scale=0.3, size=(90, 2))
+    X[:, 0] += np.select([y == "a", y == "b"], [6.0, 0.0], 6.5)  # a > rest, but c is higher
+    X[:, 1] = 4 * X[:, 1] + np.where(y == "a", 0.5, 0.0)  # smaller d, but highest in a
+    names = ["block1_conv2__mean__0", "block1_conv2__mean__1"]
+    d = standardized_mean_difference(X, y)
+    assert d[0, 0] > d[0, 1] > 0  # by d alone, filter 0 would win for a
+    table = characteristic_textures(X, y, feature_names=names)
+    assert table.loc[table["class"] == "a", "filter"].tolist() == [1]
+    assert table.loc[table["class"] == "c", "filter"].tolist() == [0]

@@ -53,3 +53,20 @@ def test_neu_det_subset(tmp_path):
     assert f1["block3_conv3", "gram"] >= 0.85, f1
     assert f1["union", "mean"] >= 0.85, f1
     assert f1["block3_conv3", "gram"] > f1["image", "mean"] + 0.3, f1
+
+
+def test_uhcs_mft3_characteristic_textures(tmp_path):
+    """Each class's characteristic filter is most active in that class (block4_conv3 means)."""
+    from sklearn_cnntexture import characteristic_textures
+    from sklearn_cnntexture.featurize import make_featurizer
+
+    X, y = subset("uhcs-mft3", per_class=15)
+    featurizer = make_featurizer("block4_conv3", "mean", weights="hed-bsds500")
+    features = featurizer.fit_transform(X)
+    table = characteristic_textures(
+        features, y, feature_names=featurizer.get_feature_names_out(), top_k=3
+    )
+    classes = sorted(set(y))
+    for row in table.to_dict("records"):
+        own = row[f"mean_{row['class']}"]
+        assert all(own > row[f"mean_{c}"] for c in classes if c != row["class"]), row
