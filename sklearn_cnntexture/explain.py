@@ -5,11 +5,11 @@ VGG16 features interpretable because each feature is one filter:
 
 - :func:`filter_textures` shows the texture a filter detects, by gradient
   ascent on a noise image maximizing the filter's mean activation
-  (activation maximization);
+  (activation maximization, as in the Keras example [2]_);
 - :func:`important_textures` names the filters a fitted model relies on most,
   from its feature importances;
 - :func:`characteristic_textures` names, for each class, the filters whose
-  mean activation is most higher in that class than in the others;
+  mean activation is highest in that class relative to the others;
 - :func:`activation_heatmap` shows where in one micrograph a filter fires.
 
 Everything here returns numbers, arrays and pandas DataFrames; drawing them is
@@ -624,7 +624,7 @@ def _pandas():
 def important_textures(model, *, top_k=10, X=None, y=None, importances=None):
     """The filters a fitted model relies on most, from its feature importances.
 
-    Ling et al. [1]_ (Fig. 10) rank the mean features of a random forest by
+    Ling et al. 2017 (Fig. 10) rank the mean features of a random forest by
     importance; since each is one filter of one layer, the ranking names
     textures, which :func:`filter_textures` then shows.
 
@@ -737,7 +737,7 @@ def important_textures(model, *, top_k=10, X=None, y=None, importances=None):
 def characteristic_textures(X, y, *, model=None, feature_names=None, top_k=1):
     """For each class, the filters most more active in it than in the others.
 
-    Ling et al. [1]_ (Fig. 11) call these a class's characteristic textures.
+    Ling et al. 2017 (Fig. 11) call these a class's characteristic textures.
     A filter's score for a class is a standardized mean difference (Cohen's
     d) of its mean activation between the class's images and all others::
 
@@ -927,7 +927,7 @@ def activation_heatmap(
 
     The map of ``layer`` is ``2 ** (block - 1)`` times smaller than the image;
     it is interpolated bilinearly back onto the image's pixel grid, each map
-    cell at the centre of the pixels it pools (Ling et al. [1]_, Fig. 12).
+    cell at the centre of the pixels it pools (Ling et al. 2017, Fig. 12).
 
     Parameters
     ----------
