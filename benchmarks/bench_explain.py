@@ -1,4 +1,4 @@
-"""Speed and gain of activation maximization (``explain.filter_textures``).
+"""Speed and gain of activation maximization (``textures.filter_textures``).
 
 Prints, for the pretrained offline weights (``hed-bsds500``) at the default
 settings (40 steps, step 2, blur 0.35):
@@ -52,7 +52,7 @@ def main():
     start = time.perf_counter()
     import tensorflow as tf
 
-    from sklearn_cnntexture.explain import filter_textures
+    from sklearn_cnntexture.textures import filter_textures
 
     print(f"import tensorflow: {time.perf_counter() - start:.1f} s (not counted below)")
     options = {"weights": args.weights, "size": args.size, "cache": False}

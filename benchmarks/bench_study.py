@@ -22,8 +22,6 @@ import sys
 import tempfile
 import time
 
-import numpy as np
-
 from sklearn_cnntexture import PAPER_LAYERS, backbone_image_count, load_uhcs_sample
 from sklearn_cnntexture import _backbone, io
 from sklearn_cnntexture.study import fill_cache, make_study

@@ -10,13 +10,8 @@ from ._activations import Activations
 from ._backbone import CONV_LAYERS, PAPER_LAYERS, backbone_image_count
 from .datasets import load_image_dataset, load_uhcs_sample
 from .encoders import GramEncoder, MaxPool, MeanPool, VLADEncoder
-from .explain import (
-    FilterTextures,
-    activation_heatmap,
-    characteristic_textures,
-    filter_textures,
-    important_textures,
-)
+from .explain import activation_heatmap, characteristic_textures, important_textures
+from .textures import FilterTextures, filter_textures
 from .union import MultiLayerUnion
 from .vgg import VGGLayerTransformer
 from .weights import WeightsUnavailableError

@@ -7,7 +7,6 @@ reason. VGG estimators use seeded random weights: no download, no file.
 
 import inspect
 
-import pytest
 from sklearn.base import BaseEstimator
 from sklearn.utils.estimator_checks import parametrize_with_checks
 

