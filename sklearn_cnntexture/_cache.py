@@ -35,14 +35,13 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from . import _backbone, io
+from . import _atomic, _backbone, io
 
 #: Bumped whenever what an entry holds, or how it is computed, changes
 #: (including the rule of io.find_banner_height, which crop="auto" keys by name).
@@ -140,16 +139,7 @@ class DiskCache:
         return self._path(key).is_file()
 
     def store(self, key, arrays):
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        _atomic.save_npz(self._path(key), arrays)
 
 
 # -- what is computed per image ----------------------------------------------

@@ -230,26 +230,17 @@ def _check_table_suffix(path):
 
 def _write_table(table, path):
     """CSV or Parquet by the suffix, written whole or not at all."""
-    import os
-    import tempfile
     from pathlib import Path
 
-    path = Path(path)
+    from ._atomic import atomic_path
+
     suffix = _check_table_suffix(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         if suffix == ".csv":
             table.to_csv(tmp, index=False)
         else:
             table.to_parquet(tmp, index=False)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return path
+    return Path(path)
 
 
 def build_parser():

@@ -13,19 +13,18 @@ figure (show it in a notebook, :func:`save_figure` it). Only numpy and matplotli
 imported; the study tables are used through their pandas methods.
 """
 
-import os
 import re
-import secrets
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+
+from ._atomic import atomic_path
 
 __all__ = [
     "ENCODER_COLORS",
@@ -99,21 +98,13 @@ def save_figure(fig, path):
     study.png study.svg True
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     written = []
     for fmt in ("png", "svg"):
         final = path.with_suffix(f".{fmt}")
-        # Not tempfile.mkstemp: its 0600 mode would survive the rename; savefig creates the
-        # file with the usual permissions. The random part keeps concurrent runs apart.
-        tmp = final.with_name(f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-        try:
+        with atomic_path(final) as tmp:
             # bbox_inches="tight" keeps legends placed outside the axes in the file even
             # when the caller's figure has no layout engine.
             fig.savefig(tmp, format=fmt, dpi=_SAVE_DPI, bbox_inches="tight")
-            os.replace(tmp, final)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
         written.append(final)
     return tuple(written)
 

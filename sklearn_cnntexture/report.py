@@ -5,10 +5,9 @@ and each folder's summary last: a folder with a summary holds complete
 results, whatever happened to an earlier run.
 """
 
-import os
-import tempfile
 from pathlib import Path
 
+from . import _atomic
 from ._backbone import IMAGE_LAYER, paper_name
 from .study import UNION
 
@@ -108,27 +107,14 @@ def write_study(result, directory):
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "summary.md").unlink(missing_ok=True)  # not complete until rewritten
     table = result.results.drop(columns="params")
-    paths = [_atomic_write_text(directory / "results.csv", table.to_csv(index=False))]
+    paths = [_atomic.write_text(directory / "results.csv", table.to_csv(index=False))]
     figure = plotting.plot_study(result.results, metric=result.metric)
     paths += plotting.save_figure(figure, directory / "study.png")
     if (result.results["layer"] == UNION).any():
         figure = plotting.plot_union(result.results, metric=result.metric)
         paths += plotting.save_figure(figure, directory / "union.png")
-    paths.append(_atomic_write_text(directory / "summary.md", study_summary(result)))
+    paths.append(_atomic.write_text(directory / "summary.md", study_summary(result)))
     return [Path(p) for p in paths]
-
-
-def _atomic_write_text(path, text):
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return path
 
 
 def explain_model(
@@ -297,8 +283,8 @@ def write_explanations(explanation, directory):
     classes = [str(c) for c in np.unique(e.y)]
     top = e.important.head(e.top_k).reset_index(drop=True)
     paths = [
-        _atomic_write_text(directory / "important_textures.csv", top.to_csv(index=False)),
-        _atomic_write_text(directory / "characteristic_textures.csv",
+        _atomic.write_text(directory / "important_textures.csv", top.to_csv(index=False)),
+        _atomic.write_text(directory / "characteristic_textures.csv",
                            e.characteristic.to_csv(index=False)),
     ]
 
@@ -335,7 +321,7 @@ def write_explanations(explanation, directory):
     figure = plotting.plot_characteristic_textures(textures, examples, values,
                                                    class_names=classes)
     paths += plotting.save_figure(figure, directory / "characteristic_textures.png")
-    paths.append(_atomic_write_text(directory / "summary.md", explanation_summary(e)))
+    paths.append(_atomic.write_text(directory / "summary.md", explanation_summary(e)))
     return [Path(p) for p in paths]
 
 

@@ -34,7 +34,6 @@ import functools
 import hashlib
 import json
 import os
-import tempfile
 import threading
 import zipfile
 from numbers import Integral, Real
@@ -42,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _backbone
+from . import _atomic, _backbone
 from .weights import resolve_weights
 
 # -- activation maximization --------------------------------------------------
@@ -526,20 +525,7 @@ def _read_texture(path):
 
 
 def _write_texture(path, raw, activation, initial):
-    # Write beside the target, then rename: os.replace is atomic within a
-    # file system, so a reader sees the old file or the whole new one, never
-    # half of it, even with several processes filling the same directory.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, raw=raw, activation=activation, initial_activation=initial)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    _atomic.save_npz(path, {"raw": raw, "activation": activation, "initial_activation": initial})
 
 
 # -- argument checks ------------------------------------------------------------
