@@ -56,6 +56,11 @@ def canonical_layer(name):
     )
 
 
+def layer_order(layer):
+    """Position of a layer in the network: the raw image (-1) first, then the convolutions."""
+    return -1 if layer == IMAGE_LAYER else CONV_LAYERS.index(layer)
+
+
 def paper_name(layer):
     """The paper's name of a layer, ``block3_conv3`` -> ``C3,3``; others unchanged."""
     if layer in CONV_LAYERS:

@@ -165,15 +165,17 @@ def image_statistics(F, image_fp):
 class Request:
     """One result per image: the arrays ``names`` of ``what`` for ``layer``.
 
-    ``compute(F, image_fp)`` makes the result from one image's activations on
-    a miss; ``head``, if set, keeps only that many leading rows of each array
-    (VLAD takes a share of each image's descriptors, not all 256).
+    ``what="stats"`` is the entry :func:`image_statistics` fills for every
+    layer on a miss; any other result (VLAD codes) is made on a miss by
+    ``compute(F)`` from one image's activations. ``head``, if set, keeps
+    only that many leading rows of each array (VLAD takes a share of each
+    image's descriptors, not all 256).
     """
 
     layer: str
     what: str
     names: tuple
-    compute: object
+    compute: object = None
     head: int | None = None
 
     def pick(self, result):
@@ -182,7 +184,7 @@ class Request:
 
 def stats_request(layer, names, head=None):
     """A request for cached statistics (see image_statistics) of ``layer``."""
-    return Request(layer, "stats", tuple(names), image_statistics, head)
+    return Request(layer, "stats", tuple(names), head=head)
 
 
 def fetch(acts, requests, *, keep=True):
@@ -223,7 +225,7 @@ def fetch(acts, requests, *, keep=True):
 def _compute_missing(acts, requests, fingerprints, missing, found, disk):
     spec = acts._spec
     layers = set(spec.cache_layers) | {request.layer for request in requests}
-    layers = tuple(sorted(layers, key=_layer_order))
+    layers = tuple(sorted(layers, key=_backbone.layer_order))
     subset = type(acts)([acts._images[i] for i in missing], dataclasses.replace(spec, layers=layers))
     position = iter(missing)
     for outputs in subset._iter_layer_batches():
@@ -239,14 +241,10 @@ def _compute_missing(acts, requests, fingerprints, missing, found, disk):
                 if request.what == "stats":
                     result = stats[request.layer]
                 else:
-                    result = request.compute(outputs[request.layer][j], fp)
+                    result = request.compute(outputs[request.layer][j])
                     disk.store(entry_key(fp, spec, request.layer, request.what), result)
                 if found is not None:
                     found[r][i] = request.pick(result)
-
-
-def _layer_order(layer):
-    return -1 if layer == _backbone.IMAGE_LAYER else _backbone.CONV_LAYERS.index(layer)
 
 
 def descriptors_per_image(max_descriptors, n_images):

@@ -624,7 +624,7 @@ class VLADEncoder(_BaseEncoder):
         digest.update(repr((self.power, self.l2_normalize)).encode())
         n_channels_ = self.n_features_in_
 
-        def compute(F, image_fp):
+        def compute(F):
             return {"code": self._encode(F.reshape(1, -1, n_channels_))[0]}
 
         return _cache.Request(layer, f"vlad-{digest.hexdigest()}", ("code",), compute)

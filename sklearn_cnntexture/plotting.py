@@ -9,11 +9,11 @@ important textures (Fig. 9, :func:`plot_important_textures`), heat maps (Fig. 10
 Every function builds a :class:`matplotlib.figure.Figure` itself instead of going through
 ``matplotlib.pyplot``: no figure is left in pyplot's registry, nothing depends on an
 interactive backend (it all works headless), and the caller decides what to do with the
-figure (show it in a notebook, :func:`save_figure` it). Only numpy and matplotlib are
-imported; the study tables are used through their pandas methods.
+figure (show it in a notebook, :func:`save_figure` it). Besides numpy and matplotlib,
+only the package's layer names are imported (no TensorFlow); the study tables are used
+through their pandas methods.
 """
 
-import re
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ._atomic import atomic_path
+from ._backbone import CONV_LAYERS, IMAGE_LAYER, canonical_layer, layer_order, paper_name
 
 __all__ = [
     "ENCODER_COLORS",
@@ -52,10 +53,7 @@ _EXTRA_COLORS = ("#56B4E9", "#000000", "#F0E442")
 # Orange is no encoder's colour, so the union bar stands out whatever the encoder.
 _UNION_COLOR = "#E69F00"
 _SMALL = 9  # the smallest font size used anywhere
-_IMAGE_LAYER = "image"
 _UNION_LAYER = "union"
-_KERAS_NAME = re.compile(r"^block(\d+)_conv(\d+)$")
-_PAPER_NAME = re.compile(r"^[cC](\d+)[_,](\d+)$")
 _METRIC_LABELS = {"f1": "F1 score", "r2": "R²", "accuracy": "Accuracy"}
 _SAVE_DPI = 150
 
@@ -130,16 +128,12 @@ def layer_label(layer):
     >>> layer_label("block3_conv3"), layer_label("C5_3"), layer_label("image")
     ('C3,3', 'C5,3', 'raw image')
     """
-    key = _layer_key(layer)
-    if key is not None:
-        return f"C{key[0]},{key[1]}"
-    return "raw image" if layer == _IMAGE_LAYER else str(layer)
-
-
-def _layer_key(layer):
-    """(block, conv) of a convolution's name, None for anything else."""
-    match = _KERAS_NAME.match(str(layer)) or _PAPER_NAME.match(str(layer))
-    return (int(match[1]), int(match[2])) if match else None
+    if layer == IMAGE_LAYER:
+        return "raw image"
+    try:
+        return paper_name(canonical_layer(layer))
+    except ValueError:
+        return str(layer)
 
 
 def _conv_layers(layers):
@@ -148,8 +142,15 @@ def _conv_layers(layers):
     Names that are neither convolutions nor the image/union pseudo-layers come last, in
     alphabetical order, so that nothing in a results table is silently dropped.
     """
-    names = [name for name in dict.fromkeys(layers) if name not in (_IMAGE_LAYER, _UNION_LAYER)]
-    return sorted(names, key=lambda name: (_layer_key(name) or (np.inf, np.inf), str(name)))
+
+    def order(name):
+        try:
+            return layer_order(canonical_layer(name)), str(name)
+        except ValueError:
+            return len(CONV_LAYERS), str(name)
+
+    names = [name for name in dict.fromkeys(layers) if name not in (IMAGE_LAYER, _UNION_LAYER)]
+    return sorted(names, key=order)
 
 
 def _metric_label(metric):
@@ -335,7 +336,7 @@ def plot_study(results, *, metric="f1", ylabel=None, title=None, ax=None):
                 x, conv[mean], yerr=conv[std], color=color, marker=marker, markersize=6,
                 linewidth=1.8, capsize=4, label=encoder,
             ))  # fmt: skip
-        raw = rows[rows["layer"] == _IMAGE_LAYER]
+        raw = rows[rows["layer"] == IMAGE_LAYER]
         if len(raw):
             baselines.append(ax.axhline(
                 float(raw[mean].iloc[0]), color=color, linestyle="--", linewidth=1.4,

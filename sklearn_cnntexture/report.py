@@ -179,6 +179,7 @@ def explain_model(
         ``heatmaps`` (dict class -> (image, heat map, layer, filter)).
     """
     import numpy as np
+    import pandas as pd
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.utils import Bunch
 
@@ -199,7 +200,10 @@ def explain_model(
     model = _pipeline(featurizer, forest)
     names = featurizer.get_feature_names_out()
     important = explain.important_textures(model, top_k=None)
-    important = important.join(_class_means(features, y, names), on="feature")
+    # The class means of the features already computed (important_textures(X=...)
+    # would run the featurizer again).
+    means = explain._class_means(np.asarray(features), y, np.unique(y))
+    important = important.join(pd.DataFrame(means, index=list(names)), on="feature")
     characteristic = explain.characteristic_textures(features, y, feature_names=names)
 
     # Which textures to draw: the top_k important, each layer's most important
@@ -237,17 +241,6 @@ def _pipeline(featurizer, forest):
     from sklearn.pipeline import Pipeline
 
     return Pipeline([*featurizer.steps, ("model", forest)])
-
-
-def _class_means(features, y, names):
-    """Each class's mean of each feature (the filter's mean activation), by feature name."""
-    import numpy as np
-    import pandas as pd
-
-    features = np.asarray(features)
-    return pd.DataFrame(
-        {f"mean_{c}": features[y == c].mean(axis=0) for c in np.unique(y)}, index=list(names)
-    )
 
 
 def write_explanations(explanation, directory):

@@ -490,7 +490,7 @@ def fill_cache(search, X, y=None, *, groups=None, verbose=True):
                         vlad.append((resize, _backbone.canonical_layer(name), encoder))
     X = list(X)
     for resize, wanted in layers.items():
-        all_layers = sorted(wanted | set(vgg.cache_layers or ()), key=_cache._layer_order)
+        all_layers = sorted(wanted | set(vgg.cache_layers or ()), key=_backbone.layer_order)
         filler = clone(vgg).set_params(layers=all_layers, resize=resize, verbose=verbose)
         acts = filler.transform(X)
         _cache.fetch(acts, [_cache.stats_request(layer, ("mean",)) for layer in all_layers],
@@ -505,7 +505,7 @@ def fill_cache(search, X, y=None, *, groups=None, verbose=True):
             encoder = clone(prototype).fit(fold_vgg.transform([X[i] for i in train]))
             requests.setdefault(_hashable(resize), []).append(encoder._cache_request(layer))
     for resize, wanted in requests.items():
-        all_layers = sorted({r.layer for r in wanted}, key=_cache._layer_order)
+        all_layers = sorted({r.layer for r in wanted}, key=_backbone.layer_order)
         filler = clone(vgg).set_params(layers=all_layers, resize=resize, verbose=verbose)
         _cache.fetch(filler.transform(X), wanted, keep=False)
 
@@ -593,7 +593,7 @@ def study_results(search):
         )
     table = pd.DataFrame(rows)
     encoder_rank = {name: k for k, name in enumerate(ENCODERS)}
-    table["_l"] = [99 if name == UNION else _cache._layer_order(name) for name in table["layer"]]
+    table["_l"] = [99 if name == UNION else _backbone.layer_order(name) for name in table["layer"]]
     table["_e"] = [encoder_rank.get(name, 9) for name in table["encoder"]]
     table = table.sort_values(["_l", "_e"], kind="stable").drop(columns=["_l", "_e"])
     return table.reset_index(drop=True)
