@@ -28,8 +28,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 
-from sklearn_cnntexture import VGGLayerTransformer, _backbone  # noqa: E402
-from sklearn_cnntexture.weights import VGG16_CONV_SHAPES, load_kernels, resolve_weights  # noqa: E402
+from sklearn_cnntexture import VGGLayerTransformer, _layers  # noqa: E402
+from sklearn_cnntexture.weights import load_kernels, resolve_weights  # noqa: E402
 
 WEIGHTS = dict(weights=None, random_state=0)  # speed does not depend on the values
 
@@ -37,8 +37,8 @@ WEIGHTS = dict(weights=None, random_state=0)  # speed does not depend on the val
 def conv_flops(height, width, last="block5_conv3"):
     """Multiply-adds x 2 of VGG16's convolutions up to ``last`` for one image."""
     flops = 0
-    for name, (c_in, c_out) in zip(_backbone.CONV_LAYERS, VGG16_CONV_SHAPES):
-        h, w = _backbone.output_size(height, width, name)
+    for name, (c_in, c_out) in zip(_layers.CONV_LAYERS, _layers.CONV_SHAPES):
+        h, w = _layers.output_size(height, width, name)
         flops += 2 * h * w * 9 * c_in * c_out
         if name == last:
             return flops
@@ -60,7 +60,7 @@ def plain_keras_loop(images):
 
     model = keras.applications.VGG16(weights=None, include_top=False)
     for name, (kernel, bias) in zip(
-        _backbone.CONV_LAYERS, load_kernels(resolve_weights(**WEIGHTS))
+        _layers.CONV_LAYERS, load_kernels(resolve_weights(**WEIGHTS))
     ):
         model.get_layer(name).set_weights([kernel, bias])
     rgb = np.repeat(images[..., None].astype(np.float32), 3, axis=-1)

@@ -7,7 +7,8 @@ a translation-invariant encoding (:class:`MeanPool`, :class:`MaxPool`,
 """
 
 from ._activations import Activations
-from ._backbone import CONV_LAYERS, PAPER_LAYERS, backbone_image_count
+from ._backbone import backbone_image_count
+from ._layers import CONV_LAYERS, PAPER_LAYERS
 from .datasets import load_image_dataset, load_uhcs_sample
 from .encoders import GramEncoder, MaxPool, MeanPool, VLADEncoder
 from .explain import activation_heatmap, characteristic_textures, important_textures

@@ -11,7 +11,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from . import _backbone, io
+from . import _backbone, _layers, io
 
 #: Most pixels one forward pass takes. Batching pays off for small images only
 #: (at 512 x 512 one image already keeps the CPU's matrix units busy), while
@@ -37,11 +37,11 @@ class ForwardSpec:
 
     @property
     def conv_layers(self):
-        return tuple(layer for layer in self.layers if layer != _backbone.IMAGE_LAYER)
+        return tuple(layer for layer in self.layers if layer != _layers.IMAGE_LAYER)
 
     @property
     def deepest(self):
-        return max(self.layers, key=_backbone.n_pools_before)
+        return max(self.layers, key=_layers.n_pools_before)
 
 
 def _split_by_pixels(pixels, budget=None):
@@ -112,10 +112,10 @@ class Activations:
         layer = self._single_layer("shape")
         sizes = {self._known_size(i) for i in range(len(self))}
         if len(sizes) == 1 and None not in sizes:
-            height, width = _backbone.output_size(*sizes.pop(), layer)
+            height, width = _layers.output_size(*sizes.pop(), layer)
         else:
             height = width = None
-        return (len(self), height, width, _backbone.n_channels(layer))
+        return (len(self), height, width, _layers.n_channels(layer))
 
     @property
     def ndim(self):
@@ -137,7 +137,7 @@ class Activations:
 
     def __getitem__(self, key):
         if isinstance(key, str):
-            layer = _backbone.canonical_layer(key)
+            layer = _layers.canonical_layer(key)
             if layer not in self.layers:
                 raise KeyError(f"{key!r} ({layer}) is not among the computed layers {self.layers}")
             return Activations(self._images, dataclasses.replace(self._spec, layers=(layer,)))
@@ -210,10 +210,10 @@ class Activations:
                         continue
                     for k, j in enumerate(members):
                         outputs[layer][j] = out[k]
-        if _backbone.IMAGE_LAYER in spec.layers:
+        if _layers.IMAGE_LAYER in spec.layers:
             # Gray intensity: the image itself for grayscale input (three equal
             # channels), the channel mean for colour.
-            outputs[_backbone.IMAGE_LAYER] = [im.mean(axis=-1, keepdims=True) for im in rgb]
+            outputs[_layers.IMAGE_LAYER] = [im.mean(axis=-1, keepdims=True) for im in rgb]
         if len(by_size) == 1:
             return {
                 layer: maps if isinstance(maps, np.ndarray) else np.stack(maps)
@@ -234,12 +234,12 @@ class Activations:
 
     def _check_size(self, size, index):
         deepest = self._spec.deepest
-        if min(_backbone.output_size(*size, deepest)) < 1:
-            need = 2 ** _backbone.n_pools_before(deepest)
+        if min(_layers.output_size(*size, deepest)) < 1:
+            need = 2 ** _layers.n_pools_before(deepest)
             raise ValueError(
                 f"{_source_name(self._images[index], index)} is {size[0]} x {size[1]} "
                 f"pixels; {deepest} needs at least {need} x {need} (VGG16 halves the "
-                f"size {_backbone.n_pools_before(deepest)} times before it). Use a "
+                f"size {_layers.n_pools_before(deepest)} times before it). Use a "
                 "shallower layer or set resize."
             )
 

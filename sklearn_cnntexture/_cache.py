@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _atomic, _backbone, io
+from . import _atomic, _layers, io
 
 #: Bumped whenever what an entry holds, or how it is computed, changes
 #: (including the rule of io.find_banner_height, which crop="auto" keys by name).
@@ -225,7 +225,7 @@ def fetch(acts, requests, *, keep=True):
 def _compute_missing(acts, requests, fingerprints, missing, found, disk):
     spec = acts._spec
     layers = set(spec.cache_layers) | {request.layer for request in requests}
-    layers = tuple(sorted(layers, key=_backbone.layer_order))
+    layers = tuple(sorted(layers, key=_layers.layer_order))
     subset = type(acts)([acts._images[i] for i in missing], dataclasses.replace(spec, layers=layers))
     position = iter(missing)
     for outputs in subset._iter_layer_batches():

@@ -17,7 +17,7 @@ import argparse
 import sys
 
 from . import __version__
-from ._backbone import CONV_LAYERS, IMAGE_LAYER, PAPER_LAYERS
+from ._layers import CONV_LAYERS, IMAGE_LAYER, PAPER_LAYERS
 from .weights import WeightsUnavailableError
 
 

@@ -35,7 +35,7 @@ from sklearn.utils.validation import (
 
 from . import _cache
 from ._activations import Activations
-from ._backbone import n_channels
+from ._layers import n_channels
 
 _CHUNK = 256  # samples per step when the input is one in-memory array
 

@@ -41,7 +41,7 @@ import re
 
 import numpy as np
 
-from . import _backbone, io
+from . import _layers, io
 from .textures import (  # FilterTextures and co. are re-exported: public here too
     FilterTextures,
     _canonical,
@@ -479,7 +479,7 @@ def activation_heatmap(
     layer = _canonical(layer, "layer")
     if not (_is_int(filter) or (isinstance(filter, np.ndarray) and filter.ndim == 0)):
         raise ValueError(f"filter must be one filter index (an int), got {filter!r}")
-    (filter,) = _filter_indices(filter, _backbone.n_channels(layer), layer, name="filter")
+    (filter,) = _filter_indices(filter, _layers.n_channels(layer), layer, name="filter")
     if io.is_image_path(image):
         image = io.read_image(image)
     image = np.asarray(image)
@@ -499,7 +499,7 @@ def activation_heatmap(
     activation = vgg.transform([image])[0][:, :, filter]  # (h, w)
     height, width = image.shape[:2]
     seen = (height, width) if resize is None else _pair(resize)
-    stride = 2 ** _backbone.n_pools_before(layer)
+    stride = 2 ** _layers.n_pools_before(layer)
 
     def cell_coordinates(n_pixels, n_seen):
         # Centre of original pixel i in the network's input, then in map

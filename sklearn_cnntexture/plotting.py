@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ._atomic import atomic_path
-from ._backbone import CONV_LAYERS, IMAGE_LAYER, canonical_layer, layer_order, paper_name
+from ._layers import CONV_LAYERS, IMAGE_LAYER, canonical_layer, layer_order, paper_name
 
 __all__ = [
     "ENCODER_COLORS",

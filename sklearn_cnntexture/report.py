@@ -8,7 +8,7 @@ results, whatever happened to an earlier run.
 from pathlib import Path
 
 from . import _atomic
-from ._backbone import IMAGE_LAYER, paper_name
+from ._layers import IMAGE_LAYER, paper_name
 from .study import UNION
 
 __all__ = [

@@ -31,8 +31,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils.multiclass import type_of_target
 
-from . import _backbone, _cache
-from ._backbone import IMAGE_LAYER, PAPER_LAYERS, n_channels
+from . import _cache, _layers
+from ._layers import IMAGE_LAYER, PAPER_LAYERS, n_channels
 from .encoders import GramEncoder, MaxPool, MeanPool, VLADEncoder
 from .union import MultiLayerUnion
 from .vgg import VGGLayerTransformer
@@ -157,7 +157,7 @@ def study_grid(
     unknown = [name for name in encoders if name not in ENCODERS]
     if unknown or not encoders:
         raise ValueError(f"encoders must be among {list(ENCODERS)}, got {list(encoders)}")
-    layers = [_backbone.canonical_layer(layer) for layer in layers]
+    layers = [_layers.canonical_layer(layer) for layer in layers]
     grid_layers = layers + ([IMAGE_LAYER] if raw_image else [])
     grid = []
     pooled = [ENCODERS[name]() for name in encoders if name != "vlad"]
@@ -318,7 +318,7 @@ def make_study(
     -------
     search : GridSearchCV
     """
-    cache_layers = [_backbone.canonical_layer(layer) for layer in layers]
+    cache_layers = [_layers.canonical_layer(layer) for layer in layers]
     if raw_image:
         cache_layers.append(IMAGE_LAYER)
     pipeline = study_pipeline(
@@ -482,15 +482,15 @@ def fill_cache(search, X, y=None, *, groups=None, verbose=True):
         for layers_value in part.get("vgg__layers", [vgg.layers]):
             names = [layers_value] if isinstance(layers_value, str) else list(layers_value)
             layers.setdefault(_hashable(resize), set()).update(
-                _backbone.canonical_layer(name) for name in names
+                _layers.canonical_layer(name) for name in names
             )
             for encoder in part.get("encode", []):
                 if isinstance(encoder, VLADEncoder):
                     for name in names:
-                        vlad.append((resize, _backbone.canonical_layer(name), encoder))
+                        vlad.append((resize, _layers.canonical_layer(name), encoder))
     X = list(X)
     for resize, wanted in layers.items():
-        all_layers = sorted(wanted | set(vgg.cache_layers or ()), key=_backbone.layer_order)
+        all_layers = sorted(wanted | set(vgg.cache_layers or ()), key=_layers.layer_order)
         filler = clone(vgg).set_params(layers=all_layers, resize=resize, verbose=verbose)
         acts = filler.transform(X)
         _cache.fetch(acts, [_cache.stats_request(layer, ("mean",)) for layer in all_layers],
@@ -505,7 +505,7 @@ def fill_cache(search, X, y=None, *, groups=None, verbose=True):
             encoder = clone(prototype).fit(fold_vgg.transform([X[i] for i in train]))
             requests.setdefault(_hashable(resize), []).append(encoder._cache_request(layer))
     for resize, wanted in requests.items():
-        all_layers = sorted({r.layer for r in wanted}, key=_backbone.layer_order)
+        all_layers = sorted({r.layer for r in wanted}, key=_layers.layer_order)
         filler = clone(vgg).set_params(layers=all_layers, resize=resize, verbose=verbose)
         _cache.fetch(filler.transform(X), wanted, keep=False)
 
@@ -526,8 +526,8 @@ def _metric_name(scoring):
 
 def _layer_label(layers):
     if isinstance(layers, str):
-        return _backbone.canonical_layer(layers)
-    layers = [_backbone.canonical_layer(layer) for layer in layers]
+        return _layers.canonical_layer(layers)
+    layers = [_layers.canonical_layer(layer) for layer in layers]
     return layers[0] if len(layers) == 1 else UNION
 
 
@@ -544,7 +544,7 @@ def _n_features(encoder, layers):
     if isinstance(encoder, MultiLayerUnion):
         return sum(_n_features(encoder.encoder or MeanPool(), [layer]) for layer in layers)
     (layer,) = layers
-    c = n_channels(_backbone.canonical_layer(layer))
+    c = n_channels(_layers.canonical_layer(layer))
     if isinstance(encoder, GramEncoder):
         return c * c if encoder.triangle == "full" else c * (c + 1) // 2
     if isinstance(encoder, VLADEncoder):
@@ -593,7 +593,7 @@ def study_results(search):
         )
     table = pd.DataFrame(rows)
     encoder_rank = {name: k for k, name in enumerate(ENCODERS)}
-    table["_l"] = [99 if name == UNION else _backbone.layer_order(name) for name in table["layer"]]
+    table["_l"] = [99 if name == UNION else _layers.layer_order(name) for name in table["layer"]]
     table["_e"] = [encoder_rank.get(name, 9) for name in table["encoder"]]
     table = table.sort_values(["_l", "_e"], kind="stable").drop(columns=["_l", "_e"])
     return table.reset_index(drop=True)

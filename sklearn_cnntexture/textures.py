@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _atomic, _backbone
+from . import _atomic, _backbone, _layers
 from .weights import resolve_weights
 
 # -- activation maximization --------------------------------------------------
@@ -260,14 +260,14 @@ def filter_textures(
     True
     """
     layer = _conv_layer(layer, "layer")
-    n_filters = _backbone.n_channels(layer)
+    n_filters = _layers.n_channels(layer)
     filters = _filter_indices(filters, n_filters, layer)
     size = _positive_int(size, "size")
-    need = 2 ** _backbone.n_pools_before(layer)
+    need = 2 ** _layers.n_pools_before(layer)
     if size < need:
         raise ValueError(
             f"size={size} is too small for {layer}: VGG16 halves the image "
-            f"{_backbone.n_pools_before(layer)} times before it, so it needs at least "
+            f"{_layers.n_pools_before(layer)} times before it, so it needs at least "
             f"{need} pixels a side"
         )
     steps = _nonnegative_int(steps, "steps")
@@ -381,7 +381,7 @@ def _ascent_functions(weights_key, layer, blur):
     conv = base.get_layer(layer)
     # The network up to the layer's input, then the layer's convolution by
     # hand: the objective needs the filter's response before its ReLU.
-    if layer == _backbone.CONV_LAYERS[0]:
+    if layer == _layers.CONV_LAYERS[0]:
         before = None
     else:
         before = keras.Model(base.input, conv.input)
@@ -533,14 +533,14 @@ def _write_texture(path, raw, activation, initial):
 
 def _canonical(layer, name):
     try:
-        return _backbone.canonical_layer(layer)
+        return _layers.canonical_layer(layer)
     except ValueError as exc:
         raise ValueError(f"{name}: {exc}") from None
 
 
 def _conv_layer(layer, name):
     layer = _canonical(layer, name)
-    if layer == _backbone.IMAGE_LAYER:
+    if layer == _layers.IMAGE_LAYER:
         raise ValueError(
             f"{name}='image' is the raw intensity, not a filter: there is no texture "
             "to optimize; pick a VGG16 convolution such as 'block3_conv3'"

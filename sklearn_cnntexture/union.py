@@ -5,7 +5,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
 from sklearn.utils.validation import check_is_fitted
 
 from ._activations import Activations
-from ._backbone import n_channels
+from ._layers import n_channels
 from .encoders import MeanPool, _BaseEncoder, iter_groups
 
 

@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array
 
-from . import _backbone, io
+from . import _layers, io
 from ._activations import Activations, ForwardSpec
 from .weights import resolve_weights
 
@@ -231,7 +231,7 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
             [
                 f"{layer}__{i}"
                 for layer in self._canonical_layers()
-                for i in range(_backbone.n_channels(layer))
+                for i in range(_layers.n_channels(layer))
             ],
             dtype=object,
         )
@@ -268,7 +268,7 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
         names = [names] if isinstance(names, str) else list(names)
         if not names:
             raise ValueError(f"{what} is empty: name at least one layer")
-        layers = tuple(_backbone.canonical_layer(name) for name in names)
+        layers = tuple(_layers.canonical_layer(name) for name in names)
         if len(set(layers)) != len(layers):
             raise ValueError(f"{what} names a layer twice: {names}")
         return layers

@@ -39,14 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-# (input channels, output channels) of VGG16's 13 3x3 convolutions, in order.
-VGG16_CONV_SHAPES = (
-    (3, 64), (64, 64),
-    (64, 128), (128, 128),
-    (128, 256), (256, 256), (256, 256),
-    (256, 512), (512, 512), (512, 512),
-    (512, 512), (512, 512), (512, 512),
-)  # fmt: skip
+from ._layers import CONV_SHAPES
+
 
 IMAGENET_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 IMAGENET_URL = (
@@ -139,10 +133,10 @@ def read_vgg16_kernels(path):
                     (np.asarray(kernels[0], np.float32), np.asarray(biases[0], np.float32))
                 )
     found = tuple(k.shape[2:] for k, _ in convs)
-    if found != VGG16_CONV_SHAPES:
+    if found != CONV_SHAPES:
         raise ValueError(
             f"'{path}' is not a VGG16 weights file: expected 13 3x3 convolutions with "
-            f"(in, out) channels {list(VGG16_CONV_SHAPES)}, found {len(found)}: {list(found)}"
+            f"(in, out) channels {list(CONV_SHAPES)}, found {len(found)}: {list(found)}"
         )
     for kernel, bias in convs:
         if bias.shape[0] != kernel.shape[3]:
@@ -158,7 +152,7 @@ def random_kernels(seed):
     """
     rng = np.random.default_rng(seed)
     convs = []
-    for c_in, c_out in VGG16_CONV_SHAPES:
+    for c_in, c_out in CONV_SHAPES:
         limit = np.sqrt(6.0 / (9 * c_in + 9 * c_out))
         kernel = rng.uniform(-limit, limit, size=(3, 3, c_in, c_out)).astype(np.float32)
         convs.append((kernel, np.zeros(c_out, np.float32)))

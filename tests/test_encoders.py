@@ -417,7 +417,7 @@ TABLE_1 = [
 
 @pytest.mark.parametrize("layer, c", TABLE_1)
 def test_table1_feature_counts(layer, c):
-    assert sklearn_cnntexture._backbone.n_channels(layer) == c
+    assert sklearn_cnntexture._layers.n_channels(layer) == c
     X = np.random.default_rng(0).random((2, 1, c))
     for enc, expected in [
         (MeanPool(), c),

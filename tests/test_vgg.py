@@ -15,7 +15,7 @@ from sklearn_cnntexture import (
     VGGLayerTransformer,
     WeightsUnavailableError,
 )
-from sklearn_cnntexture import _backbone, weights
+from sklearn_cnntexture import _backbone, _layers, weights
 from sklearn_cnntexture.weights import random_kernels, read_vgg16_kernels
 
 keras = pytest.importorskip("keras")
@@ -28,7 +28,7 @@ def gray_images(n=3, size=(40, 36), seed=0):
 def random_vgg(tmp_path, seed=1):
     """A Keras VGG16 with seeded random weights, saved the Keras 3 way."""
     model = keras.applications.VGG16(weights=None, include_top=False)
-    for name, (kernel, bias) in zip(_backbone.CONV_LAYERS, random_kernels(seed)):
+    for name, (kernel, bias) in zip(_layers.CONV_LAYERS, random_kernels(seed)):
         # Non-zero biases, so a bias mix-up cannot go unnoticed.
         model.get_layer(name).set_weights([kernel, bias + 0.01 * np.arange(len(bias))])
     path = tmp_path / "vgg16.weights.h5"
@@ -38,7 +38,7 @@ def random_vgg(tmp_path, seed=1):
 
 def write_legacy_h5(path, kernels):
     """The layout of Keras' ImageNet download (vgg16_..._notop.h5)."""
-    names = _backbone.CONV_LAYERS
+    names = _layers.CONV_LAYERS
     with h5py.File(path, "w") as f:
         f.attrs["layer_names"] = np.array([n.encode() for n in names])
         for name, (kernel, bias) in zip(names, kernels):
