@@ -15,7 +15,7 @@ from collections import defaultdict
 import numpy as np
 from sklearn.utils import Bunch
 
-from .io import IMAGE_SUFFIXES, _check_image_header, list_image_files
+from .io import IMAGE_SUFFIXES, image_size, list_image_files
 
 __all__ = ["load_image_dataset", "load_uhcs_sample"]
 
@@ -170,7 +170,7 @@ def _check_images(paths):
     problems = []
     for path in paths:
         try:
-            _check_image_header(path)
+            image_size(path)
         except (OSError, ValueError) as exc:
             problems.append(str(exc))
     if problems:

@@ -30,13 +30,37 @@ Values are never clipped: an out-of-range pixel (a float above 1, a 12-bit
 value stored in ``int32``) is passed on unchanged rather than silently
 altered. Grayscale images, ``(H, W)`` or ``(H, W, 1)``, are replicated to
 three equal channels. Other channel counts (e.g. RGBA) are rejected; drop
-the alpha channel first. NaN or infinite pixels are rejected.
+the alpha channel first. NaN or infinite pixels are rejected. A float image
+whose values, times ``float_scale``, go above 1.5 x 255 (with the default
+scale: floats above 1.5) is most likely on the 0-255 scale already; it is
+used unchanged, but :func:`to_rgb_float` warns, naming it.
+
+Image size limit
+----------------
+Every read of ours (:func:`read_image`, :func:`image_size`) refuses an image
+of more than :data:`MAX_IMAGE_PIXELS` = 2**30 pixels (1 073 741 824, e.g.
+32768 x 32768) from its header, before decoding, with a ``ValueError``
+naming the file, its size and the limit. Stitched micrograph mosaics of
+hundreds of megapixels are legitimate data and are read; the limit is
+about four times the largest of those, and above it a header is more likely
+corrupt or a decompression bomb (a few kilobytes claiming billions of
+pixels) than a micrograph: decoding it would take gigabytes (one byte per
+pixel for 8-bit gray, 12 bytes per pixel as float32 RGB) and fail with an
+out-of-memory error, or worse, the machine's swap, instead of a clear
+message. Pillow's own limit (``PIL.Image.MAX_IMAGE_PIXELS``, about 179
+megapixels by default) is a process-wide setting that belongs to the user's
+code; it is lifted only while one of our reads runs, and restored as soon as
+none does.
 """
 
+import contextlib
 import os
 import pathlib
 import re
 import struct
+import threading
+import warnings
+import zlib
 from numbers import Integral, Real
 
 import numpy as np
@@ -45,9 +69,12 @@ from PIL import Image
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "MAX_IMAGE_PIXELS",
     "check_crop",
+    "check_no_broken_links",
     "crop_bottom",
     "find_banner_height",
+    "image_size",
     "is_image_path",
     "list_image_files",
     "read_image",
@@ -57,6 +84,10 @@ __all__ = [
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 _TIFF_SUFFIXES = (".tif", ".tiff")
+
+#: The most pixels (height x width) an image file may have; larger ones are
+#: refused from their header. See "Image size limit" in the module docstring.
+MAX_IMAGE_PIXELS = 2**30
 
 # Pillow modes that numpy cannot use directly, and what they become. Alpha
 # channels are dropped: micrograph texture lives in the intensities.
@@ -74,10 +105,25 @@ _PILLOW_CONVERSIONS = {
     "HSV": "RGB",
 }
 
-# What Pillow and tifffile raise on files that are not images, or are
-# corrupt or truncated; they do not share a base class.
+# What Pillow, tifffile and the codecs they call raise on files that are not
+# images, or are corrupt or truncated; they do not share a base class.
+# zlib.error: tifffile's own deflate decoder (without imagecodecs).
+# NotImplementedError: a file using a feature tifffile cannot decode.
+# Not here, on purpose: TypeError, AttributeError and the like, which mean a
+# bug (ours or a codec's), not a bad file; and RuntimeError, which is a file
+# error only when a codec raises it (see _raised_by_codec).
 _DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error,
-                  IndexError, KeyError)
+                  IndexError, KeyError, zlib.error, NotImplementedError)
+# imagecodecs (tifffile's codecs: deflate, LZW, JPEG, ...) raises its own
+# RuntimeError subclasses, e.g. imagecodecs.ZlibError; tifffile raises plain
+# RuntimeError on some malformed files.
+_CODEC_PACKAGES = ("PIL", "tifffile", "imagecodecs")
+
+# A float image is warned about when its values times float_scale exceed
+# this: floats meant as 0-1 intensities rarely overshoot 1 by half (a few
+# noisy or processed pixels do overshoot a little), while a 0-255 float
+# image goes far above it.
+_FLOAT_WARN_FACTOR = 1.5
 
 
 class _UnsupportedImageError(ValueError):
@@ -122,11 +168,14 @@ def list_image_files(folder):
         Files whose suffix is in :data:`IMAGE_SUFFIXES` (case-insensitive),
         in natural order (``img2`` before ``img10``). Hidden files (names
         starting with ``"."``, e.g. macOS ``._*`` metadata) are skipped.
+        Symbolic links to image files are listed under the link's name.
 
     Raises
     ------
     FileNotFoundError
-        If `folder` does not exist.
+        If `folder` does not exist, or if an image name in it is a broken
+        symbolic link (its target is missing; the first few are named),
+        rather than dropping that image without a word.
     NotADirectoryError
         If `folder` is not a directory.
     """
@@ -135,11 +184,37 @@ def list_image_files(folder):
         raise FileNotFoundError(f"image folder not found: '{folder}'")
     if not folder.is_dir():
         raise NotADirectoryError(f"expected a folder of images, got a file: '{folder}'")
-    files = [
+    candidates = [
         p for p in folder.iterdir()
-        if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()
+        if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
     ]
-    return sorted(files, key=_natural_key)
+    check_no_broken_links(candidates, folder)
+    return sorted((p for p in candidates if p.is_file()), key=_natural_key)
+
+
+def check_no_broken_links(paths, folder):
+    """Raise if any of `paths` is a symbolic link whose target is missing.
+
+    Parameters
+    ----------
+    paths : iterable of pathlib.Path
+        Entries of `folder`.
+    folder : str or os.PathLike
+        The folder they were listed from, for the message.
+
+    Raises
+    ------
+    FileNotFoundError
+        Naming the first few broken links and their targets.
+    """
+    broken = [p for p in paths if p.is_symlink() and not p.exists()]
+    if broken:
+        named = ", ".join(f"'{p}' -> '{os.readlink(p)}'" for p in broken[:5])
+        more = f" and {len(broken) - 5} more" if len(broken) > 5 else ""
+        raise FileNotFoundError(
+            f"{len(broken)} symbolic link(s) in '{folder}' point to missing files: "
+            f"{named}{more}; restore the targets or remove the links"
+        )
 
 
 def read_image(path):
@@ -173,18 +248,23 @@ def read_image(path):
     IsADirectoryError
         If `path` is a directory.
     ValueError
-        If the file is empty, not an image, corrupt or truncated, holds a
-        zero-size image, or is a TIFF with more than one page (a stack is
-        not one micrograph; split it first).
+        If the file is empty, not an image, corrupt, truncated or damaged
+        (whatever the codec: deflate, LZW, JPEG, ...), holds a zero-size
+        image or one of more than :data:`MAX_IMAGE_PIXELS` pixels, or is a
+        TIFF with more than one page (a stack is not one micrograph; split
+        it first). The message names the file.
+    MemoryError
+        If the image is within the size limit but does not fit in memory;
+        the message names the file.
+
+    See Also
+    --------
+    image_size : the ``(height, width)`` from the header, without decoding.
     """
     path = _check_file(path)
     reader = _read_tiff if path.suffix.lower() in _TIFF_SUFFIXES else _read_pillow
-    try:
+    with _reported_as_unreadable(path):
         image = reader(path)
-    except _UnsupportedImageError:
-        raise
-    except _DECODE_ERRORS as exc:
-        raise ValueError(f"cannot read image file '{path}': {exc}") from exc
     if image.size == 0:
         raise ValueError(f"image file '{path}' holds a zero-size image (shape {image.shape})")
     if image.dtype == np.bool_:  # bilevel TIFF; match Pillow's "1" -> "L"
@@ -194,9 +274,65 @@ def read_image(path):
     return image.astype(image.dtype.newbyteorder("="), copy=False)
 
 
+def image_size(path):
+    """Return an image file's ``(height, width)`` from its header, without decoding it.
+
+    Reads the header only (Pillow's lazy ``Image.open``, tifffile's page
+    index): about a millisecond per file whatever the image's size, so it
+    serves to check a data set's files up front and to estimate the memory
+    a read will take (``height * width`` pixels; :func:`read_image` returns
+    the same height and width). It applies the same checks to the header as
+    :func:`read_image`, including the :data:`MAX_IMAGE_PIXELS` limit; a file
+    damaged after its header is only caught when it is read.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The image file.
+
+    Returns
+    -------
+    tuple of (int, int)
+        ``(height, width)`` in pixels.
+
+    Raises
+    ------
+    FileNotFoundError, IsADirectoryError, ValueError
+        As :func:`read_image`, for what the header shows.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from PIL import Image
+    >>> from sklearn_cnntexture.io import image_size
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "scan.png"
+    >>> Image.new("L", (640, 480)).save(path)  # Pillow takes (width, height)
+    >>> image_size(path)
+    (480, 640)
+    """
+    path = _check_file(path)
+    with _reported_as_unreadable(path):
+        if path.suffix.lower() in _TIFF_SUFFIXES:
+            with tifffile.TiffFile(path) as tif:
+                page = _single_page(tif, path)
+                size = (int(page.imagelength), int(page.imagewidth))
+        else:
+            with _PILLOW_LIMIT_LIFTED, Image.open(path) as im:
+                size = (im.height, im.width)
+    if 0 in size:
+        raise ValueError(f"image file '{path}' holds a zero-size image (shape {size})")
+    _check_pixel_count(path, size)
+    return size
+
+
 def _check_file(path):
     path = pathlib.Path(path)
     if not path.exists():
+        if path.is_symlink():
+            raise FileNotFoundError(
+                f"image file '{path}' is a symbolic link to '{os.readlink(path)}', which "
+                "does not exist"
+            )
         raise FileNotFoundError(f"image file not found: '{path}'")
     if path.is_dir():
         raise IsADirectoryError(f"expected an image file, got a directory: '{path}'")
@@ -205,32 +341,96 @@ def _check_file(path):
     return path
 
 
-def _check_image_header(path):
-    """Check that `path` is an image that read_image can open, without decoding pixels.
+def _raised_by_codec(exc):
+    """Whether `exc` comes from a codec's own code: its class or its innermost frame."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    modules = [type(exc).__module__]
+    if tb is not None:
+        modules.append(tb.tb_frame.f_globals.get("__name__", ""))
+    return any(module.partition(".")[0] in _CODEC_PACKAGES for module in modules)
 
-    Reads the header only (Pillow's lazy ``Image.open``, tifffile's page
-    index), so checking hundreds of files takes a moment; a file that is
-    truncated after its header is only caught when it is read. Raises the
-    same errors as :func:`read_image`.
-    """
-    path = _check_file(path)
+
+def _reason(exc):
+    """The codec's complaint on one line, with its type: "decoder error -2 (OSError)"."""
+    kind = type(exc).__qualname__
+    if type(exc).__module__ != "builtins":
+        kind = f"{type(exc).__module__}.{kind}"  # zlib.error, imagecodecs._zlib.ZlibError
+    message = " ".join(str(exc).split())
+    return f"{message} ({kind})" if message else kind
+
+
+@contextlib.contextmanager
+def _reported_as_unreadable(path):
+    """Turn every failure to decode `path` into a one-line ValueError naming it."""
     try:
-        if path.suffix.lower() in _TIFF_SUFFIXES:
-            with tifffile.TiffFile(path) as tif:
-                shape = _single_page(tif, path).shape
-        else:
-            with Image.open(path) as im:
-                shape = im.size
+        yield
     except _UnsupportedImageError:
-        raise
+        raise  # already names the file and says what to do
     except _DECODE_ERRORS as exc:
-        raise ValueError(f"cannot read image file '{path}': {exc}") from exc
-    if 0 in shape:
-        raise ValueError(f"image file '{path}' holds a zero-size image (shape {shape})")
+        raise ValueError(f"cannot read image file '{path}': {_reason(exc)}") from exc
+    except RuntimeError as exc:
+        if not _raised_by_codec(exc):
+            raise  # a bug, not a bad file
+        raise ValueError(f"cannot read image file '{path}': {_reason(exc)}") from exc
+    except MemoryError as exc:
+        # Not a bad file (the size passed the header check): keep the type,
+        # add the name.
+        raise MemoryError(f"not enough memory to read image file '{path}'") from exc
+
+
+def _check_pixel_count(path, size):
+    height, width = size
+    if height * width > MAX_IMAGE_PIXELS:
+        raise _UnsupportedImageError(
+            f"image file '{path}' is {height} x {width} pixels ({height * width} pixels), "
+            f"above the limit of {MAX_IMAGE_PIXELS} (2**30) pixels that sklearn_cnntexture "
+            "reads; split it into tiles or downscale it first"
+        )
+
+
+class _LiftedPillowLimit:
+    """Context manager lifting Pillow's global pixel limit while our reads run.
+
+    ``PIL.Image.MAX_IMAGE_PIXELS`` (a warning above it, DecompressionBombError
+    above twice it) is one process-wide setting, too small for micrograph
+    mosaics, and it is the user's: we apply :data:`MAX_IMAGE_PIXELS` from
+    the header ourselves and set Pillow's to None only while a read of ours
+    is in progress. Reads are counted, so that concurrent reads in threads
+    neither serialize nor restore the limit under each other's feet: the
+    first saves the user's value, the last puts it back. (Pillow calls that
+    other threads make during one of our reads see the limit lifted; a
+    value set by another thread during our read is overwritten on restore.)
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._active = 0
+        self._saved = None
+
+    def __enter__(self):
+        with self._lock:
+            if self._active == 0:
+                self._saved = Image.MAX_IMAGE_PIXELS
+                Image.MAX_IMAGE_PIXELS = None
+            self._active += 1
+
+    def __exit__(self, *exc_info):
+        with self._lock:
+            self._active -= 1
+            if self._active == 0:
+                Image.MAX_IMAGE_PIXELS = self._saved
+
+
+_PILLOW_LIMIT_LIFTED = _LiftedPillowLimit()
 
 
 def _read_pillow(path):
-    with Image.open(path) as im:
+    # The limit stays lifted through load(): Pillow checks it again there for
+    # TIFF files.
+    with _PILLOW_LIMIT_LIFTED, Image.open(path) as im:
+        _check_pixel_count(path, (im.height, im.width))
         im.load()  # decode now, so truncated files raise inside read_image's try
         if im.mode == "P":
             im = im.convert("L" if _has_gray_palette(im) else "RGB")
@@ -259,6 +459,7 @@ def _single_page(tif, path):
 def _read_tiff(path):
     with tifffile.TiffFile(path) as tif:
         page = _single_page(tif, path)
+        _check_pixel_count(path, (page.imagelength, page.imagewidth))
         try:
             image = page.asarray()
         except ValueError as exc:
@@ -322,6 +523,25 @@ def _to_0_255(array, float_scale):
     return array.astype(np.float32)
 
 
+def _warn_if_far_above_255(values, array, float_scale, source):
+    """Warn, naming `source`, when scaled float pixels go far above 255 (module docstring)."""
+    if values.max() <= _FLOAT_WARN_FACTOR * 255:
+        return
+    if float_scale == 1.0:
+        advice = "pass a float_scale (command line: --float-scale) that maps its range onto 0-255"
+    else:
+        advice = ("if its floats are already on the 0-255 scale, pass float_scale=1.0 "
+                  "(command line: --float-scale 1)")
+    warnings.warn(
+        f"{source} is a float image with values up to {float(array.max()):.4g}, which "
+        f"float_scale={float_scale!r} maps to {float(values.max()):.4g}, far above the "
+        f"0-255 scale VGG16 expects (floats are read as 0-1 intensities by default); "
+        f"{advice}. The values are used unchanged.",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
 def to_rgb_float(image, *, float_scale=255.0, source=None):
     """Convert one image array to float32 RGB intensities on the 0-255 scale.
 
@@ -341,6 +561,15 @@ def to_rgb_float(image, *, float_scale=255.0, source=None):
     numpy.ndarray of shape (H, W, 3), dtype float32
         A new array; grayscale input gives three equal channels. Values are
         not clipped.
+
+    Warns
+    -----
+    UserWarning
+        If `image` is a float image whose values times `float_scale` go
+        above 1.5 x 255 (with the default scale: floats above 1.5), which
+        suggests floats already on the 0-255 scale read with the 0-1 rule.
+        One warning per image, naming `source`; the values are used
+        unchanged.
 
     Raises
     ------
@@ -366,6 +595,8 @@ def to_rgb_float(image, *, float_scale=255.0, source=None):
             f"{source} has pixel values too large for float32 after scaling by "
             f"float_scale={float_scale!r}"
         )
+    if np.issubdtype(array.dtype, np.floating):
+        _warn_if_far_above_255(values, array, float_scale, source)
     if values.ndim == 2:
         values = values[:, :, np.newaxis]
     if values.shape[2] == 1:

@@ -233,7 +233,8 @@ def test_float_scale_one_keeps_0_255_floats():
 
 
 def test_float_out_of_range_not_clipped():
-    out = to_rgb_float(np.array([[-0.5, 2.0]], dtype=np.float32))
+    with pytest.warns(UserWarning, match="far above the 0-255 scale"):  # 2.0 > 1.5
+        out = to_rgb_float(np.array([[-0.5, 2.0]], dtype=np.float32))
     np.testing.assert_array_equal(out[0, :, 0], [-127.5, 510.0])
 
 
