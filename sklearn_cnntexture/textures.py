@@ -7,11 +7,13 @@ activation, the quantity that is its :class:`~sklearn_cnntexture.MeanPool`
 feature. The method follows the Keras example "Visualizing what convnets
 learn" [2]_, batched over filters; :func:`filter_textures` computes the
 textures (cached in memory and optionally on disk), and
-:func:`clear_texture_cache` empties the in-process cache.
+:func:`clear_texture_cache` empties the in-process cache. The public home
+of :func:`filter_textures` and :class:`FilterTextures` is the package
+(``from sklearn_cnntexture import filter_textures``).
 
-:mod:`sklearn_cnntexture.explain` re-exports these names and finds which
-filters to look at; drawing the textures is left to
-:mod:`sklearn_cnntexture.plotting`.
+:mod:`sklearn_cnntexture.explain` finds which filters to look at; drawing
+the textures is left to :mod:`sklearn_cnntexture.plotting`. The gradient
+ascent itself runs in the backbone, the only module that imports TensorFlow.
 
 References
 ----------
@@ -41,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _atomic, _backbone, _layers
-from .weights import resolve_weights
+from .weights import resolve_weights, weights_fingerprint
 
 # -- activation maximization --------------------------------------------------
 
@@ -56,6 +58,8 @@ _PRE_RELU_WEIGHT = 0.1
 #: The display normalization of the Keras example: standard deviation 0.15
 #: around mid-gray, so about 3 standard deviations fit in [0, 1].
 _DISPLAY_STD = 0.15
+#: The colour modes of the textures: free RGB, or one gray channel fed to all three.
+_COLORS = ("rgb", "gray")
 #: In-process cache budget. Textures are kept as raw float32 RGB images:
 #: 192 KiB at 128 x 128, so 64 MiB keeps a few hundred.
 _MEMORY_BUDGET = 64 * 2**20
@@ -119,8 +123,8 @@ def filter_textures(
     layer,
     filters,
     *,
-    weights="imagenet",
-    weights_random_state=None,
+    vgg=None,
+    color="rgb",
     size=128,
     steps=40,
     step_size=2.0,
@@ -146,13 +150,16 @@ def filter_textures(
     filters : int, array-like of int or None
         Filter indices in ``[0, n_filters of the layer)``; None means all of
         them (512 textures at block 4 or 5 take an hour or more on a CPU).
-    weights : {"imagenet", "hed-bsds500"}, path or None, default="imagenet"
-        Weights source, as for :class:`~sklearn_cnntexture.VGGLayerTransformer`.
-        None draws random weights from ``weights_random_state``.
-    weights_random_state : int or None, default=None
-        Seed of the random weights, required with ``weights=None`` and
-        ignored otherwise. Separate from ``random_state``, which seeds the
-        starting noise.
+    vgg : VGGLayerTransformer or None, default=None
+        The network: its ``weights`` (and ``random_state``, the seed of
+        random weights) name the VGG16 whose filters are shown; its other
+        parameters (layers, resize, crop, cache, ...) do not matter here.
+        None means ``VGGLayerTransformer()``, the ImageNet weights.
+    color : {"rgb", "gray"}, default="rgb"
+        ``"gray"`` optimizes one gray image fed to the network's three
+        input channels, as grayscale micrographs are: the textures then look
+        like the micrographs they explain instead of being drawn in false
+        colour. ``"rgb"`` lets the three channels move freely.
     size : int, default=128
         Side of the square images, in pixels. At least ``2 ** (block - 1)``
         (16 for block 5); a larger image shows more repeats of the texture.
@@ -169,9 +176,9 @@ def filter_textures(
         that gradient ascent otherwise leaves in block 3 to 5 textures, while
         keeping the fine stripes of block 1 and 2 filters (see Notes).
     random_state : int, default=0
-        Seed of the starting noise. Each filter's noise is drawn from
-        ``(random_state, filter)``, so a texture does not depend on which
-        other filters are computed with it.
+        Seed of the starting noise (only: the weights come from ``vgg``).
+        Each filter's noise is drawn from ``(random_state, filter)``, so a
+        texture does not depend on which other filters are computed with it.
     batch_size : int, default=16
         Filters optimized together: one gradient computation serves a batch
         of images, one per filter.
@@ -179,18 +186,20 @@ def filter_textures(
         True keeps results in a per-process cache (64 MiB), so asking again
         for a texture costs nothing. A directory path keeps them on disk too,
         one ``.npz`` file per texture, named by a SHA-256 of every parameter
-        that decides it (the weights included: a weights file by path, size
-        and modification time), and written atomically, so parallel
+        that decides it (the weights included, by the content of their file,
+        as in the feature cache), and written atomically, so parallel
         processes may share the directory. False computes afresh.
     verbose : bool, default=False
-        Show a progress bar over batches.
+        Show a progress bar over gradient-ascent steps (filters x steps), so
+        that it moves from the first batch on.
 
     Returns
     -------
     textures : FilterTextures
         ``images`` (display RGB in [0, 1]), ``raw_images``, ``activation``,
         ``initial_activation`` and ``gain``, one entry per filter in
-        ``filters``' order.
+        ``filters``' order. With ``color="gray"`` the three channels of
+        ``raw_images`` and ``images`` are equal.
 
     Raises
     ------
@@ -220,6 +229,16 @@ def filter_textures(
     The images are not clipped to valid intensities. ``activation`` is
     measured on the final image, the one returned.
 
+    **Gray.** A grayscale micrograph enters VGG16 as three equal channels,
+    so its textures are best shown in the same space: with ``color="gray"``
+    the image is ``g * [1, 1, 1]`` for one gray image ``g``. The gradient
+    with respect to ``g`` is the sum of the three channels' gradients, so
+    each step moves every channel by the channel mean of the RGB gradient,
+    normalized by that mean's own root mean square (the channel-mean
+    projection of the RGB step, with the step length of the gray
+    parametrization). The start is gray noise (one channel, repeated); the
+    blur treats channels alike, so they stay equal.
+
     **Objective.** The filter's mean activation (after its ReLU) plus 0.1
     times its mean response before the ReLU. A filter silent everywhere on
     the start image has zero gradient through its ReLU, and plain ascent
@@ -248,9 +267,9 @@ def filter_textures(
 
     Examples
     --------
-    >>> from sklearn_cnntexture.textures import filter_textures
-    >>> tex = filter_textures("C2_2", [3, 17], weights=None, weights_random_state=0,
-    ...                       size=32, steps=10)
+    >>> from sklearn_cnntexture import VGGLayerTransformer, filter_textures
+    >>> vgg = VGGLayerTransformer(weights=None, random_state=0)  # random weights, seeded
+    >>> tex = filter_textures("C2_2", [3, 17], vgg=vgg, size=32, steps=10)
     >>> tex.images.shape
     (2, 32, 32, 3)
     >>> bool(tex.images.min() >= 0 and tex.images.max() <= 1)
@@ -259,74 +278,24 @@ def filter_textures(
     True
     """
     layer = _conv_layer(layer, "layer")
-    n_filters = _layers.n_channels(layer)
-    filters = _filter_indices(filters, n_filters, layer)
-    size = _positive_int(size, "size")
-    need = 2 ** _layers.n_pools_before(layer)
-    if size < need:
-        raise ValueError(
-            f"size={size} is too small for {layer}: VGG16 halves the image "
-            f"{_layers.n_pools_before(layer)} times before it, so it needs at least "
-            f"{need} pixels a side"
-        )
-    steps = _nonnegative_int(steps, "steps")
-    step_size = _nonnegative_float(step_size, "step_size")
-    blur = _nonnegative_float(blur, "blur")
-    if blur > 0 and _backbone.blur_radius(blur) >= size:
-        raise ValueError(f"blur={blur} is too wide for size={size}: its kernel exceeds the image")
-    random_state = _nonnegative_int(random_state, "random_state")
+    filters = _filter_indices(filters, _layers.n_channels(layer), layer)
+    params = _texture_params(vgg, color, layer, size, steps, step_size, blur, random_state)
     batch_size = _positive_int(batch_size, "batch_size")
-    if weights is not None:
-        weights_random_state = None  # ignored, so it must not split the cache
-    elif weights_random_state is None:
-        raise ValueError(
-            "weights=None draws random weights: pass an int weights_random_state "
-            "(random_state seeds the starting noise, not the weights)"
-        )
-    weights_key = resolve_weights(weights, weights_random_state)
     disk = _cache_dir(cache)
-
-    params = {
-        "algorithm": _ALGORITHM_VERSION,
-        "weights": list(weights_key),
-        "layer": layer,
-        "size": size,
-        "steps": steps,
-        "step_size": step_size,
-        "blur": blur,
-        "noise": [_NOISE_MEAN, _NOISE_STD],
-        "pre_relu_weight": _PRE_RELU_WEIGHT,
-        "random_state": random_state,
-    }
     keys = {int(f): _texture_key(params, int(f)) for f in np.unique(filters)}
-    found = {}
-    if cache is not False:
-        for f, key in keys.items():
-            hit = _MEMORY.get(key)
-            if hit is None and disk is not None:
-                hit = _read_texture(disk / f"{key}.npz")
-                if hit is not None:
-                    _MEMORY.put(key, hit)
-            if hit is not None:
-                found[f] = hit
+    found = {} if cache is False else _cached_textures(keys, disk)
     todo = [f for f in keys if f not in found]
-    batches = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
-    if verbose and batches:
-        from tqdm.auto import tqdm
-
-        batches = tqdm(batches, desc=f"textures {layer}", unit="batch")
-    for batch in batches:
-        raw, activation, initial = _ascend(
-            weights_key, layer, batch, size, steps, step_size, blur, random_state
-        )
-        for j, f in enumerate(batch):
-            # A copy, so that a cached texture does not keep its whole batch alive.
-            result = (raw[j].copy(), np.float32(activation[j]), np.float32(initial[j]))
-            found[f] = result
-            if cache is not False:
-                _MEMORY.put(keys[f], result)
-                if disk is not None:
-                    _write_texture(disk / f"{keys[f]}.npz", *result)
+    with _progress(verbose, len(todo) * params["steps"], layer) as bar:
+        for start in range(0, len(todo), batch_size):
+            batch = todo[start : start + batch_size]
+            raw, activation, initial = _ascend(params, batch, bar)
+            for j, f in enumerate(batch):
+                # A copy, so that a cached texture does not keep its whole batch alive.
+                found[f] = (raw[j].copy(), np.float32(activation[j]), np.float32(initial[j]))
+                if cache is not False:
+                    _MEMORY.put(keys[f], found[f])
+                    if disk is not None:
+                        _write_texture(disk / f"{keys[f]}.npz", *found[f])
 
     raw = np.stack([found[int(f)][0] for f in filters])
     return FilterTextures(
@@ -339,27 +308,135 @@ def filter_textures(
     )
 
 
-def _start_images(filters, size, random_state):
-    """Gray noise per filter, RGB on the 0-255 scale, seeded by (seed, filter)."""
+def _texture_params(vgg, color, layer, size, steps, step_size, blur, random_state):
+    """Every parameter that decides a texture, checked: the cache key's content."""
+    if vgg is None:
+        from .vgg import VGGLayerTransformer
+
+        vgg = VGGLayerTransformer()
+    if color not in _COLORS:
+        raise ValueError(f"color must be one of {list(_COLORS)}, got {color!r}")
+    size = _positive_int(size, "size")
+    need = 2 ** _layers.n_pools_before(layer)
+    if size < need:
+        raise ValueError(
+            f"size={size} is too small for {layer}: VGG16 halves the image "
+            f"{_layers.n_pools_before(layer)} times before it, so it needs at least "
+            f"{need} pixels a side"
+        )
+    blur = _nonnegative_float(blur, "blur")
+    if blur > 0 and _backbone.blur_radius(blur) >= size:
+        raise ValueError(f"blur={blur} is too wide for size={size}: its kernel exceeds the image")
+    weights_key = resolve_weights(vgg.weights, vgg.random_state)
+    return {
+        "algorithm": _ALGORITHM_VERSION,
+        # By content, as the feature cache does: a copied or touched weights
+        # file still hits, a rewritten one never does.
+        "weights": weights_fingerprint(weights_key),
+        "color": color,
+        "layer": layer,
+        "size": size,
+        "steps": _nonnegative_int(steps, "steps"),
+        "step_size": _nonnegative_float(step_size, "step_size"),
+        "blur": blur,
+        "noise": [_NOISE_MEAN, _NOISE_STD],
+        "pre_relu_weight": _PRE_RELU_WEIGHT,
+        "random_state": _nonnegative_int(random_state, "random_state"),
+        # Not hashed into the key (see _texture_key): what the network needs.
+        "weights_key": weights_key,
+    }
+
+
+def _cached_textures(keys, disk):
+    """{filter: texture} of the keys found in memory or, failing that, on disk."""
+    found = {}
+    for f, key in keys.items():
+        hit = _MEMORY.get(key)
+        if hit is None and disk is not None:
+            hit = _read_texture(disk / f"{key}.npz")
+            if hit is not None:
+                _MEMORY.put(key, hit)
+        if hit is not None:
+            found[f] = hit
+    return found
+
+
+class _NoProgress:
+    def update(self, n=1):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _progress(verbose, total, layer):
+    """A bar over filter-steps: it moves after every gradient step of a batch,
+    so the first update comes once the network is built and traced, not after a
+    whole batch (a minute at 0 % with deep layers on a CPU)."""
+    if not verbose or not total:
+        return _NoProgress()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=f"textures {layer}", unit="step")
+
+
+def _start_images(filters, size, random_state, color):
+    """Noise around mid-gray per filter, RGB on the 0-255 scale, seeded by (seed, filter).
+
+    Gray: one noise channel repeated three times, the start of the gray ascent.
+    """
+    channels = 1 if color == "gray" else 3
     images = np.empty((len(filters), size, size, 3), dtype=np.float32)
     for j, f in enumerate(filters):
         rng = np.random.default_rng([random_state, int(f)])
-        images[j] = _NOISE_MEAN + _NOISE_STD * rng.standard_normal((size, size, 3))
+        images[j] = _NOISE_MEAN + _NOISE_STD * rng.standard_normal((size, size, channels))
     return images
 
 
-def _ascend(weights_key, layer, filters, size, steps, step_size, blur, random_state):
+def _ascend(params, filters, bar):
     """Gradient ascent for one batch: raw RGB images, final and initial activations."""
-    return _backbone.ascend_filters(
-        weights_key,
-        layer,
-        _start_images(filters, size, random_state),
+    p = params
+    options = {}
+    if p["color"] == "gray":
+        # The backbone averages the channel gradients before the RMS step, which
+        # is the exact gradient ascent of one gray image fed to all three inputs.
+        options["gray"] = True
+    per_step = _backbone_accepts("callback")
+    if per_step:
+        options["callback"] = lambda step: bar.update(len(filters))
+    if options.get("gray") and not _backbone_accepts("gray"):
+        raise NotImplementedError(
+            "color='gray' needs _backbone.ascend_filters(gray=True), not available yet"
+        )
+    raw, activation, initial = _backbone.ascend_filters(
+        p["weights_key"],
+        p["layer"],
+        _start_images(filters, p["size"], p["random_state"], p["color"]),
         filters,
-        steps=steps,
-        step_size=step_size,
-        blur=blur,
+        steps=p["steps"],
+        step_size=p["step_size"],
+        blur=p["blur"],
         pre_relu_weight=_PRE_RELU_WEIGHT,
+        **options,
     )
+    if not per_step:
+        bar.update(len(filters) * p["steps"])
+    if p["color"] == "gray":
+        # Equal inside the network up to float rounding (the caffe means
+        # differ per channel): make them exactly equal.
+        raw = np.repeat(raw.mean(axis=-1, keepdims=True), 3, axis=-1)
+    return raw, activation, initial
+
+
+def _backbone_accepts(option):
+    # Transitional, until the backbone's ascend_filters takes gray= and
+    # callback= (requested from its owner): then drop this check.
+    import inspect
+
+    return option in inspect.signature(_backbone.ascend_filters).parameters
 
 
 def _display(raw):
@@ -420,7 +497,8 @@ def clear_texture_cache():
 
 def _texture_key(params, filter_index):
     """SHA-256 of every parameter that decides one texture."""
-    text = json.dumps({**params, "filter": filter_index}, sort_keys=True)
+    hashed = {k: v for k, v in params.items() if k != "weights_key"}
+    text = json.dumps({**hashed, "filter": filter_index}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

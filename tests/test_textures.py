@@ -10,6 +10,7 @@ with textures.py's own helpers.
 """
 
 import hashlib
+import inspect
 import json
 import os
 import re
@@ -24,13 +25,15 @@ from sklearn_cnntexture import (
     WeightsUnavailableError,
     textures,
 )
+from sklearn_cnntexture import _backbone
 from sklearn_cnntexture.textures import FilterTextures, filter_textures
 from sklearn_cnntexture.weights import hed_weights_path
 
 pytest.importorskip("keras")
 
-RANDOM = {"weights": None, "weights_random_state": 0}
+RANDOM = {"vgg": VGGLayerTransformer(weights=None, random_state=0)}
 FAST = dict(RANDOM, size=24, steps=5)
+HED = VGGLayerTransformer(weights="hed-bsds500")
 
 
 @pytest.fixture(autouse=True)
@@ -60,8 +63,8 @@ def test_activation_maximization_gains_tenfold_on_pretrained_paper_layers():
     except WeightsUnavailableError as exc:
         pytest.skip(str(exc))
     for layer, f in MUST_SHOW.items():
-        first = filter_textures(layer, f, weights="hed-bsds500", size=64, cache=False)
-        again = filter_textures(layer, f, weights="hed-bsds500", size=64, cache=False)
+        first = filter_textures(layer, f, vgg=HED, size=64, cache=False)
+        again = filter_textures(layer, f, vgg=HED, size=64, cache=False)
         assert first.initial_activation[0] > 0, f"{layer} filter {f} is silent on noise"
         assert first.activation[0] >= 10 * first.initial_activation[0], (
             layer, f, first.initial_activation, first.activation
@@ -185,7 +188,8 @@ def test_gain_is_inf_or_nan_for_filters_silent_on_noise():
         ({"blur": 3.0, "size": 8}, "blur=3.0 is too wide for size=8"),
         ({"random_state": None}, "random_state must be"),
         ({"batch_size": 0}, "batch_size must be"),
-        ({"weights_random_state": None}, "pass an int weights_random_state"),
+        ({"vgg": VGGLayerTransformer(weights=None)}, "pass an int random_state"),
+        ({"color": "grey"}, r"color must be one of \['rgb', 'gray'\]"),
     ],
 )
 def test_filter_textures_errors_name_the_argument(kwargs, message):
@@ -236,7 +240,7 @@ def test_disk_cache_files_atomic_and_keyed_by_every_parameter(tmp_path, monkeypa
     np.testing.assert_array_equal(again.initial_activation, first.initial_activation)
     changes = [
         {"steps": 6}, {"step_size": 1.0}, {"blur": 0.0}, {"size": 32}, {"random_state": 1},
-        {"weights_random_state": 1},
+        {"vgg": VGGLayerTransformer(weights=None, random_state=1)},
     ]
     for change in changes:
         textures.clear_texture_cache()
@@ -250,7 +254,8 @@ def test_disk_cache_key_is_a_sha256_of_the_parameters(tmp_path):
     filter_textures("block1_conv2", 4, **FAST, cache=tmp_path)
     params = {
         "algorithm": textures._ALGORITHM_VERSION,
-        "weights": ["random", 0],
+        "weights": "random-0",
+        "color": "rgb",
         "layer": "block1_conv2",
         "size": 24,
         "steps": 5,
@@ -282,3 +287,90 @@ def test_memory_cache_respects_its_budget(monkeypatch):
     filter_textures("block1_conv2", list(range(5)), **FAST)
     assert len(textures._MEMORY) == 3
     assert textures._MEMORY.nbytes <= textures._MEMORY.budget
+
+
+def test_weights_are_keyed_by_content_a_copied_file_hits(tmp_path, monkeypatch):
+    try:
+        source = hed_weights_path()
+    except WeightsUnavailableError as exc:
+        pytest.skip(str(exc))
+    copy = tmp_path / "copy.weights.h5"
+    copy.write_bytes(open(source, "rb").read())
+    args = dict(size=24, steps=1, cache=tmp_path / "textures")
+    first = filter_textures("block1_conv2", 0, vgg=HED, **args)
+    textures.clear_texture_cache()
+    _forbid_computing(monkeypatch)
+    again = filter_textures("block1_conv2", 0, vgg=VGGLayerTransformer(weights=copy), **args)
+    np.testing.assert_array_equal(again.raw_images, first.raw_images)
+
+
+# -- colour and progress ------------------------------------------------------------
+
+needs_gray_backbone = pytest.mark.skipif(
+    "gray" not in inspect.signature(_backbone.ascend_filters).parameters,
+    reason="needs _backbone.ascend_filters(gray=), requested from the backbone's owner",
+)
+
+
+@needs_gray_backbone
+def test_gray_textures_have_three_equal_channels_and_still_climb():
+    tex = filter_textures("block2_conv2", [0, 1, 2, 3], **dict(FAST, size=32), color="gray")
+    for images in (tex.raw_images, tex.images):
+        np.testing.assert_array_equal(images[..., 0], images[..., 1])
+        np.testing.assert_array_equal(images[..., 0], images[..., 2])
+    fired = tex.initial_activation > 0
+    assert fired.any() and (tex.activation[fired] > tex.initial_activation[fired]).all()
+    # What the network says of the returned gray image is what was optimized.
+    measured = mean_activation(tex.raw_images, "block2_conv2", [0, 1, 2, 3],
+                               weights=None, random_state=0)
+    np.testing.assert_allclose(measured, tex.activation, rtol=1e-3, atol=1e-3)
+
+
+def test_gray_start_is_one_noise_channel_repeated(monkeypatch):
+    seen = {}
+
+    def record(weights_key, layer, start, filters, **kwargs):
+        seen["start"], seen["gray"] = start, kwargs.get("gray", False)
+        n = len(filters)
+        return start.copy(), np.ones(n, np.float32), np.ones(n, np.float32)
+
+    monkeypatch.setattr(_backbone, "ascend_filters", record)
+    monkeypatch.setattr(textures, "_backbone_accepts", lambda option: True)
+    filter_textures("block1_conv2", [0, 1], **FAST, color="gray")
+    start = seen["start"]
+    assert seen["gray"] is True
+    np.testing.assert_array_equal(start[..., 0], start[..., 2])
+    assert abs(start.std() - 20) < 1.5
+
+
+def test_color_is_part_of_the_cache_key(monkeypatch):
+    filter_textures("block1_conv2", [2], **FAST)
+    _forbid_computing(monkeypatch)
+    with pytest.raises(AssertionError, match="computed although cached"):
+        filter_textures("block1_conv2", [2], **FAST, color="gray")
+
+
+def test_progress_bar_counts_filter_steps(monkeypatch):
+    import tqdm.auto
+
+    updates = []
+
+    class Bar:
+        def __init__(self, total, **kwargs):
+            updates.append(("total", total))
+
+        def update(self, n=1):
+            updates.append(n)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Bar)
+    filter_textures("block1_conv2", [0, 1, 2], **FAST, batch_size=2, verbose=True)
+    assert updates[0] == ("total", 3 * 5)
+    assert sum(updates[1:]) == 3 * 5
+    if "callback" in inspect.signature(_backbone.ascend_filters).parameters:
+        assert updates[1:] == [2] * 5 + [1] * 5  # one update per step of each batch
