@@ -14,6 +14,7 @@ import inspect
 import json
 import os
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -23,9 +24,9 @@ from sklearn_cnntexture import (
     MeanPool,
     VGGLayerTransformer,
     WeightsUnavailableError,
+    _backbone,
     textures,
 )
-from sklearn_cnntexture import _backbone
 from sklearn_cnntexture.textures import FilterTextures, filter_textures
 from sklearn_cnntexture.weights import hed_weights_path
 
@@ -295,8 +296,8 @@ def test_weights_are_keyed_by_content_a_copied_file_hits(tmp_path, monkeypatch):
     except WeightsUnavailableError as exc:
         pytest.skip(str(exc))
     copy = tmp_path / "copy.weights.h5"
-    copy.write_bytes(open(source, "rb").read())
-    args = dict(size=24, steps=1, cache=tmp_path / "textures")
+    shutil.copyfile(source, copy)
+    args = {"size": 24, "steps": 1, "cache": tmp_path / "textures"}
     first = filter_textures("block1_conv2", 0, vgg=HED, **args)
     textures.clear_texture_cache()
     _forbid_computing(monkeypatch)
