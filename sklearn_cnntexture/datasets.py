@@ -3,21 +3,40 @@
 The loaders hand on file paths, never pixels: a transformer reads each
 image when it needs it, so a pipeline streams through a data set of any
 size.
+
+Outputs are never data. Every folder the library writes (a study, an
+explanation, a cache) is marked with a file named :data:`OUTPUT_MARKER`
+(:func:`mark_output_folder`); :func:`load_image_dataset` skips a class
+folder holding it, with a warning, and refuses a data folder holding it.
+:func:`is_inside` tells whether an output folder would land inside a data
+folder, so that callers can refuse it up front.
 """
 
 import csv
+import importlib.metadata
 import importlib.resources
 import math
 import os
 import pathlib
+import warnings
 from collections import defaultdict
 
 import numpy as np
 from sklearn.utils import Bunch
 
-from .io import IMAGE_SUFFIXES, image_size, list_image_files
+from .io import IMAGE_SUFFIXES, check_no_broken_links, image_size, list_image_files
 
-__all__ = ["load_image_dataset", "load_uhcs_sample"]
+__all__ = [
+    "OUTPUT_MARKER",
+    "is_inside",
+    "load_image_dataset",
+    "load_uhcs_sample",
+    "mark_output_folder",
+]
+
+#: Name of the file that marks a folder written by this library (see
+#: :func:`mark_output_folder`). A dot file, so that listings of images skip it.
+OUTPUT_MARKER = ".cnntexture-output"
 
 _LAYOUT = (
     "expected a folder with one sub-folder per class and the images directly inside "
@@ -40,6 +59,90 @@ def _sample_dir():
     return root
 
 
+def mark_output_folder(path):
+    """Create `path` if needed and mark it as written by this library, not data.
+
+    Writes the file :data:`OUTPUT_MARKER` into it, a few lines of text
+    saying which version of sklearn-cnntexture wrote the folder and that it
+    is not data. :func:`load_image_dataset` skips a class folder that holds
+    the marker (with a warning), so that a study written inside a data
+    folder is never read back as a class of images. Call it on every
+    output folder the library creates (study, explain, cache).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The output folder; it and its parents are created if missing.
+
+    Returns
+    -------
+    pathlib.Path
+        `path`, as a Path.
+
+    Raises
+    ------
+    FileExistsError
+        If `path` exists and is not a folder.
+
+    See Also
+    --------
+    is_inside : to refuse an output folder inside the data folder up front.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from sklearn_cnntexture.datasets import OUTPUT_MARKER, mark_output_folder
+    >>> out = mark_output_folder(pathlib.Path(tempfile.mkdtemp()) / "study")
+    >>> (out / OUTPUT_MARKER).is_file()
+    True
+    """
+    path = pathlib.Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / OUTPUT_MARKER).write_text(
+        f"This folder was written by sklearn-cnntexture {_version()} (a study, an "
+        "explanation or a cache).\nIt is not data: load_image_dataset never reads it as "
+        "a class of images.\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _version():
+    try:
+        return importlib.metadata.version("sklearn-cnntexture")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree
+        return "(version unknown: not installed)"
+
+
+def is_inside(path, folder):
+    """Whether `path` is `folder` itself or lies anywhere below it.
+
+    Both are made absolute and symbolic links are followed (a path need not
+    exist: its existing part is resolved), so a link into the data folder,
+    or ``data/../data/out``, is recognised. Use it to refuse an output or
+    cache folder inside a data folder before writing anything.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        E.g. the output folder.
+    folder : str or os.PathLike
+        E.g. the data folder (for a CSV data set, the CSV file's folder).
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> from sklearn_cnntexture.datasets import is_inside
+    >>> is_inside("data/study", "data"), is_inside("data", "data"), is_inside("study", "data")
+    (True, True, False)
+    """
+    path, folder = pathlib.Path(path).resolve(), pathlib.Path(folder).resolve()
+    return path == folder or folder in path.parents
+
+
 def _some(items):
     """Quote the first few of `items` for an error message."""
     named = ", ".join(f"'{item}'" for item in items[:_N_NAMED])
@@ -52,8 +155,30 @@ def _is_skipped(folder):
     return folder.name.startswith((".", "__"))
 
 
+def _class_folders(folder):
+    """The class sub-folders of `folder`, without the ones this library wrote."""
+    entries = [p for p in folder.iterdir() if not _is_skipped(p)]
+    check_no_broken_links(entries, folder)  # a class folder behind a broken link
+    class_dirs = sorted((p for p in entries if p.is_dir()), key=lambda p: p.name)
+    outputs = [d for d in class_dirs if (d / OUTPUT_MARKER).exists()]
+    if outputs:
+        warnings.warn(
+            f"skipping {_some([d.name for d in outputs])} in '{folder}': written by "
+            f"sklearn-cnntexture (it holds '{OUTPUT_MARKER}'), so output, not a class of "
+            "images; keep outputs out of the data folder",
+            UserWarning,
+            stacklevel=4,
+        )
+    return [d for d in class_dirs if d not in outputs]
+
+
 def _columns_from_folder(folder):
     """Read a folder-per-class layout into {"path": [...], "label": [...]}."""
+    if (folder / OUTPUT_MARKER).exists():
+        raise ValueError(
+            f"'{folder}' was written by sklearn-cnntexture (it holds '{OUTPUT_MARKER}'): it "
+            f"is an output folder, not a data set; {_LAYOUT}"
+        )
     loose = list_image_files(folder)
     if loose:
         raise ValueError(
@@ -62,9 +187,7 @@ def _columns_from_folder(folder):
             f"'{folder / '<class>' / loose[0].name}', or list them with their labels in a CSV "
             "file."
         )
-    class_dirs = sorted(
-        (p for p in folder.iterdir() if p.is_dir() and not _is_skipped(p)), key=lambda p: p.name
-    )
+    class_dirs = _class_folders(folder)
     if not class_dirs:
         found = sorted(p.name for p in folder.iterdir())
         what = f"found only {_some(found)}" if found else "the folder is empty"
@@ -84,20 +207,30 @@ def _columns_from_folder(folder):
     return columns
 
 
+_CSV_LAYOUT = (
+    "its first line must be a header with a 'path' column and a 'label' (class names) or "
+    "'target' (numbers) column, then one line per image"
+)
+
+
 def _read_csv(csv_path):
     """Return the stripped column names and (line number, row dict) pairs of a CSV file."""
-    with open(csv_path, newline="", encoding="utf-8-sig") as f:  # -sig: Excel's BOM
-        reader = csv.DictReader(f)
-        try:
-            if reader.fieldnames is None:
-                raise ValueError(f"CSV file '{csv_path}' is empty; {_LAYOUT}")
-            names = [name.strip() for name in reader.fieldnames]
-            reader.fieldnames = names
-            rows = [(reader.line_num, row) for row in reader]
-        except UnicodeDecodeError as exc:
-            raise ValueError(
-                f"CSV file '{csv_path}' is not UTF-8 text ({exc}); save it as UTF-8"
-            ) from exc
+    try:
+        with open(csv_path, newline="", encoding="utf-8-sig") as f:  # -sig: Excel's BOM
+            text = f.read()
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"CSV file '{csv_path}' is not UTF-8 text ({exc}); save it as UTF-8"
+        ) from exc
+    if not text.strip():
+        raise ValueError(f"CSV file '{csv_path}' is empty; {_CSV_LAYOUT}")
+    lines = text.splitlines(keepends=True)
+    if not lines[0].strip():
+        raise ValueError(f"CSV file '{csv_path}' starts with a blank line; {_CSV_LAYOUT}")
+    reader = csv.DictReader(lines)
+    names = [name.strip() for name in reader.fieldnames]
+    reader.fieldnames = names
+    rows = [(reader.line_num, row) for row in reader]
     return names, rows
 
 
@@ -138,7 +271,9 @@ def _columns_from_csv(csv_path):
     names, rows = _read_csv(csv_path)
     _check_csv_columns(csv_path, names)
     if not rows:
-        raise ValueError(f"CSV file '{csv_path}' has a header but no rows")
+        raise ValueError(
+            f"CSV file '{csv_path}' has a header but no rows; add one line per image"
+        )
     wanted = [c for c in ("path", "label", "target", "group") if c in names]
     columns = {column: [] for column in wanted}
     lines = defaultdict(list)  # path -> the lines listing it, to report duplicates
@@ -206,7 +341,10 @@ def load_image_dataset(source, *, check_files=True):
           Files whose suffix is not in :data:`~sklearn_cnntexture.io.IMAGE_SUFFIXES`
           (a README, a labels file) are ignored, and so are hidden
           sub-folders and those starting with ``"__"`` (``__MACOSX``).
-          Images must not sit next to the class folders. Or
+          A sub-folder this library wrote (it holds :data:`OUTPUT_MARKER`,
+          e.g. a study saved inside the data folder) is skipped with a
+          warning naming it: outputs are never read as data. Images must
+          not sit next to the class folders. Or
         - a **CSV file** (``.csv``, UTF-8) with a header row and columns
           ``path`` (relative to the CSV's folder, or absolute), then either
           ``label`` (class names: classification) or ``target`` (numbers:
@@ -253,20 +391,28 @@ def load_image_dataset(source, *, check_files=True):
     TypeError
         If `source` is not a path.
     FileNotFoundError
-        If `source` does not exist, or images listed in a CSV file are
-        missing (the first few are named).
+        If `source` does not exist, if images listed in a CSV file are
+        missing, or if a folder holds broken symbolic links among its class
+        folders or images (the first few are named, as the CSV's).
     ValueError
         If the folder is empty, has no class sub-folders, has images next
-        to its class folders, or has a class folder without images; if the
+        to its class folders, has a class folder without images, or is an
+        output folder of this library (it holds :data:`OUTPUT_MARKER`); if the
         CSV file is empty, lacks the required columns (the columns found
         are listed), has an empty cell or a non-numeric target (the line
         is named) or lists an image twice; if `source` is a file other
         than ``.csv``; or, with ``check_files=True``, if files cannot be
         read as images (the first few are named, with the reason).
 
+    Warns
+    -----
+    UserWarning
+        Naming the sub-folders skipped because this library wrote them.
+
     See Also
     --------
     load_uhcs_sample : a small real data set in this layout.
+    mark_output_folder : how the library marks the folders it writes.
 
     Examples
     --------

@@ -3,6 +3,7 @@
 import doctest
 import pathlib
 import re
+import warnings
 from collections import Counter
 
 import numpy as np
@@ -12,7 +13,13 @@ from PIL import Image
 from sklearn.utils import Bunch
 
 from sklearn_cnntexture import datasets
-from sklearn_cnntexture.datasets import load_image_dataset, load_uhcs_sample
+from sklearn_cnntexture.datasets import (
+    OUTPUT_MARKER,
+    is_inside,
+    load_image_dataset,
+    load_uhcs_sample,
+    mark_output_folder,
+)
 from sklearn_cnntexture.io import list_image_files, read_image
 
 CLASSES = ["network", "pearlite", "spheroidite"]
@@ -179,8 +186,10 @@ def test_flat_folder_of_images(tmp_path):
 
 
 def test_empty_folder(tmp_path):
-    with pytest.raises(ValueError, match=r"no class sub-folders \(the folder is empty\)"):
+    with pytest.raises(ValueError, match=r"no class sub-folders \(the folder is empty\)") \
+            as excinfo:
         load_image_dataset(tmp_path)
+    assert str(excinfo.value).startswith(f"'{tmp_path}'") and "\n" not in str(excinfo.value)
 
 
 def test_folder_without_class_folders(tmp_path):
@@ -196,6 +205,39 @@ def test_class_folder_without_images(class_folder):
     write_image(class_folder / "nested" / "deeper" / "a.png")  # images must be direct
     with pytest.raises(ValueError, match=r"no image files: '.*empty', '.*nested'"):
         load_image_dataset(class_folder)
+
+
+def test_broken_link_in_class_folder_is_reported(class_folder):
+    link = class_folder / "network" / "moved.png"
+    link.symlink_to(class_folder.parent / "elsewhere" / "moved.png")
+    pattern = (r"^1 symbolic link\(s\) in '" + re.escape(str(class_folder / "network"))
+               + r"' point to missing files: '" + re.escape(str(link)) + "' -> ")
+    with pytest.raises(FileNotFoundError, match=pattern) as excinfo:
+        load_image_dataset(class_folder)
+    assert "\n" not in str(excinfo.value)
+
+
+def test_broken_link_as_class_folder_is_reported(class_folder):
+    (class_folder / "ferrite").symlink_to(class_folder.parent / "unmounted" / "ferrite")
+    with pytest.raises(FileNotFoundError, match=r"in '.*data' point to missing files: '.*ferrite'"):
+        load_image_dataset(class_folder)
+
+
+def test_good_links_are_followed(class_folder, tmp_path):
+    elsewhere = write_image(tmp_path / "store" / "c.png")
+    (class_folder / "network" / "c.png").symlink_to(elsewhere)
+    (class_folder / "linked").symlink_to(tmp_path / "store", target_is_directory=True)
+    data = load_image_dataset(class_folder)
+    assert "network/c.png" in relative(data, class_folder)
+    assert "linked/c.png" in relative(data, class_folder)
+
+
+def test_broken_link_in_csv_is_reported_like_in_a_folder(class_folder):
+    link = class_folder / "network" / "moved.png"
+    link.symlink_to(class_folder.parent / "elsewhere" / "moved.png")
+    csv_path = write_csv(class_folder / "l.csv", "path,label\nnetwork/moved.png,network\n")
+    with pytest.raises(FileNotFoundError, match=r"missing: '" + re.escape(str(link))):
+        load_image_dataset(csv_path)
 
 
 def test_missing_source(tmp_path):
@@ -300,12 +342,24 @@ def test_csv_duplicate_column(class_folder):
         load_image_dataset(csv_path)
 
 
-@pytest.mark.parametrize("text", ["", "path,label\n", "path,label\n\n\n"],
-                         ids=["empty-file", "header-only", "blank-lines"])
-def test_csv_without_rows(class_folder, text):
-    csv_path = write_csv(class_folder / "empty.csv", text)
-    with pytest.raises(ValueError, match=re.escape(str(csv_path)) + ".*(empty|no rows)"):
+@pytest.mark.parametrize(
+    "text, problem",
+    [("", "is empty; its first line must be a header with a 'path' column"),
+     ("\ufeff", "is empty"),  # Excel's byte-order mark alone
+     ("\n\n  \n", "is empty"),
+     ("path,label\n", "has a header but no rows; add one line per image"),
+     ("path,label\n\n\n", "has a header but no rows"),
+     ("\npath,label\nnetwork/a.JPEG,network\n", "starts with a blank line; its first line")],
+    ids=["empty-file", "bom-only", "blank-lines-only", "header-only", "header-blank-lines",
+         "blank-first-line"],
+)
+def test_csv_without_rows_is_one_clear_line(class_folder, text, problem):
+    csv_path = class_folder / "empty.csv"
+    csv_path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match=f"^CSV file '{re.escape(str(csv_path))}' {problem}") \
+            as excinfo:
         load_image_dataset(csv_path)
+    assert "\n" not in str(excinfo.value)
 
 
 @pytest.mark.parametrize("value", ["hard", "", "nan", "inf"])
@@ -421,3 +475,100 @@ def test_uhcs_labels_csv_is_not_a_data_set_csv():
         pytest.skip("../shared/data/uhcs-mft3 is absent")
     with pytest.raises(ValueError, match=r"found columns: \['file', 'class_label_from_repo'"):
         load_image_dataset(path)
+
+
+# --------------------------------------------------------------------------
+# Outputs are never data: OUTPUT_MARKER, mark_output_folder, is_inside
+
+
+def test_mark_output_folder_creates_and_marks(tmp_path):
+    out = mark_output_folder(tmp_path / "runs" / "study")
+    assert out == tmp_path / "runs" / "study" and out.is_dir()
+    text = (out / OUTPUT_MARKER).read_text(encoding="utf-8")
+    assert "sklearn-cnntexture" in text and "not data" in text
+    assert OUTPUT_MARKER.startswith(".")  # hidden: never listed as an image
+    assert mark_output_folder(out) == out  # again: fine, existing outputs kept
+    (out / "study.png").write_bytes(b"x")
+    mark_output_folder(out)
+    assert (out / "study.png").exists()
+
+
+def test_mark_output_folder_refuses_a_file(tmp_path):
+    path = tmp_path / "study"
+    path.write_text("a file")
+    with pytest.raises(FileExistsError):
+        mark_output_folder(path)
+
+
+def test_output_folder_in_data_is_skipped_with_one_warning(class_folder):
+    out = mark_output_folder(class_folder / "study")
+    write_image(out / "study.png")
+    write_image(out / "union.png")
+    mark_output_folder(class_folder / "cache")
+    write_image(class_folder / "cache" / "x.png")
+    with pytest.warns(UserWarning, match=r"^skipping 'cache', 'study' in '.*data': written by "
+                      r"sklearn-cnntexture \(it holds '\.cnntexture-output'\)") as record:
+        data = load_image_dataset(class_folder)
+    assert len(record) == 1
+    assert record[0].filename == __file__  # points at the caller
+    assert data.target_names.tolist() == ["network", "pearlite"]
+    assert not any("study" in f or "cache" in f for f in data.filenames)
+
+
+def test_empty_output_folder_is_not_an_empty_class(class_folder):
+    mark_output_folder(class_folder / "study")  # no images yet: still not a class
+    with pytest.warns(UserWarning, match="skipping 'study'"):
+        assert len(load_image_dataset(class_folder).filenames) == 5
+
+
+def test_unmarked_data_gives_no_warning(class_folder):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_image_dataset(class_folder)
+
+
+def test_only_output_folders_means_no_classes(tmp_path):
+    write_image(mark_output_folder(tmp_path / "study") / "study.png")
+    with pytest.warns(UserWarning, match="skipping 'study'"), \
+            pytest.raises(ValueError, match="no class sub-folders"):
+        load_image_dataset(tmp_path)
+
+
+def test_output_folder_as_data_source_is_refused(class_folder):
+    out = mark_output_folder(class_folder / "study")
+    write_image(out / "network" / "a.png")  # looks like a data set, but is output
+    with pytest.raises(ValueError, match=r"^'.*study' was written by sklearn-cnntexture .*"
+                                         r"an output folder, not a data set"):
+        load_image_dataset(out)
+
+
+@pytest.mark.parametrize(
+    "path, folder, expected",
+    [("data/study", "data", True),
+     ("data", "data", True),
+     ("data/a/b/c", "data", True),
+     ("data/../data/out", "data", True),
+     ("study", "data", False),
+     ("data2/study", "data", False),  # a prefix of the name is not inside
+     ("data", "data/study", False)],
+)
+def test_is_inside(tmp_path, monkeypatch, path, folder, expected):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    assert is_inside(path, folder) is expected
+    assert is_inside(tmp_path / path, tmp_path / folder) is expected
+
+
+def test_is_inside_follows_symlinks(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (tmp_path / "shortcut").symlink_to(data, target_is_directory=True)
+    assert is_inside(tmp_path / "shortcut" / "study", data)  # the output lands in data
+    assert is_inside(data / "study", tmp_path / "shortcut")
+    (data / "out").symlink_to(tmp_path / "results", target_is_directory=True)
+    assert not is_inside(data / "out" / "study", data)  # written outside data, really
+
+
+def test_new_names_are_public():
+    assert {"OUTPUT_MARKER", "is_inside", "mark_output_folder"} <= set(datasets.__all__)
+    assert OUTPUT_MARKER == ".cnntexture-output"
