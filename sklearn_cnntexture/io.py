@@ -41,13 +41,12 @@ Every read of ours (:func:`read_image`, :func:`image_size`) refuses an image
 of more than :data:`MAX_IMAGE_PIXELS` = 2**30 pixels (1 073 741 824, e.g.
 32768 x 32768) from its header, before decoding, with a ``ValueError``
 naming the file, its size and the limit. Stitched micrograph mosaics of
-hundreds of megapixels are legitimate data and are read; the limit is
-about four times the largest of those, and above it a header is more likely
-corrupt or a decompression bomb (a few kilobytes claiming billions of
-pixels) than a micrograph: decoding it would take gigabytes (one byte per
-pixel for 8-bit gray, 12 bytes per pixel as float32 RGB) and fail with an
-out-of-memory error, or worse, the machine's swap, instead of a clear
-message. Pillow's own limit (``PIL.Image.MAX_IMAGE_PIXELS``, about 179
+hundreds of megapixels are legitimate data and are read; the limit leaves
+them several times that room. Above it a header is more likely corrupt, or
+a decompression bomb (a few kilobytes claiming billions of pixels), than a
+micrograph, and decoding it would take gigabytes (one byte per pixel for
+8-bit gray, 12 bytes per pixel once float32 RGB) only to end in an
+out-of-memory error or a swapping machine instead of a clear message. Pillow's own limit (``PIL.Image.MAX_IMAGE_PIXELS``, about 179
 megapixels by default) is a process-wide setting that belongs to the user's
 code; it is lifted only while one of our reads runs, and restored as soon as
 none does.
@@ -385,8 +384,8 @@ def _check_pixel_count(path, size):
     if height * width > MAX_IMAGE_PIXELS:
         raise _UnsupportedImageError(
             f"image file '{path}' is {height} x {width} pixels ({height * width} pixels), "
-            f"above the limit of {MAX_IMAGE_PIXELS} (2**30) pixels that sklearn_cnntexture "
-            "reads; split it into tiles or downscale it first"
+            f"above the limit of {MAX_IMAGE_PIXELS} pixels that sklearn_cnntexture reads "
+            "(io.MAX_IMAGE_PIXELS); split it into tiles or downscale it first"
         )
 
 
