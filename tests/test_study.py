@@ -17,6 +17,7 @@ from sklearn.model_selection import (
 from sklearn_cnntexture import (
     PAPER_LAYERS,
     GramEncoder,
+    VGGLayerTransformer,
     MaxPool,
     MeanPool,
     MultiLayerUnion,
@@ -26,14 +27,22 @@ from sklearn_cnntexture import (
 from sklearn_cnntexture.report import write_study
 from sklearn_cnntexture.study import (
     RepeatedGroupSplits,
+    best_explainable,
     check_study_data,
+    load_study,
     make_study,
     run_study,
     study_cv,
     study_grid,
     study_results,
-
 )
+
+#: Random weights: the study's tests need no pretrained network.
+RANDOM = VGGLayerTransformer(weights=None, random_state=0)
+
+
+def random_vgg(cache=None):
+    return VGGLayerTransformer(weights=None, random_state=0, cache=cache)
 
 
 def textures(n_per_class, n_classes=3, size=32, seed=0):
@@ -93,17 +102,17 @@ def test_grid_options_and_errors():
 
 
 def test_make_study_is_the_paper_setup():
-    search = make_study(weights=None)
+    search = make_study(vgg=RANDOM)
     assert isinstance(search, GridSearchCV)
     assert isinstance(search.cv, RepeatedStratifiedKFold)
     assert search.cv.get_n_splits() == 30  # 3 folds x 10 repeats
     assert search.scoring == "f1_macro"
     forest = search.estimator.named_steps["model"]
     assert isinstance(forest, RandomForestClassifier) and forest.n_estimators == 400
-    regression = make_study("regression", weights=None)
+    regression = make_study("regression", vgg=RANDOM)
     assert isinstance(regression.cv, RepeatedKFold) and regression.scoring == "r2"
     assert isinstance(regression.estimator.named_steps["model"], RandomForestRegressor)
-    assert make_study(weights=None, scoring="accuracy").scoring == "accuracy"
+    assert make_study(vgg=RANDOM, scoring="accuracy").scoring == "accuracy"
 
 
 def test_grouped_folds_never_split_a_group():
@@ -126,18 +135,18 @@ def test_run_study_end_to_end_and_report(tmp_path):
         X,
         y,
         layers=["block1_conv2", "block2_conv2"],
-        weights=None,
+        vgg=random_vgg(str(tmp_path / "cache")),
         n_repeats=1,
         n_estimators=10,
         vlad_resize=48,
-        cache=str(tmp_path / "cache"),
         verbose=False,
     )
     # native size once, VLAD's resize once for descriptors, once for its codes
     assert backbone_image_count() - before == 3 * len(X)
     table = result.results
     assert list(table.columns) == [
-        "layer", "encoder", "n_features", "f1_mean", "f1_std", "time", "params"
+        "layer", "encoder", "n_features", "f1_mean", "f1_std", "fit_score_s_per_fold",
+        "params"
     ]
     assert list(table["layer"]) == ["image"] * 4 + ["block1_conv2"] * 4 + ["block2_conv2"] * 4 + [
         "union"
@@ -155,10 +164,12 @@ def test_run_study_end_to_end_and_report(tmp_path):
     paths = write_study(result, tmp_path / "out")
     names = sorted(p.name for p in paths)
     assert names == sorted(
-        ["results.csv", "study.png", "study.svg", "union.png", "union.svg", "summary.md"]
+        ["results.csv", "study.json", "study.png", "study.svg", "union.png", "union.svg",
+         "summary.md"]
     )
     saved = pd.read_csv(tmp_path / "out" / "results.csv")
-    assert list(saved.columns) == ["layer", "encoder", "n_features", "f1_mean", "f1_std", "time"]
+    assert list(saved.columns) == ["layer", "encoder", "n_features", "f1_mean", "f1_std",
+                                  "fit_score_s_per_fold"]
     summary = (tmp_path / "out" / "summary.md").read_text()
     assert "Best configuration" in summary and "C1,2" in summary
 
@@ -172,10 +183,9 @@ def test_regression_study(tmp_path):
         layers=["block1_conv2"],
         encoders=["mean"],
         union=False,
-        weights=None,
+        vgg=random_vgg(str(tmp_path)),
         n_repeats=1,
         n_estimators=10,
-        cache=str(tmp_path),
         verbose=False,
     )
     assert result.task == "regression" and result.metric == "r2"
@@ -186,9 +196,9 @@ def test_regression_study(tmp_path):
 def test_study_results_without_cache_matches_cached(tmp_path):
     X, y = textures(3)
     options = dict(layers=["block1_conv2"], encoders=["mean", "gram"], raw_image=False,
-                   union=False, weights=None, n_repeats=1, n_estimators=10)
-    plain = make_study(**options).fit(X, y)
-    cached = make_study(cache=str(tmp_path), **options).fit(X, y)
+                   union=False, n_repeats=1, n_estimators=10)
+    plain = make_study(vgg=RANDOM, **options).fit(X, y)
+    cached = make_study(vgg=random_vgg(str(tmp_path)), **options).fit(X, y)
     a, b = study_results(plain), study_results(cached)
     np.testing.assert_allclose(a["f1_mean"], b["f1_mean"])
 
@@ -219,15 +229,15 @@ def test_an_unreadable_image_is_named(tmp_path):
     (tmp_path / "img4.png").write_bytes(b"this is not a PNG")
     with pytest.raises(ValueError, match="img4.png"):
         run_study(paths, y, layers=["block1_conv2"], encoders=["mean"], raw_image=False,
-                  union=False, weights=None, n_repeats=1, n_estimators=5,
-                  cache=str(tmp_path / "cache"), verbose=False)
+                  union=False, vgg=random_vgg(str(tmp_path / "cache")), n_repeats=1,
+                  n_estimators=5, verbose=False)
 
 
 def test_mixed_image_sizes_are_fine(tmp_path):
     X, y = textures(3)
     X = [im if i % 2 else np.pad(im, ((0, 8), (0, 4)), mode="reflect") for i, im in enumerate(X)]
     result = run_study(X, y, layers=["block2_conv2"], encoders=["mean", "gram"], union=False,
-                       weights=None, n_repeats=1, n_estimators=10, cache=str(tmp_path),
+                       vgg=random_vgg(str(tmp_path)), n_repeats=1, n_estimators=10,
                        verbose=False)
     assert len(result.results) == 4 and result.results["f1_mean"].notna().all()
 
@@ -235,8 +245,8 @@ def test_mixed_image_sizes_are_fine(tmp_path):
 def test_union_candidate_uses_mean_of_each_layer(tmp_path):
     X, y = textures(3)
     search = make_study(layers=["block1_conv2", "block2_conv2"], encoders=["mean"],
-                        raw_image=False, weights=None, n_repeats=1, n_estimators=5,
-                        cache=str(tmp_path)).fit(X, y)
+                        raw_image=False, vgg=random_vgg(str(tmp_path)), n_repeats=1,
+                        n_estimators=5).fit(X, y)
     table = study_results(search)
     union = table[table["layer"] == "union"].iloc[0]
     assert union["encoder"] == "mean" and union["n_features"] == 64 + 128

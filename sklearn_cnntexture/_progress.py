@@ -1,0 +1,73 @@
+"""A progress bar over the grid search's fits (candidates x folds).
+
+``GridSearchCV`` scores each candidate on each test fold once, in the
+process that runs the fit; a scorer that counts its calls on a tqdm bar is
+therefore an exact, backend-free count of finished fits. It needs no patch
+of joblib or scikit-learn. With process-based ``n_jobs`` the scorer runs in
+the workers and cannot reach the bar: then joblib's own lines report
+progress (see :func:`fit_progress`).
+"""
+
+from contextlib import contextmanager
+
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import ParameterGrid
+
+__all__ = ["fit_progress"]
+
+
+class _CountingScorer:
+    """A scorer that moves a bar by one for every fit it scores."""
+
+    def __init__(self, scorer, bar):
+        self.scorer = scorer
+        self.bar = bar
+
+    def __call__(self, estimator, X, y=None, **kwargs):
+        score = self.scorer(estimator, X, y, **kwargs)
+        if self.bar is not None:
+            self.bar.update()
+        return score
+
+    def __getstate__(self):
+        # A bar holds a lock and a stream: worker processes get the plain scorer.
+        return {"scorer": self.scorer, "bar": None}
+
+
+def n_fits(search):
+    """Fits a search will make: candidates x folds."""
+    return len(ParameterGrid(search.param_grid)) * search.cv.get_n_splits()
+
+
+@contextmanager
+def fit_progress(search, *, enabled=True):
+    """Show a bar (counts, rate, time left) while ``search`` is fitted in this block.
+
+    With ``n_jobs`` other than None or 1, the fits run in worker processes
+    that cannot move the bar: the search's ``verbose`` is raised to 10 for
+    joblib's own "Done k tasks | elapsed" lines instead, and restored after.
+    """
+    if not enabled:
+        yield
+        return
+    if search.n_jobs not in (None, 1):
+        verbose = search.verbose
+        search.set_params(verbose=max(verbose, 10))
+        try:
+            yield
+        finally:
+            search.set_params(verbose=verbose)
+        return
+    from tqdm.auto import tqdm
+
+    scoring = search.scoring
+    scorer = check_scoring(search.estimator, scoring)
+    with tqdm(total=n_fits(search), desc="Grid search: fits (candidates x folds)",
+              unit="fit") as bar:
+        search.set_params(scoring=_CountingScorer(scorer, bar))
+        try:
+            yield
+        finally:
+            search.set_params(scoring=scoring)
+            if hasattr(search, "scorer_"):
+                search.scorer_ = scorer
