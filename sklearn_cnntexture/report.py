@@ -1,31 +1,58 @@
 """Writing results to a folder: the study's and the explanations' tables, figures, summaries.
 
-Every file is written whole or not at all (a temporary file, then a rename),
-and each folder's summary last: a folder with a summary holds complete
-results, whatever happened to an earlier run.
+One job: files. Every file is written whole or not at all (a temporary file,
+then a rename), and each folder's summary last: a folder with a summary holds
+complete results, whatever happened to an earlier run. Every folder written
+is marked as the library's output, so that it is never read back as data,
+and every summary says how its results were made (weights and their content
+digest, crop, resize, versions).
 """
 
+import json
 from pathlib import Path
 
 from . import _atomic
 from ._layers import IMAGE_LAYER, paper_name
-from .study import UNION
+from ._table import TIME_COLUMN, UNION
+from .provenance import provenance, provenance_lines
+from .study import CONFIG_FILE
+
+try:  # the io helper's marker of output folders (issue 10, item 2)
+    from .datasets import mark_output_folder
+except ImportError:  # pragma: no cover - until datasets.mark_output_folder lands; then delete
+    def mark_output_folder(path):
+        Path(path).mkdir(parents=True, exist_ok=True)
 
 __all__ = [
     "explain_model",
     "explanation_summary",
+    "prepare_output_folder",
     "study_summary",
     "write_explanations",
     "write_study",
 ]
 
+
+def prepare_output_folder(directory):
+    """Create ``directory`` (if need be), mark it as output, and remove its summary.
+
+    Without its summary, a folder does not look finished until the new one
+    is written last.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    mark_output_folder(directory)
+    (directory / "summary.md").unlink(missing_ok=True)
+    return directory
+
+
 def study_summary(result):
-    """A short markdown report of a study: the best configuration, then the table.
+    """A short markdown report of a study: the best configuration, ties, then the table.
 
     Parameters
     ----------
     result : Bunch
-        From :func:`run_study`.
+        From :func:`~sklearn_cnntexture.study.run_study`.
 
     Returns
     -------
@@ -34,20 +61,48 @@ def study_summary(result):
     table, metric = result.results, result.metric
     mean, std = f"{metric}_mean", f"{metric}_std"
     best = result.best
-    single = table[~table["layer"].isin([UNION, IMAGE_LAYER])]
     lines = [
         "# Layer x encoder study",
         "",
         f"**Best configuration: {best['encoder']} of {_describe(best['layer'])}**, "
         f"{metric} = {best[mean]:.3f} ± {best[std]:.3f} ({best['n_features']} features).",
         "",
+        *_tie_lines(result.ties, mean, std),
+        *_highlight_lines(table, mean, std),
+        f"- {result.n_images} images, {result.cv_description}; scoring {result.scoring}. "
+        f"Features computed in {result.featurize_time:.0f} s, models fitted in "
+        f"{result.fit_time:.0f} s.",
+        *[f"- {note}" for note in result.notes],
+        *provenance_lines(result.provenance),
+        "",
+        f"| layer | paper | encoder | features | {metric} mean | {metric} std | "
+        "fit + score per fold (s) |",
+        "|---|---|---|---:|---:|---:|---:|",
     ]
+    for _, row in table.iterrows():
+        lines.append(
+            f"| {row['layer']} | {paper_name(row['layer'])} | {row['encoder']} | "
+            f"{row['n_features']} | {row[mean]:.3f} | {row[std]:.3f} | {row[TIME_COLUMN]:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _tie_lines(tied, mean, std):
+    if not len(tied):
+        return []
+    names = "; ".join(f"{row['encoder']} of {_describe(row['layer'])} "
+                      f"({row[mean]:.3f} ± {row[std]:.3f})" for _, row in tied.iterrows())
+    return [f"Within one standard deviation of it ({len(tied)}, not told apart by this "
+            f"study): {names}.", ""]
+
+
+def _highlight_lines(table, mean, std):
+    lines = []
+    single = table[~table["layer"].isin([UNION, IMAGE_LAYER])]
     if len(single):
         top = single.loc[single[mean].idxmax()]
-        lines.append(
-            f"- Best single layer: {top['encoder']} of {_describe(top['layer'])}, "
-            f"{top[mean]:.3f} ± {top[std]:.3f}."
-        )
+        lines.append(f"- Best single layer: {top['encoder']} of {_describe(top['layer'])}, "
+                     f"{top[mean]:.3f} ± {top[std]:.3f}.")
     for _, row in table[table["layer"] == UNION].iterrows():
         lines.append(f"- Union of the layers' {row['encoder']} features: "
                      f"{row[mean]:.3f} ± {row[std]:.3f}.")
@@ -56,20 +111,7 @@ def study_summary(result):
         top = raw.loc[raw[mean].idxmax()]
         lines.append(f"- Best on the raw image (no CNN): {top['encoder']}, "
                      f"{top[mean]:.3f} ± {top[std]:.3f}.")
-    lines += [
-        f"- {result.n_images} images, {result.cv_description}; scoring {result.scoring}. "
-        f"Features computed in {result.featurize_time:.0f} s, models fitted in "
-        f"{result.fit_time:.0f} s.",
-        "",
-        "| layer | paper | encoder | features | " + f"{metric} mean | {metric} std | time (s) |",
-        "|---|---|---|---:|---:|---:|---:|",
-    ]
-    for _, row in table.iterrows():
-        lines.append(
-            f"| {row['layer']} | {paper_name(row['layer'])} | {row['encoder']} | "
-            f"{row['n_features']} | {row[mean]:.3f} | {row[std]:.3f} | {row['time']:.1f} |"
-        )
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _describe(layer):
@@ -81,21 +123,25 @@ def _describe(layer):
 
 
 def write_study(result, directory):
-    """Write a study's results to a folder: table, figures and summary.
+    """Write a study's results to a folder: table, configuration, figures and summary.
 
     Files: ``results.csv`` (layer, encoder, n_features, <metric>_mean,
-    <metric>_std, time), ``study.png/.svg`` (the paper's Fig. 6: score per
+    <metric>_std, fit_score_s_per_fold), ``study.json`` (the network
+    settings, grid and folds, and the provenance: what
+    :func:`~sklearn_cnntexture.study.load_study` and ``cnntexture explain
+    --study`` read back), ``study.png/.svg`` (the paper's Fig. 6: score per
     layer, one series per encoder, the raw-image baselines dashed),
-    ``union.png/.svg`` (Fig. 7: mean features per layer vs their union) and
-    ``summary.md``. Each file is written whole or not at all, and
-    ``summary.md`` last, so a folder with a summary holds a complete study.
+    ``union.png/.svg`` (Fig. 7: mean features per layer vs their union; only
+    with a union) and ``summary.md``. Each file is written whole or not at
+    all, and ``summary.md`` last, so a folder with a summary holds a complete
+    study.
 
     Parameters
     ----------
     result : Bunch
-        From :func:`run_study`.
+        From :func:`~sklearn_cnntexture.study.run_study`.
     directory : str or path
-        Created if need be.
+        Created if need be, and marked as an output folder.
 
     Returns
     -------
@@ -103,11 +149,13 @@ def write_study(result, directory):
     """
     from . import plotting
 
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "summary.md").unlink(missing_ok=True)  # not complete until rewritten
+    directory = prepare_output_folder(directory)
     table = result.results.drop(columns="params")
-    paths = [_atomic.write_text(directory / "results.csv", table.to_csv(index=False))]
+    config = {**result.config, "provenance": result.provenance}
+    paths = [
+        _atomic.write_text(directory / "results.csv", table.to_csv(index=False)),
+        _atomic.write_text(directory / CONFIG_FILE, json.dumps(config, indent=1) + "\n"),
+    ]
     figure = plotting.plot_study(result.results, metric=result.metric)
     paths += plotting.save_figure(figure, directory / "study.png")
     if (result.results["layer"] == UNION).any():
@@ -121,12 +169,8 @@ def explain_model(
     X,
     y,
     *,
-    layers="block4_conv3",
+    vgg=None,
     encoder="mean",
-    weights="imagenet",
-    crop=None,
-    resize=None,
-    cache=None,
     n_estimators=400,
     top_k=5,
     per_layer=4,
@@ -148,12 +192,10 @@ def explain_model(
         The micrographs.
     y : array-like of shape (n_images,)
         Their classes.
-    layers : str or list of str, default="block4_conv3"
-        Layer(s) of the model.
+    vgg : VGGLayerTransformer or None
+        Layer(s), weights, crop, resize and cache of the model's network.
     encoder : {"mean", "max"}, default="mean"
         Encoding of each layer.
-    weights, crop, resize, cache
-        See :class:`~sklearn_cnntexture.VGGLayerTransformer`.
     n_estimators : int, default=400
         Trees of the random forest.
     top_k : int, default=5
@@ -180,11 +222,13 @@ def explain_model(
     """
     import numpy as np
     import pandas as pd
+    from sklearn.base import clone
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.utils import Bunch
 
     from . import explain, io
     from .featurize import make_featurizer
+    from .textures import filter_textures
 
     if encoder not in ("mean", "max"):
         raise ValueError(
@@ -192,8 +236,11 @@ def explain_model(
             "they can be explained with filter textures (Gram and VLAD features mix filters)"
         )
     X, y = list(X), np.asarray(y)
-    featurizer = make_featurizer(layers, encoder, weights=weights, crop=crop, resize=resize,
-                                 cache=cache, verbose=verbose)
+    from .vgg import VGGLayerTransformer
+
+    vgg = clone(VGGLayerTransformer() if vgg is None else vgg).set_params(verbose=verbose)
+    weights, crop, resize = vgg.weights, vgg.crop, vgg.resize
+    featurizer = make_featurizer(vgg, encoder)
     forest = RandomForestClassifier(n_estimators, n_jobs=-1, random_state=random_state)
     features = featurizer.fit_transform(X)
     forest.fit(features, y)
@@ -202,8 +249,9 @@ def explain_model(
     important = explain.important_textures(model, top_k=None)
     # The class means of the features already computed (important_textures(X=...)
     # would run the featurizer again).
-    means = explain._class_means(np.asarray(features), y, np.unique(y))
-    important = important.join(pd.DataFrame(means, index=list(names)), on="feature")
+    means = pd.DataFrame(np.asarray(features), columns=list(names)).groupby(y).mean()
+    means.index = [f"mean_{c}" for c in means.index]
+    important = important.join(means.T, on="feature")
     characteristic = explain.characteristic_textures(features, y, feature_names=names)
 
     # Which textures to draw: the top_k important, each layer's most important
@@ -216,7 +264,7 @@ def explain_model(
     textures = {}
     for layer in dict.fromkeys(layer for layer, _ in wanted):
         filters = sorted({int(f) for l, f in wanted if l == layer})
-        result = explain.filter_textures(layer, filters, weights=weights, size=size,
+        result = filter_textures(layer, filters, vgg=vgg, size=size,
                                          steps=steps, random_state=random_state,
                                          verbose=verbose)
         textures.update({(layer, f): image for f, image in zip(filters, result.images)})
@@ -230,7 +278,8 @@ def explain_model(
         if crop is not None:
             image = io.crop_bottom(image, crop)
         heat, shown = explain.activation_heatmap(np.asarray(image), row.layer, int(row.filter),
-                                                 weights=weights, resize=resize)
+                                                 weights=weights, resize=resize,
+                                                 weights_random_state=vgg.random_state)
         heatmaps[row[0]] = (shown, heat, row.layer, int(row.filter))
     return Bunch(model=model, important=important, characteristic=characteristic,
                  textures=textures, heatmaps=heatmaps, X=X, y=y, top_k=top_k,
@@ -269,9 +318,7 @@ def write_explanations(explanation, directory):
 
     from . import io, plotting
 
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "summary.md").unlink(missing_ok=True)
+    directory = prepare_output_folder(directory)
     e = explanation
     classes = [str(c) for c in np.unique(e.y)]
     top = e.important.head(e.top_k).reset_index(drop=True)
@@ -338,6 +385,8 @@ def explanation_summary(explanation):
         "# What the model sees",
         "",
         f"Model: {steps}, fitted on {len(e.y)} micrographs of {len(classes)} classes.",
+        "",
+        *provenance_lines(provenance(e.model.named_steps["vgg"])),
         "",
         f"## Top {e.top_k} important textures (random-forest importance)",
         "",
