@@ -3,17 +3,18 @@
 Ling et al. 2017 [1]_ (Section 4.2, Figs. 8-12) make a model built on mean
 VGG16 features interpretable because each feature is one filter:
 
-- :func:`~sklearn_cnntexture.textures.filter_textures` shows the texture a
+- :func:`~sklearn_cnntexture.filter_textures` shows the texture a
   filter detects, by gradient ascent on a noise image maximizing the filter's
-  mean activation (activation maximization, as in the Keras example [2]_); it
-  lives in :mod:`sklearn_cnntexture.textures` and is importable from here too,
-  with :class:`~sklearn_cnntexture.textures.FilterTextures` and
-  :func:`~sklearn_cnntexture.textures.clear_texture_cache`;
+  mean activation (activation maximization, as in the Keras example [2]_);
+  it lives in :mod:`sklearn_cnntexture.textures` and is public from the
+  package (``from sklearn_cnntexture import filter_textures``) only;
 - :func:`important_textures` names the filters a fitted model relies on most,
   from its feature importances;
 - :func:`characteristic_textures` names, for each class, the filters whose
   mean activation is highest in that class relative to the others;
-- :func:`activation_heatmap` shows where in one micrograph a filter fires.
+- :func:`activation_heatmap` shows where in one micrograph a filter fires;
+- :func:`explain_model` fits an explainable model (VGG16, mean or max, a
+  random forest) and computes all of the above for it.
 
 Everything here returns numbers, arrays and pandas DataFrames; drawing them is
 left to :mod:`sklearn_cnntexture.plotting`.
@@ -28,28 +29,20 @@ References
 """
 
 __all__ = [
-    "FilterTextures",
     "activation_heatmap",
     "characteristic_textures",
-    "clear_texture_cache",
-    "filter_textures",
+    "explain_model",
     "important_textures",
     "standardized_mean_difference",
 ]
 
 import re
+from numbers import Integral
+from pathlib import Path
 
 import numpy as np
 
-from . import _layers, io
-from .textures import (  # FilterTextures and co. are re-exported: public here too
-    FilterTextures,
-    _canonical,
-    _filter_indices,
-    _is_int,
-    clear_texture_cache,
-    filter_textures,
-)
+from . import _backbone, _layers, io
 
 # -- feature names -> (layer, filter) ------------------------------------------
 
@@ -130,7 +123,7 @@ def important_textures(model, *, top_k=10, X=None, y=None, importances=None):
 
     Ling et al. 2017 (Fig. 10) rank the mean features of a random forest by
     importance; since each is one filter of one layer, the ranking names
-    textures, which :func:`~sklearn_cnntexture.textures.filter_textures` then shows.
+    textures, which :func:`~sklearn_cnntexture.filter_textures` then shows.
 
     Parameters
     ----------
@@ -176,7 +169,7 @@ def important_textures(model, *, top_k=10, X=None, y=None, importances=None):
     See Also
     --------
     characteristic_textures : Filters that distinguish each class.
-    :func:`~sklearn_cnntexture.textures.filter_textures` : Show a filter's texture.
+    :func:`~sklearn_cnntexture.filter_textures` : Show a filter's texture.
 
     Examples
     --------
@@ -291,7 +284,7 @@ def characteristic_textures(X, y, *, model=None, feature_names=None, top_k=1):
     See Also
     --------
     important_textures : What the model relies on, rather than what differs.
-    :func:`~sklearn_cnntexture.textures.filter_textures` : Show a filter's texture.
+    :func:`~sklearn_cnntexture.filter_textures` : Show a filter's texture.
 
     Examples
     --------
@@ -417,16 +410,7 @@ def standardized_mean_difference(features, y, classes=None):
 # -- heat maps ----------------------------------------------------------------
 
 
-def activation_heatmap(
-    image,
-    layer,
-    filter,
-    *,
-    weights="imagenet",
-    weights_random_state=None,
-    resize=None,
-    float_scale=255.0,
-):
+def activation_heatmap(image, layer, filter, *, vgg=None):
     """Where in one image a filter fires: its activation map at the image's size.
 
     The map of ``layer`` is ``2 ** (block - 1)`` times smaller than the image;
@@ -443,43 +427,57 @@ def activation_heatmap(
         Convolution layer, Keras or paper name.
     filter : int
         Filter index in the layer.
-    weights : {"imagenet", "hed-bsds500"}, path or None, default="imagenet"
-        Weights source; None needs ``weights_random_state``.
-    weights_random_state : int or None, default=None
-        Seed of random weights (``weights=None`` only).
-    resize : int, (height, width) or None, default=None
-        Size the network sees, as in ``VGGLayerTransformer``. The heat map is
-        still returned at the original image's size.
-    float_scale : float, default=255.0
-        Multiplier of float images (intensities in [0, 1] by default).
+    vgg : VGGLayerTransformer or None, default=None
+        The network and what the model does to an image before it, as the
+        model's own transformer: ``weights`` (and ``random_state``), ``crop``
+        (the heat map covers the cropped image), ``resize`` (the size the
+        network sees; the heat map is still at the cropped image's size) and
+        ``float_scale``. Its ``layers`` are ignored (``layer`` is used); the
+        map itself is computed afresh (the cache holds per-image features,
+        not maps). None means ``VGGLayerTransformer()``.
 
     Returns
     -------
     heatmap : ndarray of float32, shape (H, W)
-        The filter's activation (after ReLU, so >= 0) at every pixel.
+        The filter's activation (after ReLU, so >= 0) at every pixel of the
+        image as the model sees it (after ``crop``).
     image : ndarray
-        The image as read (file dtype) or as given, for overlaying.
+        That image: as read (file dtype) or as given, cropped, for overlaying.
 
     Examples
     --------
     >>> import numpy as np
+    >>> from sklearn_cnntexture import VGGLayerTransformer
     >>> from sklearn_cnntexture.explain import activation_heatmap
     >>> img = np.random.default_rng(0).random((30, 41))
-    >>> heat, shown = activation_heatmap(img, "C2_2", 5, weights=None,
-    ...                                  weights_random_state=0)
+    >>> vgg = VGGLayerTransformer(weights=None, random_state=0)
+    >>> heat, shown = activation_heatmap(img, "C2_2", 5, vgg=vgg)
     >>> heat.shape, shown.shape
     ((30, 41), (30, 41))
     """
-    from scipy import ndimage
+    from sklearn.base import clone
 
     from .vgg import VGGLayerTransformer
 
-    if weights is None and weights_random_state is None:
-        raise ValueError("weights=None draws random weights: pass an int weights_random_state")
+    vgg = VGGLayerTransformer() if vgg is None else vgg
     layer = _canonical(layer, "layer")
-    if not (_is_int(filter) or (isinstance(filter, np.ndarray) and filter.ndim == 0)):
-        raise ValueError(f"filter must be one filter index (an int), got {filter!r}")
-    (filter,) = _filter_indices(filter, _layers.n_channels(layer), layer, name="filter")
+    filter = _one_filter(filter, layer)
+    image = _one_image(image, vgg.crop)
+    # The image is cropped already; one image, no bar, no cache (maps are not cached).
+    network = clone(vgg).set_params(
+        layers=layer, crop=None, batch_size=1, verbose=False, cache=None, cache_layers=None
+    )
+    activation = network.transform([image])[0][:, :, filter]  # (h, w)
+    height, width = image.shape[:2]
+    seen = (height, width) if vgg.resize is None else _pair(vgg.resize)
+    stride = 2 ** _layers.n_pools_before(layer)
+    rows = _cell_coordinates(height, seen[0], stride)
+    cols = _cell_coordinates(width, seen[1], stride)
+    return _upsample(activation, rows, cols), image
+
+
+def _one_image(image, crop):
+    """One image array, read from its file if need be, with ``crop`` applied."""
     if io.is_image_path(image):
         image = io.read_image(image)
     image = np.asarray(image)
@@ -488,33 +486,191 @@ def activation_heatmap(
             f"image has shape {image.shape}: pass one image (H, W) or (H, W, C), "
             "or a file path"
         )
-    vgg = VGGLayerTransformer(
-        layer,
-        weights=weights,
-        resize=resize,
-        float_scale=float_scale,
-        batch_size=1,
-        random_state=weights_random_state if weights is None else None,
-    )
-    activation = vgg.transform([image])[0][:, :, filter]  # (h, w)
-    height, width = image.shape[:2]
-    seen = (height, width) if resize is None else _pair(resize)
-    stride = 2 ** _layers.n_pools_before(layer)
+    return image if crop is None else io.crop_bottom(image, crop)
 
-    def cell_coordinates(n_pixels, n_seen):
-        # Centre of original pixel i in the network's input, then in map
-        # cells: cell k pools input pixels [k s, (k + 1) s), centred at
-        # k s + (s - 1) / 2.
-        seen_at = (np.arange(n_pixels) + 0.5) * (n_seen / n_pixels) - 0.5
-        return (seen_at - (stride - 1) / 2) / stride
 
-    rows = cell_coordinates(height, seen[0])
-    cols = cell_coordinates(width, seen[1])
+def _one_filter(filter, layer):
+    if not (_is_int(filter) or (isinstance(filter, np.ndarray) and filter.ndim == 0)):
+        raise ValueError(f"filter must be one filter index (an int), got {filter!r}")
+    n_filters = _layers.n_channels(layer)
+    if not 0 <= int(filter) < n_filters:
+        raise ValueError(
+            f"filter=[{int(filter)}] out of range: {layer} has {n_filters} filters, "
+            f"indices 0 to {n_filters - 1}"
+        )
+    return int(filter)
+
+
+def _cell_coordinates(n_pixels, n_seen, stride):
+    # Centre of original pixel i in the network's input, then in map cells:
+    # cell k pools input pixels [k s, (k + 1) s), centred at k s + (s - 1) / 2.
+    seen_at = (np.arange(n_pixels) + 0.5) * (n_seen / n_pixels) - 0.5
+    return (seen_at - (stride - 1) / 2) / stride
+
+
+def _upsample(activation, rows, cols):
+    from scipy import ndimage
+
     grid = np.meshgrid(rows, cols, indexing="ij")
-    heat = ndimage.map_coordinates(
-        activation.astype(np.float64), grid, order=1, mode="nearest"
-    )
-    return heat.astype(np.float32), image
+    heat = ndimage.map_coordinates(activation.astype(np.float64), grid, order=1, mode="nearest")
+    return heat.astype(np.float32)
+
+
+# -- the whole explanation --------------------------------------------------------
+
+
+def explain_model(
+    X,
+    y,
+    *,
+    vgg,
+    encoder="mean",
+    color="auto",
+    n_estimators=400,
+    top_k=5,
+    per_layer=4,
+    size=128,
+    steps=40,
+    random_state=0,
+    verbose=True,
+):
+    """Fit an explainable model and compute what the paper's Figs. 8-12 show.
+
+    The model is ``vgg`` -> ``encoder`` (one layer) or
+    ``MultiLayerUnion(encoder)`` (several) -> a random forest. ``encoder``
+    must be ``"mean"`` or ``"max"``: then each feature is one filter, whose
+    texture :func:`~sklearn_cnntexture.filter_textures` can show.
+
+    Parameters
+    ----------
+    X : list of str or images
+        The micrographs.
+    y : array-like of shape (n_images,)
+        Their classes.
+    vgg : VGGLayerTransformer
+        The network, its layer(s) and what it does to each image (weights,
+        crop, resize, float_scale, cache): the features, the textures and the
+        heat maps all go through it, so a study's transformer reuses the
+        study's cache and preprocessing.
+    encoder : {"mean", "max"}, default="mean"
+        Encoding of each layer.
+    color : {"auto", "gray", "rgb"}, default="auto"
+        Colour mode of the textures (see :func:`~sklearn_cnntexture.filter_textures`).
+        ``"auto"`` follows the data: gray textures when the micrographs are
+        grayscale (one channel, or three equal ones), judged from the first
+        image of each class.
+    n_estimators : int, default=400
+        Trees of the random forest.
+    top_k : int, default=5
+        Important textures to show (Fig. 9).
+    per_layer : int, default=4
+        Textures per layer in the grid (Fig. 8): each layer's most important
+        filters.
+    size, steps : int
+        Size and gradient-ascent steps of each texture.
+    random_state : int, default=0
+        Seeds the forest and the textures' start noise (not the weights: they
+        are ``vgg``'s).
+    verbose : bool, default=True
+        Progress bars.
+
+    Returns
+    -------
+    explanation : Bunch
+        ``model`` (fitted Pipeline), ``important`` (table of
+        :func:`important_textures`, all features, with each class's mean),
+        ``characteristic`` (table of :func:`characteristic_textures`),
+        ``textures`` (dict (layer, filter) -> RGB image in [0, 1]),
+        ``heatmaps`` (dict class -> (image, heat map, layer, filter)),
+        ``sources`` (dict class -> the file name, or ``"image <i>"``, of the
+        micrograph of its heat map), ``color`` (the textures' mode), ``X``,
+        ``y``, ``top_k`` and ``per_layer``.
+    """
+    from sklearn.utils import Bunch
+
+    if encoder not in ("mean", "max"):
+        raise ValueError(
+            f"encoder={encoder!r}: only mean and max features are one filter each, so only "
+            "they can be explained with filter textures (Gram and VLAD features mix filters)"
+        )
+    X, y = list(X), np.asarray(y)
+    model, features = _fit_model(X, y, vgg, encoder, n_estimators, random_state, verbose)
+    names = model[:-1].get_feature_names_out()
+    important = important_textures(model, top_k=None)
+    # The class means of the features already computed (important_textures(X=...)
+    # would run the featurizer again).
+    means = _pandas().DataFrame(_class_means(features, y, np.unique(y)), index=list(names))
+    important = important.join(means, on="feature")
+    characteristic = characteristic_textures(features, y, feature_names=names)
+    firsts = {c: next(i for i, label in enumerate(y) if label == c) for c in characteristic["class"]}
+    heatmaps = {
+        row[0]: (*activation_heatmap(X[firsts[row[0]]], row.layer, int(row.filter), vgg=vgg),
+                 row.layer, int(row.filter))
+        for row in characteristic.itertuples(index=False)
+    }
+    if color == "auto":
+        gray = all(_is_gray(image) for image, *_ in heatmaps.values())
+        color = "gray" if gray and _gray_available() else "rgb"
+    wanted = _wanted_textures(important, characteristic, top_k, per_layer)
+    # Imported here, not at the top: filter_textures has one public home, the package.
+    from .textures import filter_textures
+
+    textures = {}
+    for layer, filters in wanted.items():
+        result = filter_textures(layer, filters, vgg=vgg, color=color, size=size, steps=steps,
+                                 random_state=random_state, verbose=verbose)
+        textures.update({(layer, f): image for f, image in zip(filters, result.images)})
+    sources = {c: _source_name(X[i], i) for c, i in firsts.items()}
+    return Bunch(model=model, important=important, characteristic=characteristic,
+                 textures=textures, heatmaps=heatmaps, sources=sources, color=color, X=X, y=y,
+                 top_k=top_k, per_layer=per_layer)
+
+
+def _fit_model(X, y, vgg, encoder, n_estimators, random_state, verbose):
+    """The fitted Pipeline (vgg, encoder, forest) and the training features."""
+    from sklearn.base import clone
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.pipeline import Pipeline
+
+    from .featurize import make_featurizer
+
+    featurizer = make_featurizer(clone(vgg).set_params(verbose=verbose or vgg.verbose), encoder)
+    forest = RandomForestClassifier(n_estimators, n_jobs=-1, random_state=random_state)
+    features = np.asarray(featurizer.fit_transform(X))
+    forest.fit(features, y)
+    return Pipeline([*featurizer.steps, ("model", forest)]), features
+
+
+def _wanted_textures(important, characteristic, top_k, per_layer):
+    """{layer: sorted filters}: the top_k important, each layer's per_layer most
+    important, and each class's characteristic filter."""
+    columns = ["layer", "filter"]
+    wanted = list(important.head(top_k)[columns].itertuples(index=False, name=None))
+    for _, group in important.groupby("layer", sort=False):
+        wanted += list(group.head(per_layer)[columns].itertuples(index=False, name=None))
+    wanted += list(characteristic[columns].itertuples(index=False, name=None))
+    layers = dict.fromkeys(layer for layer, _ in wanted)
+    return {layer: sorted({int(f) for l_, f in wanted if l_ == layer}) for layer in layers}
+
+
+def _is_gray(image):
+    """One channel, or three equal ones: how grayscale micrographs come."""
+    image = np.asarray(image)
+    if image.ndim == 2 or image.shape[-1] == 1:
+        return True
+    return bool((image[..., 0] == image[..., 1]).all() and (image[..., 1] == image[..., 2]).all())
+
+
+def _gray_available():
+    # Transitional, until the backbone's ascend_filters takes gray= (requested
+    # from its owner): then color="auto" needs no check.
+    import inspect
+
+    return "gray" in inspect.signature(_backbone.ascend_filters).parameters
+
+
+def _source_name(item, index):
+    return Path(item).name if io.is_image_path(item) else f"image {index}"
 
 
 # -- argument checks ------------------------------------------------------------
@@ -526,6 +682,17 @@ def _top_k(top_k):
     if not _is_int(top_k) or top_k < 1:
         raise ValueError(f"top_k must be a positive integer or None, got {top_k!r}")
     return int(top_k)
+
+
+def _canonical(layer, name):
+    try:
+        return _layers.canonical_layer(layer)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
+def _is_int(value):
+    return isinstance(value, Integral) and not isinstance(value, bool)
 
 
 def _pair(resize):

@@ -8,6 +8,8 @@ independently of the library (numpy, VGGLayerTransformer + MeanPool), never
 with explain.py's own helpers.
 """
 
+import inspect
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -26,12 +28,14 @@ from sklearn_cnntexture import (
     MultiLayerUnion,
     VGGLayerTransformer,
     VLADEncoder,
+    _backbone,
     explain,
     textures,
 )
 from sklearn_cnntexture.explain import (
     activation_heatmap,
     characteristic_textures,
+    explain_model,
     important_textures,
     standardized_mean_difference,
 )
@@ -39,7 +43,7 @@ from sklearn_cnntexture.explain import (
 pytest.importorskip("keras")
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-RANDOM = {"weights": None, "weights_random_state": 0}
+RANDOM = {"vgg": VGGLayerTransformer(weights=None, random_state=0)}
 PROPERTY = settings(
     max_examples=60,
     deadline=None,
@@ -47,10 +51,12 @@ PROPERTY = settings(
 )
 
 
-def test_filter_textures_are_re_exported_from_textures():
+def test_filter_textures_has_one_public_home_the_package():
+    import sklearn_cnntexture
+
+    assert sklearn_cnntexture.filter_textures is textures.filter_textures
     for name in ("FilterTextures", "filter_textures", "clear_texture_cache"):
-        assert name in explain.__all__
-        assert getattr(explain, name) is getattr(textures, name)
+        assert name not in explain.__all__ and not hasattr(explain, name)
 
 
 # -- important_textures -------------------------------------------------------------
@@ -402,11 +408,10 @@ def test_heatmap_with_resize_stays_at_the_image_size():
     image = planted_image(64, 96)
     layer = "block2_conv2"
     f = patch_filter(image, layer)
-    heat, _ = activation_heatmap(image, layer, f, **RANDOM, resize=(64, 96))
+    resized = VGGLayerTransformer(weights=None, random_state=0, resize=(64, 96))
+    heat, _ = activation_heatmap(image, layer, f, vgg=resized)
     assert heat.shape == (64, 96)
-    half, _ = activation_heatmap(
-        np.kron(image, np.ones((2, 2))), layer, f, **RANDOM, resize=(64, 96)
-    )
+    half, _ = activation_heatmap(np.kron(image, np.ones((2, 2))), layer, f, vgg=resized)
     assert half.shape == (128, 192)
     row, col = np.unravel_index(np.argmax(half), half.shape)
     assert 76 <= row < 116 and 12 <= col < 52, (row, col)
@@ -449,7 +454,7 @@ def test_heatmap_reads_a_file(tmp_path):
         ({"filter": [1, 2]}, ValueError, "filter must be one filter index"),
         ({"layer": "C9_9"}, ValueError, "layer: Unknown layer"),
         ({"image": np.zeros((2, 8, 8, 3))}, ValueError, "pass one image"),
-        ({"weights_random_state": None}, ValueError, "pass an int weights_random_state"),
+        ({"vgg": VGGLayerTransformer(weights=None)}, ValueError, "pass an int random_state"),
     ],
 )
 def test_heatmap_errors(kwargs, error, message):
@@ -472,3 +477,88 @@ def test_characteristic_filter_fires_most_in_its_own_class():
     table = characteristic_textures(X, y, feature_names=names)
     assert table.loc[table["class"] == "a", "filter"].tolist() == [1]
     assert table.loc[table["class"] == "c", "filter"].tolist() == [0]
+
+
+def test_heatmap_covers_the_image_as_the_model_sees_it_after_crop():
+    image = planted_image()
+    image[56:] = 1.0  # a banner the model crops off
+    f = patch_filter(image[:56], "block2_conv2")
+    cropping = VGGLayerTransformer(weights=None, random_state=0, crop=8)
+    heat, shown = activation_heatmap(image, "block2_conv2", f, vgg=cropping)
+    assert heat.shape == shown.shape == (56, 64)
+    expected, _ = activation_heatmap(image[:56], "block2_conv2", f, **RANDOM)
+    np.testing.assert_array_equal(heat, expected)
+
+
+# -- explain_model -------------------------------------------------------------------
+
+SMALL = {"top_k": 3, "per_layer": 2, "size": 32, "steps": 3, "n_estimators": 20,
+         "verbose": False}
+
+
+@pytest.fixture(scope="module")
+def stripes(tmp_path_factory):
+    """Three classes of vertical stripes of different frequencies, 4 PNG files each."""
+    folder = tmp_path_factory.mktemp("stripes")
+    rng = np.random.default_rng(0)
+    x = np.arange(48)
+    paths, labels = [], []
+    for k, name in enumerate(["coarse", "medium", "fine"]):
+        for i in range(4):
+            wave = np.sin((0.3 + 0.5 * k) * x[None, :] + rng.random() * 6) * np.ones((48, 1))
+            image = (128 + 80 * wave + 20 * rng.random((48, 48))).astype(np.uint8)
+            paths.append(str(folder / f"{name}_{i}.png"))
+            Image.fromarray(image).save(paths[-1])
+            labels.append(name)
+    return paths, np.array(labels)
+
+
+def test_explain_model_tables_textures_and_heatmaps(stripes, tmp_path):
+    X, y = stripes
+    vgg_ = VGGLayerTransformer(["C1_2", "C2_2"], weights=None, random_state=0,
+                               cache=str(tmp_path))
+    e = explain_model(X, y, vgg=vgg_, color="rgb", **SMALL)
+    important = e.important
+    assert list(important.columns[:4]) == ["layer", "filter", "feature", "importance"]
+    assert len(important) == 64 + 128
+    assert {f"mean_{c}" for c in ["coarse", "medium", "fine"]} <= set(important.columns)
+    features = np.asarray(e.model[:-1].transform(X))
+    row = important.iloc[0]
+    column = list(e.model[:-1].get_feature_names_out()).index(row["feature"])
+    assert row["mean_fine"] == pytest.approx(features[y == "fine", column].mean())
+    for layer, f in zip(important["layer"][:3], important["filter"][:3]):
+        texture = e.textures[layer, int(f)]
+        assert texture.shape == (32, 32, 3) and 0 <= texture.min() and texture.max() <= 1
+    image, heat, layer, f = e.heatmaps["fine"]
+    assert heat.shape == image.shape[:2] == (48, 48)
+    assert e.sources == {c: f"{c}_0.png" for c in e.heatmaps}
+
+
+def test_explain_model_reuses_the_vgg_cache(stripes, tmp_path):
+    from sklearn_cnntexture import MeanPool, backbone_image_count
+
+    X, y = stripes
+    vgg_ = VGGLayerTransformer("C2_2", weights=None, random_state=0, cache=str(tmp_path))
+    MeanPool().fit_transform(vgg_.transform(X))  # a study filled the cache
+    before = backbone_image_count()
+    e = explain_model(X, y, vgg=vgg_, color="rgb", **SMALL)
+    # The features come from the cache; only the heat maps run the network, one per class.
+    assert backbone_image_count() - before == len(e.heatmaps) == 3
+
+
+def test_explain_model_colour_follows_the_data(stripes):
+    X, y = stripes
+    vgg_ = VGGLayerTransformer("C1_2", weights=None, random_state=0)
+    e = explain_model(X, y, vgg=vgg_, **SMALL)
+    if "gray" not in inspect.signature(_backbone.ascend_filters).parameters:
+        assert e.color == "rgb"  # until the backbone's ascent has gray=
+        return
+    assert e.color == "gray"
+    for texture in e.textures.values():
+        np.testing.assert_array_equal(texture[..., 0], texture[..., 2])
+
+
+def test_gram_cannot_be_explained_by_filters(stripes):
+    vgg_ = VGGLayerTransformer("C1_2", weights=None, random_state=0)
+    with pytest.raises(ValueError, match="only mean and max features are one filter"):
+        explain_model(*stripes, vgg=vgg_, encoder="gram")
