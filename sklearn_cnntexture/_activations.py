@@ -1,17 +1,24 @@
-"""Lazy VGG16 activations: computed batch by batch, on demand.
+"""Lazy VGG16 activations: computed batch by batch, on demand, reused from a cache.
 
 ``block1_conv2`` of one 512 x 512 image is 64 MB, so the activations of a data
 set rarely fit in memory. :class:`Activations` holds the images (file paths or
 arrays) and what is needed to run the network on them; encoders iterate over
 it batch by batch, so memory is bounded by the batch, not the data set.
+
+It also owns reuse: with a cache folder, the per-image statistics the encoders
+need (``_stats.py``) and per-image results such as VLAD codes are read from the
+cache, and an image goes through the network only when something of it is
+missing; then the statistics of every cached layer are stored at once.
 """
 
 import dataclasses
+import os
 from collections import defaultdict
 
 import numpy as np
 
-from . import _backbone, _layers, io
+from . import _backbone, _cache, _layers, _stats, io
+from .weights import weights_fingerprint
 
 #: Most pixels one forward pass takes. Batching pays off for small images only
 #: (at 512 x 512 one image already keeps the CPU's matrix units busy), while
@@ -20,18 +27,41 @@ from . import _backbone, _layers, io
 #: TensorFlow's own 0.7 GiB).
 MAX_BATCH_PIXELS = 2**19
 
+#: Share of the machine's available memory one forward pass may plan to use;
+#: beyond it an image is refused before the network runs (see check_memory).
+MEMORY_FRACTION = 0.8
+
+
+@dataclasses.dataclass(frozen=True)
+class Preprocessing:
+    """Everything that decides an image's activations, besides the image and the layer.
+
+    The cache key is made of every field (:meth:`fingerprint`), so a field
+    added here is part of the key without anyone listing it.
+    """
+
+    weights_key: tuple  # from weights.resolve_weights
+    resize: tuple | None  # (height, width) or None
+    crop: object  # None, rows (int), fraction (float) or "auto"
+    float_scale: float
+
+    def fingerprint(self):
+        """A JSON-able list naming this configuration, the weights by content."""
+        values = []
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            values.append(weights_fingerprint(value) if field.name == "weights_key" else value)
+        return values
+
 
 @dataclasses.dataclass(frozen=True)
 class ForwardSpec:
-    """Everything that decides the activations of an image, in plain values."""
+    """What to compute and how: the preprocessing, the layers, and run options."""
 
-    weights_key: tuple
+    preprocessing: Preprocessing
     layers: tuple  # canonical names, as requested
-    resize: tuple | None  # (height, width) or None
-    float_scale: float
     batch_size: int
     verbose: bool = False
-    crop: object = None  # None, rows (int), fraction (float) or "auto"
     cache: str | None = None  # folder of the per-image cache (see _cache.py)
     cache_layers: tuple = ()  # also computed and stored on a cache miss
 
@@ -42,6 +72,29 @@ class ForwardSpec:
     @property
     def deepest(self):
         return max(self.layers, key=_layers.n_pools_before)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Request:
+    """One result per image: the arrays ``names`` of ``what`` for ``layer``.
+
+    ``what="stats"`` is the entry of ``_stats`` statistics stored for every
+    cached layer on a miss; any other result (VLAD codes) is made on a miss by
+    ``function(F)`` from one image's (L, C) activations. ``head``, if set,
+    keeps only that many leading rows of each array.
+    """
+
+    layer: str
+    what: str
+    names: tuple | None  # None: every array of the result
+    function: object = None
+    head: int | None = None
+
+    def pick(self, result):
+        if self.names is None:  # whatever the function made
+            return result
+        return {name: result[name][: self.head] if self.head else result[name]
+                for name in self.names}
 
 
 def _split_by_pixels(pixels, budget=None):
@@ -177,18 +230,187 @@ class Activations:
         for outputs in self._iter_layer_batches():
             yield outputs[self.layers[0]] if len(self.layers) == 1 else outputs
 
-    def _iter_layer_batches(self):
+    # -- per-image results, reused through the cache ----------------------------
+
+    def statistics(self, names, *, head=None):
+        """Per-image statistics of the one layer (see ``_stats.py``).
+
+        Read from the cache when there is one (running the network only for
+        images not cached yet), else computed batch by batch.
+
+        Parameters
+        ----------
+        names : iterable of str
+            Among ``"mean"``, ``"max"``, ``"gram"``, ``"n_locations"``,
+            ``"descriptors"``.
+        head : int or None
+            Keep only that many leading rows of each image's arrays (a share
+            of the ``"descriptors"``).
+
+        Returns
+        -------
+        stats : dict of str to list of ndarray
+            One array per image for each name.
+        """
+        layer = self._single_layer("statistics")
+        request = _Request(layer, "stats", tuple(names), head=head)
+        if self.cached:
+            (found,) = self._fetch([request])
+        else:
+            seeds = None
+            if "descriptors" in request.names:
+                seeds = iter([_seed(fp) for fp in self._fingerprints()])
+            found = []
+            for batch in self.iter_batches():
+                for F in _stats.as_groups(batch):
+                    computed = _stats.compute(
+                        F, request.names, seeds=seeds and [next(seeds) for _ in F]
+                    )
+                    found += [request.pick({name: computed[name][k] for name in request.names})
+                              for k in range(len(F))]
+        return {name: [result[name] for result in found] for name in request.names}
+
+    def map_images(self, key, function):
+        """``function`` of each image's (locations, channels) activations of the one layer.
+
+        With a cache, results are stored under ``key`` and read back later, so
+        ``key`` must name the function exactly (VLAD uses its dictionary's
+        digest): the same key must always mean the same result.
+
+        Parameters
+        ----------
+        key : str
+            Names the function; part of the cache key.
+        function : callable
+            From one image's float (L, C) array to a dict of arrays.
+
+        Returns
+        -------
+        results : list of dict
+            One per image, in order.
+        """
+        layer = self._single_layer("map_images")
+        if self.cached:
+            (found,) = self._fetch([_Request(layer, key, None, function)])
+            return found
+        return [function(F[0]) for batch in self.iter_batches()
+                for F in _stats.as_groups(batch, per_sample=True)]
+
+    def precompute(self, maps=(), *, description=None):
+        """Fill the cache for these images in one pass over those not cached yet.
+
+        Stores the statistics of every layer (``layers`` and the transformer's
+        ``cache_layers``) and, for each ``(layer, key, function)`` of
+        ``maps``, that per-image result (as :meth:`map_images` would). Nothing
+        is returned or kept in memory, so any number of images can be cached.
+
+        Parameters
+        ----------
+        maps : iterable of (str, str, callable)
+            Per-image results to store as well.
+        description : str or None
+            Label of the progress bar (shown when the transformer is verbose).
+        """
+        if not self.cached:
+            raise ValueError("precompute needs a cache: set VGGLayerTransformer(cache=folder)")
+        requests = [_Request(layer, "stats", ("mean",)) for layer in self.layers]
+        requests += [_Request(_layers.canonical_layer(layer), key, None, function)
+                     for layer, key, function in maps]
+        self._fetch(requests, keep=False, description=description)
+
+    def _fingerprints(self):
+        return [_cache.image_fingerprint(item) for item in self._images]
+
+    def _fetch(self, requests, *, keep=True, description=None):
+        """Per-image results of ``requests`` via the cache (see statistics, map_images).
+
+        Images with any result missing go through the network once, for all
+        the requests' layers and ``cache_layers`` together; their statistics
+        for every one of those layers are stored on the way. With
+        ``keep=False`` nothing is read or returned, only what is missing
+        computed and stored.
+
+        Returns
+        -------
+        list (one per request) of lists (one per image) of dicts of arrays,
+        or None with ``keep=False``.
+        """
+        disk = _cache.DiskCache(self._spec.cache)
+        forward_fp = self._spec.preprocessing.fingerprint()
+        fingerprints = self._fingerprints()
+        found = [[None] * len(self) for _ in requests] if keep else None
+        missing = []
+        for i, fp in enumerate(fingerprints):
+            hit = True
+            for r, request in enumerate(requests):
+                key = _cache.entry_key(fp, forward_fp, request.layer, request.what)
+                if not keep:
+                    hit = hit and disk.has(key)
+                    continue
+                result = disk.load(key, request.names)
+                found[r][i] = None if result is None else request.pick(result)
+                hit = hit and result is not None
+            if not hit:
+                missing.append(i)
+        if missing:
+            self._compute_missing(requests, fingerprints, missing, found, disk, description)
+        return found
+
+    def _compute_missing(self, requests, fingerprints, missing, found, disk, description):
+        spec = self._spec
+        forward_fp = spec.preprocessing.fingerprint()
+        layers = set(spec.cache_layers) | {request.layer for request in requests}
+        layers = tuple(sorted(layers, key=_layers.layer_order))
+        subset = Activations([self._images[i] for i in missing],
+                             dataclasses.replace(spec, layers=layers))
+        position = iter(missing)
+        for outputs in subset._iter_layer_batches(description):
+            for j in range(len(outputs[layers[0]])):
+                i = next(position)
+                fp = fingerprints[i]
+                stats = {}
+                for layer in layers:
+                    F = outputs[layer][j]
+                    F = F.reshape(1, -1, F.shape[-1])
+                    computed = _stats.compute(F, _stats.STATISTICS, seeds=[_seed(fp)])
+                    stats[layer] = {name: values[0] for name, values in computed.items()}
+                    disk.store(_cache.entry_key(fp, forward_fp, layer, "stats"), stats[layer])
+                for r, request in enumerate(requests):
+                    if request.what == "stats":
+                        result = stats[request.layer]
+                    else:
+                        F = outputs[request.layer][j]
+                        result = request.function(F.reshape(-1, F.shape[-1]))
+                        key = _cache.entry_key(fp, forward_fp, request.layer, request.what)
+                        disk.store(key, result)
+                    if found is not None:
+                        found[r][i] = request.pick(result)
+
+    def _iter_layer_batches(self, description=None):
         spec = self._spec
         starts = range(0, len(self), spec.batch_size)
+        progress = None
         if spec.verbose:
             from tqdm.auto import tqdm
 
-            starts = tqdm(starts, desc="VGG16", unit="batch")
-        for start in starts:
-            indices = range(start, min(start + spec.batch_size, len(self)))
-            rgb = [self._load(i) for i in indices]
-            for chunk in _split_by_pixels([im.shape[0] * im.shape[1] for im in rgb]):
-                yield self._run_batch(rgb[chunk], indices[chunk])
+            progress = tqdm(total=len(self), desc=description or self._description(),
+                            unit="image")
+        try:
+            for start in starts:
+                indices = range(start, min(start + spec.batch_size, len(self)))
+                rgb = [self._load(i) for i in indices]
+                for chunk in _split_by_pixels([im.shape[0] * im.shape[1] for im in rgb]):
+                    yield self._run_batch(rgb[chunk], indices[chunk])
+                    if progress is not None:
+                        progress.update(len(indices[chunk]))
+        finally:
+            if progress is not None:
+                progress.close()
+
+    def _description(self):
+        resize = self._spec.preprocessing.resize
+        size = "native size" if resize is None else f"{resize[0]} x {resize[1]}"
+        return f"VGG16 at {size}"
 
     def _run_batch(self, rgb, indices):
         """Activations of a batch of loaded images, in the batch's order."""
@@ -199,9 +421,11 @@ class Activations:
             by_size[image.shape[:2]].append(j)
         outputs = {layer: [None] * len(rgb) for layer in spec.layers}
         if spec.conv_layers:
-            forward = _backbone.forward_function(spec.weights_key, spec.conv_layers)
+            forward = _backbone.forward_function(spec.preprocessing.weights_key, spec.conv_layers)
             for size, members in by_size.items():
-                self._check_size(size, indices[members[0]])
+                source = _source_name(self._images[indices[members[0]]], indices[members[0]])
+                self._check_size(size, source)
+                check_memory(size, len(members), spec.conv_layers, source)
                 _backbone.count_images(len(members))
                 batch = _backbone.caffe_preprocess(np.stack([rgb[j] for j in members]))
                 for layer, out in zip(spec.conv_layers, forward(batch)):
@@ -224,30 +448,31 @@ class Activations:
     def _load(self, index):
         item = self._images[index]
         source = _source_name(item, index)
+        prep = self._spec.preprocessing
         image = io.read_image(item) if io.is_image_path(item) else item
-        if self._spec.crop is not None:
-            image = io.crop_bottom(image, self._spec.crop, source=source)
-        rgb = io.to_rgb_float(image, float_scale=self._spec.float_scale, source=source)
-        if self._spec.resize is not None:
-            rgb = io.resize_image(rgb, self._spec.resize)
+        if prep.crop is not None:
+            image = io.crop_bottom(image, prep.crop, source=source)
+        rgb = io.to_rgb_float(image, float_scale=prep.float_scale, source=source)
+        if prep.resize is not None:
+            rgb = io.resize_image(rgb, prep.resize)
         return rgb
 
-    def _check_size(self, size, index):
+    def _check_size(self, size, source):
         deepest = self._spec.deepest
         if min(_layers.output_size(*size, deepest)) < 1:
             need = 2 ** _layers.n_pools_before(deepest)
             raise ValueError(
-                f"{_source_name(self._images[index], index)} is {size[0]} x {size[1]} "
+                f"{source} is {size[0]} x {size[1]} "
                 f"pixels; {deepest} needs at least {need} x {need} (VGG16 halves the "
                 f"size {_layers.n_pools_before(deepest)} times before it). Use a "
                 "shallower layer or set resize."
             )
 
     def _known_size(self, index):
-        if self._spec.resize is not None:
-            return tuple(self._spec.resize)
+        if self._spec.preprocessing.resize is not None:
+            return tuple(self._spec.preprocessing.resize)
         item = self._images[index]
-        if io.is_image_path(item) or self._spec.crop is not None:
+        if io.is_image_path(item) or self._spec.preprocessing.crop is not None:
             return None  # known once read (and cropped)
         return tuple(np.shape(item)[:2])
 
@@ -259,3 +484,63 @@ class Activations:
                 "MultiLayerUnion."
             )
         return self.layers[0]
+
+
+def _seed(fingerprint):
+    """The seed of an image's descriptor sample: fixed by its content."""
+    return int(fingerprint[:16], 16)
+
+
+def forward_memory(size, n_images, layers):
+    """Bytes a float32 forward pass of ``n_images`` images of ``size`` needs, about.
+
+    The peak is one convolution's input and output maps of the whole batch
+    (TensorFlow frees the rest as it goes) plus the requested layers' outputs,
+    which are returned; for VGG16 that is block1's two 64-filter maps.
+    """
+    height, width = size
+    peak = 0
+    deepest = max(layers, key=_layers.layer_order)
+    for name, (c_in, c_out) in zip(_layers.CONV_LAYERS, _layers.CONV_SHAPES):
+        h, w = _layers.output_size(height, width, name)
+        peak = max(peak, h * w * (c_in + c_out))
+        if name == deepest:
+            break
+    kept = sum(np.prod(_layers.output_size(height, width, layer)) * _layers.n_channels(layer)
+               for layer in layers)
+    return int(4 * n_images * (peak + kept))
+
+
+def available_memory():
+    """Bytes of memory available to this process now (Linux: MemAvailable), or None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(size, n_images, layers, source):
+    """Refuse, before it runs, a forward pass that cannot fit in memory.
+
+    Raises
+    ------
+    MemoryError
+        Naming the image, its size, the estimate and the remedy.
+    """
+    need = forward_memory(size, n_images, layers)
+    available = available_memory()
+    if available is None or need <= MEMORY_FRACTION * available:
+        return
+    raise MemoryError(
+        f"{source} is {size[0]} x {size[1]} pixels: its forward pass through "
+        f"{max(layers, key=_layers.layer_order)} needs about {need / 2**30:.1f} GiB, more "
+        f"than this machine has available ({available / 2**30:.1f} GiB). Resize it "
+        "(resize=..., or --resize on the command line) to a size the texture allows."
+    )

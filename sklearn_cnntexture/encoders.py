@@ -9,14 +9,37 @@ axes:
 - ``(n, L, C)`` or ``(n, H, W, C)``: L or H x W locations per sample;
 - a list of ``(..., C)`` arrays with different numbers of locations (images of
   different sizes);
-- the lazy :class:`~sklearn_cnntexture.Activations` of one VGG16 layer, which
-  are consumed batch by batch, so memory stays bounded by the batch.
+- an *activation source*: any object offering the activations of one layer
+  batch by batch, such as the lazy :class:`~sklearn_cnntexture.Activations`
+  of one VGG16 layer, so memory stays bounded by the batch.
+
+An activation source has
+
+- ``layers``: a tuple with the name of its one layer (it names the features);
+- ``shape``: a tuple whose last entry is the number of channels;
+- ``len(source)``: the number of samples;
+- ``iter_batches()``: yields arrays ``(b, *locations, C)``, or lists of
+  ``(*locations, C)`` arrays when the samples differ in size;
+
+and may offer precomputed results, when ``cached`` is true:
+
+- ``statistics(names, head=None)``: per-sample statistics of ``_stats.py``
+  (``"mean"``, ``"max"``, ``"gram"``, ``"n_locations"``, ``"descriptors"``),
+  a dict from name to a list with one array per sample;
+- ``map_images(key, function)``: ``function`` of each sample's (L, C) array,
+  reused under ``key``.
+
+The encoders then read those instead of iterating the batches: this is how a
+cached study encodes without running the network. They never import the
+network, the cache or the activations: the source decides how its batches and
+statistics are made.
 
 A stack of raw grayscale images needs its channel axis: ``images[..., None]``
 is ``(n, H, W, 1)`` (a 3-D array is read as ``(n, L, C)``, never guessed), or use
 ``VGGLayerTransformer(layers="image")``.
 """
 
+import copy
 import hashlib
 from numbers import Integral, Real
 
@@ -33,44 +56,35 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _cache
-from ._activations import Activations
-from ._layers import n_channels
+from . import _stats
 
 _CHUNK = 256  # samples per step when the input is one in-memory array
 
 
-def _float_dtype(dtype):
-    """float32 stays float32 (the network's precision); anything else is float64."""
-    return np.float32 if dtype == np.float32 else np.float64
+def is_activation_source(X):
+    """Whether ``X`` is an activation source (see the module docstring), not an array."""
+    # Not hasattr(X, "shape"): a source of several layers has no one shape and
+    # may raise for it; the layer count is checked first, then the shape.
+    return callable(getattr(X, "iter_batches", None)) and hasattr(X, "layers")
 
 
-def iter_groups(batch):
-    """Split one batch into (b, L, C) float arrays of equally many locations.
-
-    ``batch`` is an array (b, *locations, C) or a list of (*locations, C)
-    arrays; a list becomes one group per sample.
-    """
-    if isinstance(batch, np.ndarray):
-        yield batch.reshape(batch.shape[0], -1, batch.shape[-1])
-    else:
-        for sample in batch:
-            yield sample.reshape(1, -1, sample.shape[-1])
+def _reads_store(X):
+    return is_activation_source(X) and bool(getattr(X, "cached", False))
 
 
 class _BaseEncoder(TransformerMixin, BaseEstimator):
-    """Input handling and the fit/encode protocol shared by the encoders.
+    """Input handling and the fit/encode steps shared by the encoders.
 
-    Subclasses define ``_name`` (used in feature names), ``_encode(F)`` from
-    float (b, L, C) to (b, n_outputs) in F's dtype, and
-    ``_output_tokens(channels)``; an encoder that learns from the data sets
-    ``_learns_from_data`` and overrides ``_fit_begin``, ``_fit_add(F)`` and
-    ``_fit_end``, which see the (b, L, C) groups one at a time.
-    :class:`MultiLayerUnion` drives these directly to fit and encode several
-    layers in one pass over the images.
+    Subclasses define ``_name`` (used in feature names; see :data:`ENCODERS`),
+    ``_statistics`` (the ``_stats`` statistics the features derive from) and
+    ``_from_statistics(stats)`` from those statistics, stacked one row per
+    sample, to (b, n_outputs) features, plus ``_output_tokens(channels)``. An
+    encoder that learns from the data (VLAD) overrides ``_learns_from_data``,
+    ``_fit_groups``, ``_fit_store`` and ``_encode_source``.
     """
 
     _name = ""
+    _statistics = ()
     _learns_from_data = False
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -80,7 +94,7 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, ..., n_channels), list of arrays \
-                or Activations
+                or activation source
             Local descriptors per sample, channels last.
         y : None
             Ignored.
@@ -89,18 +103,18 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
         -------
         self
         """
-        if _reads_cache(X):
-            self._check_activations(X, reset=True)
+        if is_activation_source(X):
+            self._check_source(X, reset=True)
             if self._learns_from_data:
-                self._fit_cached(X)
+                if _reads_store(X):
+                    self._fit_store(X)
+                else:
+                    self._fit_groups(_source_groups(X))
             return self
         # Arrays are validated here; lazy activations are not run unless needed.
         groups = self._groups(X, reset=True)
         if self._learns_from_data:
-            self._fit_begin()
-            for F in groups:
-                self._fit_add(F)
-            self._fit_end()
+            self._fit_groups(groups)
         return self
 
     def transform(self, X):
@@ -109,7 +123,7 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, ..., n_channels), list of arrays \
-                or Activations
+                or activation source
             Local descriptors per sample, channels last.
 
         Returns
@@ -118,9 +132,9 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
             float32 for float32 input (and for activations), else float64.
         """
         check_is_fitted(self)
-        if _reads_cache(X):
-            self._check_activations(X, reset=False)
-            return self._encode_cached(X)
+        if is_activation_source(X):
+            self._check_source(X, reset=False)
+            return self._encode_source(X)
         return self._encode_all(self._groups(X, reset=False))
 
     def fit_transform(self, X, y=None):
@@ -129,7 +143,7 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, ..., n_channels), list of arrays \
-                or Activations
+                or activation source
             Local descriptors per sample, channels last.
         y : None
             Ignored.
@@ -141,9 +155,9 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
         if self._learns_from_data:
             return self.fit(X).transform(X)
         self._validate_params()
-        if _reads_cache(X):
-            self._check_activations(X, reset=True)
-            return self._encode_cached(X)
+        if is_activation_source(X):
+            self._check_source(X, reset=True)
+            return self._encode_source(X)
         return self._encode_all(self._groups(X, reset=True))
 
     def get_feature_names_out(self, input_features=None):
@@ -180,21 +194,11 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
             dtype=object,
         )
 
-    # -- protocol used by MultiLayerUnion -----------------------------------
+    # -- encoding -----------------------------------------------------------
 
-    def _start(self, n_features, layer):
-        """Record what was fitted on: channel count and layer name (or None)."""
-        self.n_features_in_ = n_features
-        self.layer_ = layer
-
-    def _fit_begin(self):
-        pass
-
-    def _fit_add(self, F):
-        pass
-
-    def _fit_end(self):
-        pass
+    def _encode(self, F):
+        """Features of a (b, L, C) float array: the statistics, then the features."""
+        return self._from_statistics(_stats.compute(F, self._statistics))
 
     def _encode_all(self, groups):
         parts = [self._encode(F) for F in groups]
@@ -202,15 +206,22 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
             raise ValueError("no samples to encode")
         return np.concatenate(parts)
 
+    def _encode_source(self, X):
+        if not _reads_store(X):
+            return self._encode_all(_source_groups(X))
+        stats = X.statistics(self._statistics)
+        return self._from_statistics({name: np.stack(v) for name, v in stats.items()})
+
+    def _output_tokens(self, channels):
+        return list(channels)
+
     # -- input handling -------------------------------------------------------
 
     def _groups(self, X, *, reset):
-        """Validate ``X`` and return an iterator over it as (b, L, C) float arrays.
+        """Validate array input ``X`` and return an iterator over it as (b, L, C) floats.
 
-        Sets (``reset=True``) or checks the channel count and layer name.
+        Sets (``reset=True``) or checks the channel count.
         """
-        if isinstance(X, Activations):
-            return self._activation_groups(X, reset=reset)
         if isinstance(X, (list, tuple)) and X and not _is_rectangular(X):
             return self._ragged_groups(X, reset=reset)
         return self._array_groups(X, reset=reset)
@@ -233,7 +244,7 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
         if reset:
             self.layer_ = None
         chunks = range(0, len(array), _CHUNK)
-        return (next(iter_groups(array[i : i + _CHUNK])) for i in chunks)
+        return (next(_stats.as_groups(array[i : i + _CHUNK])) for i in chunks)
 
     def _ragged_groups(self, X, *, reset):
         samples = []
@@ -251,13 +262,9 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
             self.layer_ = None
             if hasattr(self, "feature_names_in_"):
                 del self.feature_names_in_
-        return iter_groups(samples)
+        return _stats.as_groups(samples)
 
-    def _activation_groups(self, X, *, reset):
-        self._check_activations(X, reset=reset)
-        return (F for batch in X.iter_batches() for F in iter_groups(batch))
-
-    def _check_activations(self, X, *, reset):
+    def _check_source(self, X, *, reset):
         if len(X.layers) != 1:
             raise ValueError(
                 f"{type(self).__name__} got activations of {len(X.layers)} layers "
@@ -265,22 +272,15 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
                 "to encode each layer and concatenate the features."
             )
         (layer,) = X.layers
-        self._check_features(n_channels(layer), layer, reset=reset)
+        self._check_features(X.shape[-1], layer, reset=reset)
         if reset and hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
         return layer
 
-    def _cached_statistic(self, X, names):
-        """Per-image cached statistics of X's layer (see _cache.py)."""
-        (stats,) = _cache.fetch(X, [_cache.stats_request(X.layers[0], names)])
-        return stats
-
-    def _encode_cached(self, X):
-        raise NotImplementedError
-
     def _check_features(self, n_features, layer, *, reset):
         if reset:
-            self._start(n_features, layer)
+            self.n_features_in_ = n_features
+            self.layer_ = layer
             return
         if n_features != self.n_features_in_:
             raise ValueError(
@@ -294,8 +294,8 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
             )
 
 
-def _reads_cache(X):
-    return isinstance(X, Activations) and X.cached
+def _source_groups(X):
+    return (F for batch in X.iter_batches() for F in _stats.as_groups(batch))
 
 
 def _is_rectangular(X):
@@ -343,21 +343,14 @@ class MeanPool(_BaseEncoder):
     """
 
     _name = "mean"
+    _statistics = ("mean",)
     _parameter_constraints = {}
 
-    def _encode(self, F):
-        # Accumulate in float64: summing 262144 float32 locations (one 512 x 512
-        # block1 map) one after another would lose about 0.3 %.
-        return F.mean(axis=1, dtype=np.float64).astype(F.dtype)
-
-    def _encode_cached(self, X):
-        return np.stack([s[self._name] for s in self._cached_statistic(X, (self._name,))])
-
-    def _output_tokens(self, channels):
-        return list(channels)
+    def _from_statistics(self, stats):
+        return stats["mean"]
 
 
-class MaxPool(MeanPool):
+class MaxPool(_BaseEncoder):
     """Maximum of each channel over all locations: ``n_channels`` features.
 
     Attributes
@@ -384,9 +377,11 @@ class MaxPool(MeanPool):
     """
 
     _name = "max"
+    _statistics = ("max",)
+    _parameter_constraints = {}
 
-    def _encode(self, F):
-        return F.max(axis=1)
+    def _from_statistics(self, stats):
+        return stats["max"]
 
 
 class GramEncoder(_BaseEncoder):
@@ -438,6 +433,7 @@ class GramEncoder(_BaseEncoder):
     """
 
     _name = "gram"
+    _statistics = ("gram", "n_locations")
     _parameter_constraints = {
         "triangle": [StrOptions({"upper", "full"})],
         "normalize": ["boolean"],
@@ -447,30 +443,14 @@ class GramEncoder(_BaseEncoder):
         self.triangle = triangle
         self.normalize = normalize
 
-    def _encode(self, F):
-        gram = np.matmul(F.transpose(0, 2, 1), F)
-        if self.normalize:
-            gram /= F.shape[1]
-        n = F.shape[2]
-        if self.triangle == "full":
-            return gram.reshape(len(F), n * n)
-        rows, cols = np.triu_indices(n)
-        return gram[:, rows, cols]
-
-    def _encode_cached(self, X):
-        # The cache holds the upper triangle of F^T F and the location count.
-        stats = self._cached_statistic(X, ("gram", "n_locations"))
-        upper = np.stack([s["gram"] for s in stats])
-        if self.normalize:
-            upper /= np.array([s["n_locations"] for s in stats], dtype=upper.dtype)[:, None]
-        if self.triangle == "upper":
-            return upper
-        n = self.n_features_in_
-        rows, cols = np.triu_indices(n)
-        full = np.empty((len(upper), n, n), dtype=upper.dtype)
-        full[:, rows, cols] = upper
-        full[:, cols, rows] = upper
-        return full.reshape(len(upper), n * n)
+    def _from_statistics(self, stats):
+        return _stats.gram_features(
+            stats["gram"],
+            stats["n_locations"],
+            self.n_features_in_,
+            normalize=self.normalize,
+            triangle=self.triangle,
+        )
 
     def _output_tokens(self, channels):
         n = len(channels)
@@ -570,33 +550,69 @@ class VLADEncoder(_BaseEncoder):
                 "k-means needs at least one descriptor per word"
             )
 
-    def _fit_begin(self):
+    def partial_fit(self, X, y=None):
+        """Add ``X``'s local descriptors to the dictionary's sample and refit the words.
+
+        The sample is the same uniform reservoir :meth:`fit` draws, so after
+        ``partial_fit`` on each batch of a data set in turn the words are
+        exactly those of ``fit`` on the whole of it. Each call runs k-means on
+        the sample so far (up to ``max_descriptors`` rows): feed large batches.
+        :class:`MultiLayerUnion` uses this to learn every layer's dictionary
+        from one pass over the images.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ..., n_channels), list of arrays \
+                or activation source
+            Local descriptors per sample, channels last.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self
+        """
+        first = not hasattr(self, "_sample")
+        if first:
+            self._validate_params()
+            self._check_sample_size()
+        if is_activation_source(X):
+            self._check_source(X, reset=first)
+            groups = _source_groups(X)
+        else:
+            groups = self._groups(X, reset=first)
+        if first:
+            self._sample = _DescriptorSample(
+                self.max_descriptors, check_random_state(self.random_state)
+            )
+        for F in groups:
+            self._sample.add(F.reshape(-1, F.shape[-1]))
+        # k-means draws from a copy of the generator, so the reservoir's next
+        # draws are the ones fit would make.
+        self._fit_words(self._sample.descriptors, copy.deepcopy(self._sample.rng))
+        return self
+
+    def _fit_groups(self, groups):
         self._check_sample_size()
-        self._sample = _DescriptorSample(
-            self.max_descriptors, check_random_state(self.random_state)
-        )
-
-    def _fit_add(self, F):
-        self._sample.add(F.reshape(-1, F.shape[-1]))
-
-    def _fit_end(self):
-        sample = self.__dict__.pop("_sample")
+        sample = _DescriptorSample(self.max_descriptors, check_random_state(self.random_state))
+        for F in groups:
+            sample.add(F.reshape(-1, F.shape[-1]))
+        self.__dict__.pop("_sample", None)  # a finished fit: no partial_fit to continue
         self._fit_words(sample.descriptors, sample.rng)
 
-    def _fit_cached(self, X):
+    def _fit_store(self, X):
         # The dictionary's sample: an equal share of max_descriptors from each
-        # image, taken from the fixed random sample of its locations the cache
+        # image, taken from the fixed random sample of its locations the store
         # keeps, then a uniform subsample if that is still too many.
         self._check_sample_size()
-        per_image = _cache.descriptors_per_image(self.max_descriptors, len(X))
-        stats = _cache.fetch(
-            X, [_cache.stats_request(X.layers[0], ("descriptors",), head=per_image)]
-        )[0]
-        descriptors = np.concatenate([s["descriptors"] for s in stats])
+        per_image = _stats.descriptors_per_image(self.max_descriptors, len(X))
+        stats = X.statistics(("descriptors",), head=per_image)
+        descriptors = np.concatenate(stats["descriptors"])
         rng = check_random_state(self.random_state)
         if len(descriptors) > self.max_descriptors:
             keep = rng.choice(len(descriptors), self.max_descriptors, replace=False)
             descriptors = descriptors[np.sort(keep)]
+        self.__dict__.pop("_sample", None)
         self._fit_words(descriptors, rng)
 
     def _fit_words(self, descriptors, rng):
@@ -610,24 +626,33 @@ class VLADEncoder(_BaseEncoder):
         kmeans.fit(descriptors.astype(np.float64))
         self.cluster_centers_ = kmeans.cluster_centers_
 
-    def _encode_cached(self, X):
-        (codes,) = _cache.fetch(X, [self._cache_request(X.layers[0])])
-        return np.stack([c["code"] for c in codes])
+    def per_image_encoding(self):
+        """This fitted encoder as a function of one image, and a key naming it.
 
-    def _cache_request(self, layer):
-        """The cache request for this fitted encoder's codes of ``layer``.
-
-        The key includes the words themselves: codes are reused only by an
-        encoder with the very same dictionary (the same training fold).
+        Returns
+        -------
+        key : str
+            ``"vlad-"`` and a digest of the words and normalization: equal
+            keys mean equal codes, so a store may reuse codes under it (they
+            are reused only by an encoder with the very same dictionary, i.e.
+            the same training fold).
+        function : callable
+            From one image's (L, n_channels) local descriptors to
+            ``{"code": features}``.
         """
+        check_is_fitted(self)
         digest = hashlib.sha256(self.cluster_centers_.tobytes())
         digest.update(repr((self.power, self.l2_normalize)).encode())
-        n_channels_ = self.n_features_in_
 
-        def compute(F):
-            return {"code": self._encode(F.reshape(1, -1, n_channels_))[0]}
+        def function(F):
+            return {"code": self._encode(F.reshape(1, -1, F.shape[-1]))[0]}
 
-        return _cache.Request(layer, f"vlad-{digest.hexdigest()}", ("code",), compute)
+        return f"vlad-{digest.hexdigest()}", function
+
+    def _encode_source(self, X):
+        if not _reads_store(X):
+            return self._encode_all(_source_groups(X))
+        return np.stack([result["code"] for result in X.map_images(*self.per_image_encoding())])
 
     def _encode(self, F):
         words = self.cluster_centers_
@@ -684,3 +709,30 @@ class _DescriptorSample:
             keep = np.argpartition(keys, self.size - 1)[: self.size]
             descriptors, keys = descriptors[keep], keys[keep]
         self.descriptors, self.keys = descriptors, keys
+
+
+#: The encoders by the name their features and the study's table use.
+ENCODERS = {cls._name: cls for cls in (MeanPool, MaxPool, GramEncoder, VLADEncoder)}
+
+
+def encoder_name(encoder):
+    """The name of an encoder in :data:`ENCODERS`, or of the encoder of a union.
+
+    A union of layers (:class:`MultiLayerUnion`, any estimator with an
+    ``encoder`` parameter) is named by the encoder it applies to each layer,
+    ``MeanPool`` when that is None.
+
+    Examples
+    --------
+    >>> from sklearn_cnntexture import GramEncoder, MultiLayerUnion
+    >>> from sklearn_cnntexture.encoders import encoder_name
+    >>> encoder_name(GramEncoder()), encoder_name(MultiLayerUnion())
+    ('gram', 'mean')
+    """
+    if "encoder" in encoder.get_params(deep=False):
+        encoder = encoder.get_params(deep=False)["encoder"] or MeanPool()
+    if type(encoder) not in ENCODERS.values():
+        raise ValueError(
+            f"{type(encoder).__name__} is not one of the encoders {list(ENCODERS)}"
+        )
+    return type(encoder)._name

@@ -4,9 +4,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
 from sklearn.utils.validation import check_is_fitted
 
-from ._activations import Activations
-from ._layers import n_channels
-from .encoders import MeanPool, _BaseEncoder, iter_groups
+from .encoders import ENCODERS, MeanPool, is_activation_source
+
+#: The ``layer`` of a union's row in the study's table.
+UNION = "union"
 
 
 class MultiLayerUnion(TransformerMixin, BaseEstimator):
@@ -17,8 +18,9 @@ class MultiLayerUnion(TransformerMixin, BaseEstimator):
     layer with its own copy of ``encoder`` and concatenates the features,
     layer by layer, in the order of the layers. The images go through the
     network once for all layers (twice in ``fit_transform`` for an encoder that
-    learns from the data, such as :class:`VLADEncoder`: once to learn, once to
-    encode).
+    learns from the data, such as :class:`VLADEncoder`: once to learn, with
+    its ``partial_fit`` batch by batch, once to encode); with a cache, the
+    layers are read from it one by one.
 
     Like :class:`~sklearn.pipeline.FeatureUnion`, parameters nest
     (``encoder__triangle``) and output names carry the layer
@@ -63,7 +65,7 @@ class MultiLayerUnion(TransformerMixin, BaseEstimator):
     array(['block1_conv2__mean__0', 'block2_conv2__mean__0'], dtype=object)
     """
 
-    _parameter_constraints = {"encoder": [_BaseEncoder, None]}
+    _parameter_constraints = {"encoder": [*ENCODERS.values(), None]}
 
     def __init__(self, encoder=None):
         self.encoder = encoder
@@ -100,12 +102,12 @@ class MultiLayerUnion(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         fitted_on_arrays = "x" in self.encoders_
-        if fitted_on_arrays != (not isinstance(X, Activations)):
+        if fitted_on_arrays == is_activation_source(X):
             raise ValueError(
                 "MultiLayerUnion was fitted on "
                 + ("a plain array" if fitted_on_arrays else f"activations of {list(self.encoders_)}")
                 + " and cannot transform "
-                + ("activations" if isinstance(X, Activations) else "a plain array")
+                + ("activations" if is_activation_source(X) else "a plain array")
             )
         if fitted_on_arrays:
             return self.encoders_["x"].transform(X)
@@ -114,11 +116,17 @@ class MultiLayerUnion(TransformerMixin, BaseEstimator):
                 f"MultiLayerUnion was fitted on layers {list(self.encoders_)}, "
                 f"got {list(X.layers)}"
             )
-        if X.cached:  # per-image results come from the cache, layer by layer
+        if getattr(X, "cached", False):  # per-image results come from the store, layer by layer
             return np.concatenate(
                 [encoder.transform(X[layer]) for layer, encoder in self.encoders_.items()], axis=1
             )
-        batches = [self._encode_batch(outputs) for outputs in X._iter_layer_batches()]
+        batches = []
+        for outputs in _layer_batches(X):
+            batches.append(np.concatenate(
+                [encoder.transform(_LayerBatch(layer, outputs[layer]))
+                 for layer, encoder in self.encoders_.items()],
+                axis=1,
+            ))
         return np.concatenate(batches)
 
     def get_feature_names_out(self, input_features=None):
@@ -143,7 +151,7 @@ class MultiLayerUnion(TransformerMixin, BaseEstimator):
 
     def _fit(self, X):
         prototype = self._prototype()
-        if not isinstance(X, Activations):
+        if not is_activation_source(X):
             encoder = clone(prototype).fit(X)
             self.encoders_ = {"x": encoder}
             self.n_features_in_ = encoder.n_features_in_
@@ -152,28 +160,35 @@ class MultiLayerUnion(TransformerMixin, BaseEstimator):
             return
         for attr in ("n_features_in_", "feature_names_in_"):
             self.__dict__.pop(attr, None)
-        if X.cached:
+        learns = hasattr(prototype, "partial_fit")
+        if not learns or getattr(X, "cached", False):
+            # Nothing to learn (fit only records the layer), or a store to read.
             self.encoders_ = {layer: clone(prototype).fit(X[layer]) for layer in X.layers}
             return
-        encoders = {}
-        for layer in X.layers:
-            encoders[layer] = clone(prototype)
-            encoders[layer]._validate_params()
-            encoders[layer]._start(n_channels(layer), layer)
-        if prototype._learns_from_data:
-            # One pass over the images feeds every layer's encoder.
-            for encoder in encoders.values():
-                encoder._fit_begin()
-            for outputs in X._iter_layer_batches():
-                for layer, encoder in encoders.items():
-                    for F in iter_groups(outputs[layer]):
-                        encoder._fit_add(F)
-            for encoder in encoders.values():
-                encoder._fit_end()
+        # One pass over the images feeds every layer's encoder.
+        encoders = {layer: clone(prototype) for layer in X.layers}
+        for outputs in _layer_batches(X):
+            for layer, encoder in encoders.items():
+                encoder.partial_fit(_LayerBatch(layer, outputs[layer]))
         self.encoders_ = encoders
 
-    def _encode_batch(self, outputs):
-        columns = []
-        for layer, encoder in self.encoders_.items():
-            columns.append(np.concatenate([encoder._encode(F) for F in iter_groups(outputs[layer])]))
-        return np.concatenate(columns, axis=1)
+
+def _layer_batches(X):
+    """A source's batches as dicts from layer to batch (one layer yields bare batches)."""
+    for batch in X.iter_batches():
+        yield batch if len(X.layers) > 1 else {X.layers[0]: batch}
+
+
+class _LayerBatch:
+    """One batch of one layer, as an activation source (see ``encoders.py``)."""
+
+    def __init__(self, layer, batch):
+        self.layers = (layer,)
+        self._batch = batch
+        self.shape = (len(batch), batch[0].shape[-1])
+
+    def __len__(self):
+        return len(self._batch)
+
+    def iter_batches(self):
+        yield self._batch

@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array
 
 from . import _layers, io
-from ._activations import Activations, ForwardSpec
+from ._activations import Activations, ForwardSpec, Preprocessing
 from .weights import resolve_weights
 
 
@@ -282,14 +282,17 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
             if len(resize) != 2 or not all(isinstance(s, Integral) and s >= 1 for s in resize):
                 raise ValueError(f"resize must be an int or (height, width), got {self.resize!r}")
         layers = self._canonical_layers()
-        return ForwardSpec(
+        preprocessing = Preprocessing(
             weights_key=resolve_weights(self.weights, self.random_state),
-            layers=layers,
             resize=resize,
+            crop=io.check_crop(self.crop),
             float_scale=float(self.float_scale),
+        )
+        return ForwardSpec(
+            preprocessing=preprocessing,
+            layers=layers,
             batch_size=int(self.batch_size),
             verbose=bool(self.verbose),
-            crop=io.check_crop(self.crop),
             cache=None if self.cache is None else os.fspath(self.cache),
             cache_layers=layers if self.cache_layers is None
             else self._canonical_layers(self.cache_layers, "cache_layers"),

@@ -30,6 +30,8 @@ __all__ = [
     "hed_weights_path",
     "imagenet_weights_path",
     "read_vgg16_kernels",
+    "resolve_weights",
+    "weights_fingerprint",
 ]
 
 import importlib.util
@@ -39,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._cache import file_fingerprint
 from ._layers import CONV_SHAPES
 
 
@@ -187,8 +190,9 @@ def imagenet_weights_path():
 def resolve_weights(weights, random_state):
     """Turn a ``weights`` parameter into a hashable source key.
 
-    The key names the weights exactly (a file by its resolved path, size and
-    modification time), so a cache keyed on it cannot serve a stale network.
+    The key names the weights exactly (a file by its resolved path, size,
+    modification and change times and inode), so the per-process network
+    built from it cannot be stale.
     Checks cheaply that the source exists; the file is read later, once per
     process.
 
@@ -196,7 +200,7 @@ def resolve_weights(weights, random_state):
     -------
     key : tuple
         ``("random", seed)``, ``("imagenet",)``, ``("hed-bsds500", path, size,
-        mtime)`` or ``("file", path, size, mtime)``.
+        mtime, ctime, inode)`` or ``("file", path, size, mtime, ctime, inode)``.
     """
     if weights is None:
         if random_state is None:
@@ -219,8 +223,34 @@ def resolve_weights(weights, random_state):
 
 
 def _file_identity(path):
+    # ctime and inode as well as mtime: a file rewritten in place, even with its
+    # old mtime restored, gets a new key, so no process keeps using the old network.
     stat = os.stat(path)
-    return (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+    return (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns,
+            stat.st_ino)
+
+
+def weights_fingerprint(key):
+    """A string naming the weights a :func:`resolve_weights` key names, by content.
+
+    ``"random-<seed>"`` for random weights, else the SHA-256 of the weights
+    file's bytes: two copies of one file have the same fingerprint, and a
+    changed file another one. Memoized per process while the file is unchanged.
+
+    Parameters
+    ----------
+    key : tuple
+        From :func:`resolve_weights`.
+
+    Returns
+    -------
+    fingerprint : str
+    """
+    kind = key[0]
+    if kind == "random":
+        return f"random-{key[1]}"
+    path = imagenet_weights_path() if kind == "imagenet" else key[1]
+    return file_fingerprint(path)
 
 
 def load_kernels(key):

@@ -20,6 +20,7 @@ from sklearn_cnntexture import (
     backbone_image_count,
 )
 from sklearn_cnntexture import _cache
+from sklearn_cnntexture.weights import weights_fingerprint
 from sklearn_cnntexture.study import make_study
 
 LAYERS = [*PAPER_LAYERS, "image"]
@@ -79,10 +80,9 @@ def test_full_grid_sends_each_image_through_the_cnn_once(tmp_path):
         encoders=["mean", "max", "gram"],
         raw_image=False,
         union=False,
-        weights=None,
+        vgg=VGGLayerTransformer(weights=None, random_state=0, cache=str(tmp_path)),
         n_repeats=3,
         n_estimators=5,
-        cache=str(tmp_path),
     )
     assert isinstance(search, GridSearchCV)
     n = count(lambda: search.fit(X, y))  # no warm-up: the cache alone does it
@@ -129,12 +129,12 @@ def test_keys_follow_image_content_not_path(tmp_path):
 
 
 def test_weights_file_content_is_part_of_the_key(tmp_path):
-    assert _cache.weights_fingerprint(("random", 0)) != _cache.weights_fingerprint(("random", 1))
+    assert weights_fingerprint(("random", 0)) != weights_fingerprint(("random", 1))
     one, two = tmp_path / "one.h5", tmp_path / "two.h5"
     one.write_bytes(b"weights one")
     two.write_bytes(b"weights two")
-    fp_one = _cache.weights_fingerprint(("file", str(one), 11, 1))
-    assert fp_one != _cache.weights_fingerprint(("file", str(two), 11, 1))
+    fp_one = weights_fingerprint(("file", str(one), 11, 1, 1, 1))
+    assert fp_one != weights_fingerprint(("file", str(two), 11, 1, 1, 1))
 
 
 def test_a_failed_write_leaves_nothing(tmp_path, monkeypatch):
