@@ -252,3 +252,100 @@ def test_union_candidate_uses_mean_of_each_layer(tmp_path):
     assert union["encoder"] == "mean" and union["n_features"] == 64 + 128
     assert isinstance(union["params"]["encode"], MultiLayerUnion)
     assert isinstance(union["params"]["encode"].encoder, MeanPool)
+
+
+def test_one_layer_study_has_no_union_and_says_so(tmp_path):
+    """Issue 10, item 1: the union of one layer was that layer again, a duplicate row."""
+    X, y = textures(3)
+    result = run_study(X, y, layers=["C1_2"], encoders=["mean"], vgg=random_vgg(str(tmp_path)),
+                       n_repeats=1, n_estimators=5, verbose=False)
+    table = result.results
+    assert not table.duplicated(["layer", "encoder"]).any()
+    assert list(table["layer"]) == ["image", "block1_conv2"]
+    assert any("No union of layers" in note for note in result.notes)
+    paths = write_study(result, tmp_path / "out")
+    assert "union.png" not in {p.name for p in paths}
+    assert "No union of layers" in (tmp_path / "out" / "summary.md").read_text()
+
+
+def test_a_union_row_is_labelled_union_whatever_its_layers(tmp_path):
+    X, y = textures(3)
+    search = make_study(layers=["block1_conv2"], encoders=["mean"], raw_image=False,
+                        union=False, vgg=random_vgg(str(tmp_path)), n_repeats=1, n_estimators=5)
+    search.param_grid.append({"vgg__layers": [["block1_conv2"]],
+                              "encode": [MultiLayerUnion(MeanPool())]})
+    table = study_results(search.fit(X, y))
+    assert list(table["layer"]) == ["block1_conv2", "union"]
+
+
+@pytest.mark.parametrize("option, message", [
+    ({"n_estimators": 0}, "at least 1 tree"),
+    ({"n_splits": 1}, "at least 2 folds"),
+    ({"n_repeats": 0}, "at least once"),
+])
+def test_bad_settings_are_refused_before_any_image(option, message, tmp_path):
+    X, y = textures(3)
+    before = backbone_image_count()
+    settings = {"layers": ["C1_2"], "encoders": ["mean"], "n_repeats": 1, **option}
+    with pytest.raises(ValueError, match=message):
+        run_study(X, y, vgg=random_vgg(str(tmp_path)), verbose=False, **settings)
+    assert backbone_image_count() == before
+
+
+def test_summary_names_weights_ties_vlad_size_and_the_time_unit(tmp_path):
+    X, y = textures(3)
+    result = run_study(X, y, layers=["C1_2", "C2_2"], encoders=["mean", "vlad"],
+                       vgg=random_vgg(str(tmp_path / "cache")), vlad_resize=40, n_repeats=1,
+                       n_estimators=5, verbose=False)
+    write_study(result, tmp_path / "out")
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert "Weights: random (seed 0)" in summary and "scikit-learn" in summary
+    assert "VLAD ran on images resized to 40" in summary
+    assert "fit + score per fold (s)" in summary
+    best = result.best
+    tied = result.results[(result.results["f1_mean"] >= best["f1_mean"] - best["f1_std"])]
+    assert len(result.ties) == len(tied) - 1
+    if len(result.ties):
+        assert "Within one standard deviation" in summary
+
+
+def test_study_folder_reads_back(tmp_path):
+    X, y = textures(3)
+    vgg = VGGLayerTransformer(weights=None, random_state=0, resize=(40, 36), crop=2,
+                              cache=str(tmp_path / "cache"))
+    result = run_study(X, y, layers=["C1_2"], encoders=["mean"], vgg=vgg, n_repeats=1,
+                       n_estimators=5, verbose=False)
+    write_study(result, tmp_path / "out")
+    study = load_study(tmp_path / "out")
+    params = study.vgg.get_params()
+    assert params["resize"] == (40, 36) and params["crop"] == 2
+    assert params["cache"] == str(tmp_path / "cache") and params["weights"] is None
+    assert list(study.results["layer"]) == list(result.results["layer"])
+    assert study.config["provenance"]["weights"] == "random (seed 0)"
+
+
+def test_best_explainable_skips_gram_vlad_and_the_raw_image():
+    table = pd.DataFrame({
+        "layer": ["image", "block1_conv2", "block2_conv2", "block2_conv2", "union"],
+        "encoder": ["mean", "mean", "max", "gram", "mean"],
+        "f1_mean": [0.99, 0.5, 0.8, 0.95, 0.7], "f1_std": [0.0] * 5,
+    })
+    choice = best_explainable(table)
+    assert (choice.layers, choice.encoder, choice.metric) == (["block2_conv2"], "max", "f1")
+    table.loc[4, "f1_mean"] = 0.9
+    assert best_explainable(table).layers == ["block1_conv2", "block2_conv2"]
+    with pytest.raises(ValueError, match="no mean or max"):
+        best_explainable(table[table["encoder"] == "gram"])
+
+
+def test_every_phase_has_a_labelled_progress_bar(tmp_path, capsys):
+    """Issue 10, item 13: each pass says what it is, and the grid search counts its fits."""
+    X, y = textures(3)
+    run_study(X, y, layers=["C1_2"], encoders=["mean", "vlad"], raw_image=False,
+              vgg=random_vgg(str(tmp_path)), vlad_resize=40, n_repeats=1, n_estimators=5,
+              verbose=True)
+    err = capsys.readouterr().err
+    assert "VGG16 at native size" in err
+    assert "VGG16 at 40 x 40 for VLAD descriptors" in err
+    assert "VLAD codes of 3 fold dictionaries" in err
+    assert "Grid search: fits (candidates x folds)" in err and "6/6" in err
