@@ -603,11 +603,10 @@ def explain_model(
     important = important.join(means, on="feature")
     characteristic = characteristic_textures(features, y, feature_names=names)
     firsts = {c: next(i for i, label in enumerate(y) if label == c) for c in characteristic["class"]}
-    heatmaps = {
-        row[0]: (*activation_heatmap(X[firsts[row[0]]], row.layer, int(row.filter), vgg=vgg),
-                 row.layer, int(row.filter))
-        for row in characteristic.itertuples(index=False)
-    }
+    heatmaps = {}
+    for row in characteristic.itertuples(index=False):
+        heat, image = activation_heatmap(X[firsts[row[0]]], row.layer, int(row.filter), vgg=vgg)
+        heatmaps[row[0]] = (image, heat, row.layer, int(row.filter))
     if color == "auto":
         gray = all(_is_gray(image) for image, *_ in heatmaps.values())
         color = "gray" if gray and _gray_available() else "rgb"

@@ -531,6 +531,9 @@ def test_explain_model_tables_textures_and_heatmaps(stripes, tmp_path):
         assert texture.shape == (32, 32, 3) and 0 <= texture.min() and texture.max() <= 1
     image, heat, layer, f = e.heatmaps["fine"]
     assert heat.shape == image.shape[:2] == (48, 48)
+    np.testing.assert_array_equal(image, np.asarray(Image.open(X[8])))  # the micrograph
+    assert heat.dtype == np.float32 and (layer, f) == tuple(
+        e.characteristic.set_index("class").loc["fine", ["layer", "filter"]])
     assert e.sources == {c: f"{c}_0.png" for c in e.heatmaps}
 
 
