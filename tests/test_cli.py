@@ -109,3 +109,185 @@ def test_featurize_refuses_an_unknown_suffix(data_folder, tmp_path, capsys):
     assert main(["featurize", str(data_folder), "--out", str(tmp_path / "f.xlsx"),
                  "--weights", "hed-bsds500", "--layers", "C1_2"]) == 2
     assert "must end in .csv or .parquet" in capsys.readouterr().err
+
+
+# -- issue 10: every run ends in a result or in one clear line -----------------
+
+import json  # noqa: E402
+import os  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+from sklearn_cnntexture import backbone_image_count  # noqa: E402
+
+HED = ["--weights", "hed-bsds500"]
+
+
+def run_cli(*args):
+    """The real ``cnntexture`` entry point in a subprocess."""
+    exe = shutil.which("cnntexture")
+    command = [exe] if exe else [sys.executable, "-m", "sklearn_cnntexture.cli"]
+    return subprocess.run([*command, *map(str, args)], capture_output=True, text=True,
+                          timeout=600)
+
+
+def one_line(stderr):
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+def bad_outs(data, tmp_path):
+    existing = tmp_path / "existing.txt"
+    existing.write_text("not a folder")
+    a_folder = tmp_path / "a_folder"
+    a_folder.mkdir(exist_ok=True)
+    study = ["study", data, *HED, "--layers", "C1_2", "--encoders", "mean", "--repeats", "1"]
+    explain = ["explain", data, *HED, "--layers", "C1_2", "--size", "16", "--steps", "1"]
+    featurize = ["featurize", data, *HED, "--layers", "C1_2"]
+    return [
+        (study + ["--out", existing], "is an existing file"),
+        (study + ["--out", data / "study"], "is inside the data folder"),
+        (study + ["--out", tmp_path / "o", "--cache", data / "cache"], "inside the data folder"),
+        (explain + ["--out", existing], "is an existing file"),
+        (explain + ["--out", data / "explain"], "is inside the data folder"),
+        (featurize + ["--out", a_folder], "must end in .csv or .parquet"),
+        (featurize + ["--out", tmp_path / "f.txt"], "must end in .csv or .parquet"),
+        (featurize + ["--out", data / "f.csv"], "is inside the data folder"),
+        (featurize + ["--out", existing / "f.csv"], "is a file, so it cannot hold"),
+    ]
+
+
+def test_a_bad_out_is_refused_before_any_image_goes_through_the_network(
+        data_folder, tmp_path, capsys):
+    for argv, message in bad_outs(data_folder, tmp_path):
+        before = backbone_image_count()
+        assert main([str(a) for a in argv]) == 2, argv
+        assert backbone_image_count() == before, argv
+        assert message in one_line(capsys.readouterr().err), argv
+    assert sorted(p.name for p in data_folder.iterdir()) == ["ferrite", "martensite",
+                                                             "pearlite"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["featurize", "{data}", "--out", "{tmp}/f.txt"], "--out must end in .csv or .parquet"),
+    (["study", "{data}", "--out", "{tmp}/o", "--trees", "0"], "--trees must be at least 1"),
+    (["study", "{data}", "--out", "{tmp}/o", "--folds", "1"], "--folds must be at least 2"),
+    (["study", "{data}", "--out", "{tmp}/o", "--repeats", "0"], "--repeats must be at least 1"),
+    (["study", "{data}", "--out", "{data}/o"], "is inside the data folder"),
+    (["featurize", "{data}", "--out", "{tmp}/f.csv", "--float-scale", "0"],
+     "--float-scale takes a positive number"),
+])
+def test_usage_errors_exit_2_with_one_line_through_the_entry_point(
+        argv, message, data_folder, tmp_path):
+    argv = [a.format(data=data_folder, tmp=tmp_path) for a in argv]
+    result = run_cli(*argv, *HED)
+    assert result.returncode == 2, result.stderr
+    assert message in one_line(result.stderr)
+    assert result.stdout == ""
+    assert not (tmp_path / "o").exists() and not (data_folder / "o").exists()
+    assert not (tmp_path / "f.txt").exists()
+
+
+def test_one_layer_study_through_the_entry_point(data_folder, tmp_path):
+    """Issue 10, item 1: no duplicated rows, a summary that says why there is no union;
+    TensorFlow's start-up lines are not the user's business (item 10)."""
+    out = tmp_path / "study"
+    result = run_cli("study", data_folder, "--out", out, *HED, "--layers", "C1_2",
+                     "--encoders", "mean", "--repeats", "1", "--trees", "5")
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(out / "results.csv")
+    assert not table.duplicated(["layer", "encoder"]).any()
+    assert sorted(p.name for p in out.iterdir() if p.suffix != ".svg") == sorted(
+        ["cache", "results.csv", "study.json", "study.png", "summary.md",
+         *[p.name for p in out.iterdir() if p.name.startswith(".")]])
+    summary = (out / "summary.md").read_text()
+    assert "No union of layers" in summary and "hed-bsds500 (sha256" in summary
+    for noise in ["oneDNN", "cuda", "absl", "cuInit"]:
+        assert noise not in result.stderr
+
+
+def test_ctrl_c_says_what_is_cached(data_folder, tmp_path, capsys, monkeypatch):
+    from sklearn_cnntexture import study
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(study, "run_study", interrupted)
+    out = tmp_path / "o"
+    code = main(["study", str(data_folder), "--out", str(out), *HED, "--layers", "C1_2"])
+    assert code == 130
+    line = one_line(capsys.readouterr().err)
+    assert line == (f"cnntexture study: interrupted; 0 images cached in {(out / 'cache').resolve()}"
+                    ", run again to resume")
+    assert not (out / "summary.md").exists()
+
+
+def test_an_os_error_is_one_line_naming_the_path(data_folder, tmp_path, capsys, monkeypatch):
+    from sklearn_cnntexture import report
+
+    full = tmp_path / "o" / "results.csv"
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device", str(full))
+
+    monkeypatch.setattr(report, "write_study", disk_full)
+    code = main(["study", str(data_folder), "--out", str(tmp_path / "o"), *HED,
+                 "--layers", "C1_2", "--encoders", "mean", "--repeats", "1", "--trees", "5"])
+    assert code == 1
+    err = capsys.readouterr().err  # the progress bars, then one line
+    assert "Traceback" not in err
+    assert err.splitlines()[-1] == f"cnntexture study: error: {full}: No space left on device"
+
+
+def test_help_shows_defaults_and_vlad_size(capsys):
+    with pytest.raises(SystemExit):
+        main(["study", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "images per forward pass, at most (default: 8)" in text
+    assert "--vlad-resize" in text and "(default: 255)" in text
+    assert "--float-scale" in text and "(default: 255.0)" in text
+
+
+def test_float_scale_reaches_the_network(tmp_path, capsys):
+    """Float TIFFs holding 0-255 values read as such with --float-scale 1 (item 8)."""
+    tifffile = pytest.importorskip("tifffile")
+    rng = np.random.default_rng(1)
+    for cls in ["a", "b"]:
+        for kind in ["png", "tif"]:
+            (tmp_path / kind / cls).mkdir(parents=True)
+        for i in range(2):
+            pixels = rng.integers(0, 256, (32, 32)).astype(np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "png" / cls / f"{i}.png")
+            tifffile.imwrite(tmp_path / "tif" / cls / f"{i}.tif", pixels.astype(np.float32))
+    tables = {}
+    for kind, scale in [("png", "255"), ("tif", "1")]:
+        out = tmp_path / f"{kind}.csv"
+        assert main(["featurize", str(tmp_path / kind), "--out", str(out), *HED,
+                     "--layers", "C1_2", "--float-scale", scale]) == 0
+        tables[kind] = pd.read_csv(out).iloc[:, 2:].to_numpy()
+        assert json.loads((tmp_path / f"{kind}.csv.json").read_text())["float_scale"] == float(
+            scale)
+    np.testing.assert_allclose(tables["png"], tables["tif"], rtol=1e-5)
+
+
+def test_explain_study_reuses_the_study_cache_and_settings(data_folder, tmp_path, capsys):
+    """Issue 10, item 12: explain --study runs no image through the network for features."""
+    study = tmp_path / "study"
+    assert main(["study", str(data_folder), "--out", str(study), *HED, "--resize", "40",
+                 "--layers", "C1_2,C2_2", "--encoders", "mean", "--no-raw", "--repeats", "1",
+                 "--trees", "5"]) == 0
+    config = json.loads((study / "study.json").read_text())
+    assert config["vgg"]["resize"] == 40 and config["vgg"]["weights"] == "hed-bsds500"
+    before = backbone_image_count()
+    assert main(["explain", str(data_folder), "--out", str(tmp_path / "explain"),
+                 "--study", str(study), "--top-k", "1", "--per-layer", "1", "--size", "16",
+                 "--steps", "1", "--trees", "5"]) == 0
+    # only the heat maps' one image per class may go through the network
+    assert backbone_image_count() - before <= 3
+    assert "hed-bsds500" in (tmp_path / "explain" / "summary.md").read_text()
+    assert main(["explain", str(data_folder), "--out", str(tmp_path / "e2"), "--study",
+                 str(study), "--resize", "64"]) == 2
+    assert "differs from the study's 40" in capsys.readouterr().err
