@@ -5,8 +5,10 @@ network (layers, weights source), and each process builds the Keras model on
 first use and keeps it in :func:`_network`'s cache.
 """
 
+import contextlib
 import functools
 import os
+import sys
 
 import numpy as np
 
@@ -15,10 +17,50 @@ from ._layers import CONV_LAYERS
 # Caffe preprocessing of VGG16: BGR channel order, minus the ImageNet BGR mean.
 CAFFE_BGR_MEAN = np.array([103.939, 116.779, 123.68], dtype=np.float32)
 
-def _quiet_tensorflow():
-    # TensorFlow's C++ start-up chatter (CUDA probing, CPU features) means nothing to
-    # our users; respect a level they set themselves.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+def import_tensorflow():
+    """TensorFlow and Keras, imported quietly; the one way the library imports them.
+
+    TensorFlow's C++ start-up lines (oneDNN notices, CUDA probing on machines
+    without a GPU) mean nothing to our users. ``TF_CPP_MIN_LOG_LEVEL`` no
+    longer silences all of them (TensorFlow 2.21 writes some before its
+    logging starts), so unless the user asked for those lines
+    (``TF_CPP_MIN_LOG_LEVEL`` 0 or 1), the process's standard error is sent to
+    /dev/null while TensorFlow loads and finds its devices. Python exceptions are not affected: an import that
+    fails still raises with its message.
+
+    Returns
+    -------
+    tensorflow, keras : module
+    """
+    global _tensorflow_loaded
+    level = os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if not _tensorflow_loaded and level not in ("0", "1"):
+        with _stderr_silenced():
+            import tensorflow
+
+            tensorflow.config.list_physical_devices()  # CUDA probing prints here
+    import keras
+    import tensorflow
+
+    _tensorflow_loaded = True
+    return tensorflow, keras
+
+
+_tensorflow_loaded = False
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    """Send file descriptor 2 (C and C++ output included) to /dev/null for a while."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 _images_forwarded = 0
@@ -49,8 +91,7 @@ def backbone_image_count():
 @functools.lru_cache(maxsize=4)
 def _network(weights_key):
     """The full VGG16 convolutional stack for a weights source (cached per process)."""
-    _quiet_tensorflow()
-    import keras
+    _, keras = import_tensorflow()
 
     from .weights import load_kernels
 
@@ -73,8 +114,7 @@ def forward_function(weights_key, layers, jit_compile=True):
     input shape); on CPU that fuses bias and ReLU into the convolutions and is
     what brings the forward pass to matrix-multiply speed.
     """
-    import keras
-    import tensorflow as tf
+    tf, keras = import_tensorflow()
 
     base = _network(weights_key)
     outputs = [base.get_layer(name).output for name in layers]
@@ -120,7 +160,7 @@ def ascend_filters(weights_key, layer, start, filters, *, steps, step_size, blur
     activation, initial : ndarray (b,)
         Each filter's mean activation at the end and at the start.
     """
-    import tensorflow as tf
+    tf, _ = import_tensorflow()
 
     step, measure = _ascent_functions(weights_key, layer, blur, pre_relu_weight)
     x = tf.constant(caffe_preprocess(start))
@@ -143,8 +183,7 @@ def _ascent_functions(weights_key, layer, blur, pre_relu_weight):
     XLA-compiled: on CPU, XLA made the gradient step up to 2x slower (block 3
     and 4), unlike the forward pass, which it speeds up.
     """
-    import keras
-    import tensorflow as tf
+    tf, keras = import_tensorflow()
 
     base = _network(weights_key)
     conv = base.get_layer(layer)
@@ -201,7 +240,7 @@ def blur_radius(sigma):
 
 def _gaussian_kernel(sigma):
     """A (2r+1, 2r+1, 3, 1) normalized Gaussian for depthwise_conv2d."""
-    import tensorflow as tf
+    tf, _ = import_tensorflow()
 
     t = np.arange(-blur_radius(sigma), blur_radius(sigma) + 1)
     g = np.exp(-(t**2) / (2 * sigma**2))

@@ -312,6 +312,8 @@ def _as_image_list(X):
         )
     if isinstance(X, (list, tuple)) or _is_path_array(X):
         items = list(X)
+        if not items:
+            raise ValueError("X holds no images: pass at least one image or image file")
         if any(io.is_image_path(item) for item in items):
             return [_checked_item(item, i) for i, item in enumerate(items)]
         try:  # same-size images (or nested lists of numbers) make one array

@@ -171,10 +171,12 @@ def imagenet_weights_path():
         If the file is not cached and cannot be downloaded; the message says
         how to pass a local copy.
     """
-    from keras.utils import get_file
+    from ._backbone import import_tensorflow
+
+    _, keras = import_tensorflow()
 
     try:
-        return Path(get_file(IMAGENET_FILE, IMAGENET_URL, cache_subdir="models"))
+        return Path(keras.utils.get_file(IMAGENET_FILE, IMAGENET_URL, cache_subdir="models"))
     except Exception as exc:  # any download failure: offline, proxy, HTTP error
         raise WeightsUnavailableError(
             "Could not download the ImageNet VGG16 weights "

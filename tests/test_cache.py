@@ -214,3 +214,57 @@ def test_vlad_codes_are_reused_only_with_the_same_words(images, tmp_path):
     # cached codes are the encoder's own codes of the activations
     uncached = first.transform(vgg("block2_conv2").transform(images))
     np.testing.assert_allclose(codes, uncached, rtol=1e-5, atol=1e-6)
+
+
+def test_a_file_rewritten_with_its_old_mtime_is_not_stale(tmp_path):
+    """The in-process memo of file digests cannot be fooled by restoring the mtime."""
+    import os
+
+    rng = np.random.default_rng(7)
+    path = tmp_path / "a.png"
+    Image.fromarray((rng.random((32, 32)) * 255).astype(np.uint8)).save(path)
+    transformer = vgg("block1_conv2", tmp_path / "cache")
+    first = MeanPool().fit_transform(transformer.transform([str(path)]))
+    stat = os.stat(path)
+    size = stat.st_size
+    while True:  # new pixels, same file size, old mtime put back
+        Image.fromarray((rng.random((32, 32)) * 255).astype(np.uint8)).save(path)
+        if os.stat(path).st_size == size:
+            break
+        path.unlink()
+        Image.fromarray((rng.random((32, 32)) * 255).astype(np.uint8)).save(path)
+        size = os.stat(path).st_size
+        first = MeanPool().fit_transform(transformer.transform([str(path)]))
+        stat = os.stat(path)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    again = []
+    assert count(lambda: again.append(MeanPool().fit_transform(transformer.transform([str(path)])))) == 1
+    assert not np.allclose(again[0], first)
+
+
+def test_a_weights_file_rewritten_with_its_old_mtime_gets_a_new_key(tmp_path):
+    import os
+
+    from sklearn_cnntexture.weights import resolve_weights
+
+    path = tmp_path / "w.h5"
+    path.write_bytes(b"weights one")
+    stat = os.stat(path)
+    key = resolve_weights(str(path), None)
+    fingerprint = weights_fingerprint(key)
+    path.write_bytes(b"weights two")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert resolve_weights(str(path), None) != key  # so no process reuses the old network
+    assert weights_fingerprint(resolve_weights(str(path), None)) != fingerprint
+
+
+def test_an_entry_copied_under_another_key_is_recomputed(images, tmp_path):
+    """A valid entry of another image (or layer) swapped in is noticed, never served."""
+    transformer = vgg("block2_conv2", tmp_path)
+    expected = MeanPool().fit_transform(transformer.transform(images[:2]))
+    entries = sorted(tmp_path.rglob("*.npz"))
+    assert len(entries) == 2
+    entries[1].write_bytes(entries[0].read_bytes())  # image 1's entry now holds image 0's
+    with pytest.warns(UserWarning, match="another key"):
+        got = MeanPool().fit_transform(transformer.transform(images[:2]))
+    np.testing.assert_allclose(got, expected, rtol=1e-6)

@@ -352,3 +352,49 @@ def test_bad_crop_is_named():
     vgg = VGGLayerTransformer("block1_conv2", weights=None, random_state=0, crop=1.5)
     with pytest.raises(ValueError, match="crop"):
         vgg.fit([np.zeros((16, 16))])
+
+
+@pytest.mark.parametrize("X", [[], np.array([], dtype=str)], ids=["list", "paths"])
+def test_no_images_is_said_so(X):
+    with pytest.raises(ValueError, match="X holds no images"):
+        vgg().fit(X)
+
+
+def test_a_forward_pass_too_large_for_memory_is_refused_before_it_runs(monkeypatch):
+    from sklearn_cnntexture import _activations, backbone_image_count
+
+    monkeypatch.setattr(_activations, "available_memory", lambda: 2**20)  # 1 MiB left
+    before = backbone_image_count()
+    with pytest.raises(MemoryError, match=r"image at index 0 is 64 x 48 pixels.*GiB.*resize"):
+        np.asarray(vgg(layers="C2_2").transform(gray_images(1, (64, 48))))
+    assert backbone_image_count() == before
+
+
+def test_forward_memory_estimate_grows_with_pixels_and_batch():
+    from sklearn_cnntexture._activations import forward_memory
+
+    small = forward_memory((100, 100), 1, ("block1_conv2",))
+    assert small >= 100 * 100 * 128 * 4  # block1's two 64-filter maps, float32
+    assert forward_memory((200, 200), 1, ("block1_conv2",)) == pytest.approx(4 * small, rel=0.01)
+    assert forward_memory((100, 100), 3, ("block1_conv2",)) == 3 * small
+    # 6000 x 6000 at native size: the issue's 8.6 GiB allocation is one of two block1 maps
+    assert forward_memory((6000, 6000), 1, ("block5_conv3",)) > 2 * 8.5 * 2**30
+
+
+def test_tensorflow_start_up_lines_are_not_printed(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from sklearn_cnntexture import MeanPool, VGGLayerTransformer\n"
+        "vgg = VGGLayerTransformer('C1_2', weights=None, random_state=0)\n"
+        "print(MeanPool().fit_transform(vgg.transform(np.zeros((1, 16, 16)))).shape)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, cwd=tmp_path, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "(1, 64)"
+    assert run.stderr == ""
