@@ -29,9 +29,11 @@ from ._layers import CONV_LAYERS, IMAGE_LAYER, canonical_layer, layer_order, pap
 
 __all__ = [
     "ENCODER_COLORS",
+    "chance_level",
     "layer_label",
     "plot_characteristic_textures",
     "plot_heatmap",
+    "plot_heatmaps",
     "plot_important_textures",
     "plot_study",
     "plot_texture_grid",
@@ -261,6 +263,24 @@ def _resize_bilinear(array, shape):
     return out
 
 
+#: Width of one image cell in the grids of textures and micrographs, in inches, and the
+#: room for a one-line caption under it and for a block's title above it.
+_CELL, _CAPTION, _TITLE = 1.3, 0.28, 0.32
+
+
+def _aspect(images):
+    """The largest height / width among images: a row of them at one width is that tall."""
+    shapes = [np.shape(image)[:2] for image in images]
+    return max((h / w for h, w in shapes if w), default=1.0)
+
+
+def _named(item):
+    """(name, image) from a (name, image) pair or a bare image (name None)."""
+    if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+        return item
+    return None, item
+
+
 def _format_value(value):
     return value if isinstance(value, str) else f"{value:.3g}"
 
@@ -268,13 +288,57 @@ def _format_value(value):
 # --------------------------------------------------------------------------- study
 
 
-def plot_study(results, *, metric="f1", ylabel=None, title=None, ax=None):
+def chance_level(metric, y):
+    """The score of a classifier that guesses, for the study figure's chance line.
+
+    "Guessing" means predicting a class drawn uniformly at random, whatever the image.
+    With ``k`` classes of shares ``p_c`` its expected recall is ``1/k`` in every class
+    and its precision in class ``c`` is ``p_c``, so
+
+    - ``"f1"`` (macro F1, the study's default): the mean over classes of
+      ``2 p_c / (1 + k p_c)``, which is ``1/k`` for balanced classes;
+    - ``"accuracy"``: ``1/k``;
+    - ``"r2"`` (regression): 0, the score of predicting the mean.
+
+    Parameters
+    ----------
+    metric : {"f1", "accuracy", "r2"}
+        The study's metric (the ``metric`` of its results).
+    y : array-like
+        The labels of the data set (their shares matter for F1).
+
+    Returns
+    -------
+    chance : float or None
+        None for another metric: no line is drawn.
+
+    Examples
+    --------
+    >>> chance_level("f1", ["a", "b", "c", "a", "b", "c"])
+    0.3333333333333333
+    >>> round(chance_level("f1", ["a"] * 8 + ["b"] * 2), 3)
+    0.451
+    """
+    if metric == "r2":
+        return 0.0
+    _, counts = np.unique(np.asarray(y), return_counts=True)
+    k, shares = len(counts), counts / counts.sum()
+    if metric == "accuracy":
+        return 1.0 / k
+    if metric == "f1":
+        return float(np.mean(2 * shares / (1 + k * shares)))
+    return None
+
+
+def plot_study(results, *, metric="f1", chance=None, ylabel=None, title=None, ax=None):
     """Score of each encoder on each VGG16 layer, as in Fig. 6 of Ling et al. 2017.
 
     One line with markers and standard-deviation error bars per encoder over the layers in
-    network order (labelled C1,2 ... C5,3); the raw-image baseline of each encoder is a
-    dashed horizontal line in the encoder's colour. Rows of the ``"union"`` layer are
-    ignored (see :func:`plot_union`).
+    network order (labelled C1,2 ... C5,3). The raw-image baseline of each encoder is a
+    dashed horizontal line in the encoder's colour, lighter and drawn beneath the series
+    (so it never hides a point), with the encoder's hollow marker at both ends of the
+    axes. A dotted gray line marks ``chance``. Rows of the ``"union"`` layer are ignored
+    (see :func:`plot_union`).
 
     Parameters
     ----------
@@ -285,6 +349,10 @@ def plot_study(results, *, metric="f1", ylabel=None, title=None, ax=None):
         (layer, encoder). Other columns (``n_features``, ``time``) are ignored.
     metric : str, default="f1"
         Which score to plot.
+    chance : float, optional
+        The score of guessing, drawn as a dotted gray line labelled with its value: pass
+        ``chance_level(metric, y)`` (:func:`chance_level`; ``1/k`` for macro F1 on ``k``
+        balanced classes). None draws no line.
     ylabel : str, optional
         Label of the y axis; by default ``"F1 score"`` for f1, ``"R²"`` for r2, else the
         metric's name.
@@ -338,10 +406,18 @@ def plot_study(results, *, metric="f1", ylabel=None, title=None, ax=None):
             ))  # fmt: skip
         raw = rows[rows["layer"] == IMAGE_LAYER]
         if len(raw):
+            # Beneath the series and lighter, so a point on it stays visible; its hollow
+            # markers sit on the axes' edges, where no layer is.
             baselines.append(ax.axhline(
-                float(raw[mean].iloc[0]), color=color, linestyle="--", linewidth=1.4,
-                label=f"{encoder} on raw image",
+                float(raw[mean].iloc[0]), color=color, linestyle="--", linewidth=1.2,
+                alpha=0.6, zorder=1.5, marker=marker, markersize=6, markerfacecolor="white",
+                clip_on=False, label=f"{encoder} on raw image",
             ))  # fmt: skip
+    if chance is not None:
+        baselines.append(ax.axhline(
+            float(chance), color="0.4", linestyle=":", linewidth=1.3, zorder=1.2,
+            label=f"chance ({float(chance):.2f})",
+        ))  # fmt: skip
     ax.set_xticks(range(len(layers)), [layer_label(layer) for layer in layers])
     ax.set_xlim(-0.5, len(layers) - 0.5)
     ax.set_xlabel("VGG16 layer")
@@ -496,24 +572,31 @@ def plot_texture_grid(textures, labels=None, *, ncols=8, title=None, fig=None):
     ncols = max(1, min(ncols, max(len(images) for _, images, _ in blocks)))
     nrows = [-(-len(images) // ncols) for _, images, _ in blocks]
     titled = blocks[0][0] is not None
+    # One grid of rows, each as tall as its images at the cell's width plus a caption:
+    # a figure taller than its content is what left blank bands. A block's layer
+    # names its rows in the left margin, bold, instead of a title band of its own.
+    row_heights = [
+        _CELL * _aspect(images) + _CAPTION for (_, images, _), rows in zip(blocks, nrows)
+        for _ in range(rows)
+    ]  # fmt: skip
     if fig is None:
-        height = 1.5 * sum(nrows) + (0.35 * len(blocks) if titled else 0) + (0.4 if title else 0)
-        fig = Figure(figsize=(1.3 * ncols + 0.2, height + 0.1), layout="constrained")
+        width = _CELL * ncols + (0.45 if titled else 0.15)
+        height = sum(row_heights) + (_TITLE if title else 0) + 0.1
+        fig = Figure(figsize=(width, height), layout="constrained")
     if title is not None:
         fig.suptitle(title)
-    # One subfigure per layer gives each block its own row title.
-    panels = fig.subfigures(len(blocks), 1, height_ratios=nrows, squeeze=False)[:, 0] if titled \
-        else [fig]  # fmt: skip
-    for panel, (name, images, names), rows in zip(panels, blocks, nrows):
-        if name is not None:
-            panel.suptitle(name, fontsize=_SMALL + 2, fontweight="bold")
-        axes = panel.subplots(rows, ncols, squeeze=False).ravel()
-        for i, ax in enumerate(axes):
+    grid = fig.add_gridspec(len(row_heights), ncols, height_ratios=row_heights)
+    first_row = np.cumsum([0, *nrows])
+    for (name, images, names), top in zip(blocks, first_row):
+        for i in range(-(-len(images) // ncols) * ncols):
+            ax = fig.add_subplot(grid[top + i // ncols, i % ncols])
             if i >= len(images):
                 ax.set_axis_off()
                 continue
             _show(ax, images[i])
             ax.set_xlabel(f"#{i}" if names is None else names[i], fontsize=_SMALL)
+            if i == 0 and name is not None:
+                ax.set_ylabel(name, fontsize=_SMALL + 2, fontweight="bold")
     return _root_figure(fig)
 
 
@@ -603,7 +686,7 @@ def plot_important_textures(textures, table, *, class_names=None, title=None, fi
 
 
 def plot_heatmap(image, heatmap, *, alpha=0.5, cmap="inferno", title=None, label="activation",
-                 fig=None):  # fmt: skip
+                 name=None, fig=None):  # fmt: skip
     """A micrograph and a filter's activation over it, as in Fig. 10.
 
     Left, the micrograph; right, the micrograph with the heat map laid over it, with a
@@ -624,6 +707,9 @@ def plot_heatmap(image, heatmap, *, alpha=0.5, cmap="inferno", title=None, label
         Title of the whole figure.
     label : str, default="activation"
         Label of the colorbar.
+    name : str, optional
+        The micrograph's name (its file name, say), the title of the left panel; by
+        default ``"micrograph"``.
     fig : matplotlib.figure.Figure or SubFigure, optional
         Where to draw; by default a new figure.
 
@@ -650,7 +736,7 @@ def plot_heatmap(image, heatmap, *, alpha=0.5, cmap="inferno", title=None, label
         fig.suptitle(title)
     left, right = fig.subplots(1, 2)
     _show(left, img)
-    left.set_title("micrograph")
+    left.set_title("micrograph" if name is None else name, fontsize=_SMALL + 1)
     _show(right, img)
     norm = Normalize(np.nanmin(heat), np.nanmax(heat))
     right.imshow(heat, cmap=cmap, norm=norm, alpha=alpha)
@@ -658,6 +744,45 @@ def plot_heatmap(image, heatmap, *, alpha=0.5, cmap="inferno", title=None, label
     # The colorbar shows the colormap opaque: the overlay's alpha would wash its colours out.
     fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=right, label=label, shrink=0.9)
     return _root_figure(fig)
+
+
+def plot_heatmaps(heatmaps, names=None, *, title=None):
+    """One :func:`plot_heatmap` row per class, as in Fig. 10.
+
+    Parameters
+    ----------
+    heatmaps : dict
+        ``{class: (image, heatmap, layer, filter)}``, as in the ``heatmaps`` of
+        :func:`~sklearn_cnntexture.explain.explain_model`.
+    names : dict, optional
+        ``{class: name}`` of each micrograph (its file name, as in the explanation's
+        ``sources``), the title of its left panel.
+    title : str, optional
+        Title of the whole figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> heat = {"a": (np.zeros((16, 24)), np.ones((4, 6)), "block3_conv3", 17)}
+    >>> fig = plot_heatmaps(heat, {"a": "a_0.png"})
+    >>> fig.subfigs[0]._suptitle.get_text(), fig.axes[0].get_title()
+    ('a: C3,3 #17', 'a_0.png')
+    """
+    if not heatmaps:
+        raise ValueError("no heat maps to draw")
+    names = names or {}
+    aspect = _aspect([image for image, *_ in heatmaps.values()])
+    fig = Figure(figsize=(9, (4.2 * min(aspect, 2) + 0.9) * len(heatmaps)), layout="constrained")
+    if title is not None:
+        fig.suptitle(title)
+    rows = fig.subfigures(len(heatmaps), 1, squeeze=False)[:, 0]
+    for sub, (cls, (image, heat, layer, f)) in zip(rows, heatmaps.items()):
+        plot_heatmap(image, heat, title=f"{cls}: {layer_label(layer)} #{f}",
+                     name=names.get(cls), fig=sub)  # fmt: skip
+    return fig
 
 
 def _label_and_texture(item):
@@ -679,7 +804,9 @@ def plot_characteristic_textures(textures, examples, values=None, *, class_names
     textures : dict
         ``{class: [(label, texture), ...]}``; bare textures instead of pairs are allowed.
     examples : dict
-        ``{class: [micrograph, ...]}``; the first two of each class are shown.
+        ``{class: [(name, micrograph), ...]}``; the first two of each class are shown,
+        each captioned with its name (its file name, say). Bare micrographs instead of
+        pairs are allowed (no caption).
     values : dict, optional
         ``{class: [value, ...]}`` parallel to ``textures``: floats (shown with 3
         significant digits) or strings, added to the captions.
@@ -713,7 +840,7 @@ def plot_characteristic_textures(textures, examples, values=None, *, class_names
     if missing:
         raise ValueError(f"no textures for class(es) {missing}; textures has {list(textures)}")
     pairs = {c: [_label_and_texture(item) for item in textures[c]] for c in classes}
-    shown = {c: list(examples.get(c, []))[:2] for c in classes}
+    shown = {c: [_named(item) for item in list(examples.get(c, []))[:2]] for c in classes}
     captions = {c: list((values or {}).get(c, [None] * len(pairs[c]))) for c in classes}
     for c in classes:
         if len(captions[c]) != len(pairs[c]):
@@ -724,20 +851,31 @@ def plot_characteristic_textures(textures, examples, values=None, *, class_names
     n_textures = max(len(pairs[c]) for c in classes)
     if not classes or n_examples + n_textures == 0:
         raise ValueError("nothing to draw")
+    # Rows as tall as their images at the column's width (micrographs are often wider
+    # than tall), plus their captions: no blank bands between rows.
+    width = 2.1
+    heights = [
+        width * _aspect([shown[c][i][1] for c in classes if i < len(shown[c])]) + _CAPTION
+        for i in range(n_examples)
+    ] + [
+        width * _aspect([pairs[c][i][1] for c in classes if i < len(pairs[c])]) + 2 * _CAPTION
+        for i in range(n_textures)
+    ]  # fmt: skip
     if fig is None:
-        fig = Figure(
-            figsize=(2.1 * len(classes) + 0.5, 2.25 * (n_examples + n_textures) + 0.5),
-            layout="constrained",
-        )
+        size = (width * len(classes) + 0.5, sum(heights) + _TITLE * (1 + (title is not None)))
+        fig = Figure(figsize=size, layout="constrained")
     if title is not None:
         fig.suptitle(title)
-    axes = fig.subplots(n_examples + n_textures, len(classes), squeeze=False)
+    axes = fig.subplots(n_examples + n_textures, len(classes), squeeze=False,
+                        gridspec_kw={"height_ratios": heights})  # fmt: skip
     for j, c in enumerate(classes):
         axes[0, j].set_title(str(c), fontsize=_SMALL + 2, fontweight="bold")
         for i in range(n_examples):
             ax = axes[i, j]
             if i < len(shown[c]):
-                _show(ax, shown[c][i])
+                name, image = shown[c][i]
+                _show(ax, image)
+                ax.set_xlabel(name or "", fontsize=_SMALL)
             else:
                 ax.set_axis_off()
         for i in range(n_textures):

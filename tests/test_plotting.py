@@ -20,9 +20,11 @@ from PIL import Image
 from sklearn_cnntexture import plotting
 from sklearn_cnntexture.plotting import (
     ENCODER_COLORS,
+    chance_level,
     layer_label,
     plot_characteristic_textures,
     plot_heatmap,
+    plot_heatmaps,
     plot_important_textures,
     plot_study,
     plot_texture_grid,
@@ -120,6 +122,41 @@ def test_plot_study_series_baselines_and_labels(results):
     assert legend == ENCODERS + [f"{e} on raw image" for e in ENCODERS]
     assert ax.get_xlabel() == "VGG16 layer"
     assert ax.get_ylabel() == "F1 score"
+
+
+def test_plot_study_chance_line_and_baselines_beneath_the_series(results):
+    ax = plot_study(results, chance=1 / 3).axes[0]
+    (chance,) = [line for line in ax.lines if line.get_label().startswith("chance")]
+    assert chance.get_label() == "chance (0.33)" and chance.get_linestyle() == ":"
+    assert chance.get_ydata()[0] == pytest.approx(1 / 3)
+    assert [t.get_text() for t in ax.get_legend().get_texts()][-1] == "chance (0.33)"
+    dashed = [line for line in ax.lines if line.get_linestyle() == "--"]
+    series_z = min(c.lines[0].get_zorder() for c in errorbar_containers(ax))
+    for line in dashed:  # beneath, lighter, with the encoder's hollow marker
+        assert line.get_zorder() < series_z and line.get_alpha() < 1
+        assert line.get_marker() != "None" and line.get_markerfacecolor() == "white"
+    assert not [line for line in plot_study(results).axes[0].lines
+                if line.get_label().startswith("chance")]
+
+
+@pytest.mark.parametrize(
+    "metric, y, expected",
+    [("f1", ["a", "b", "c"] * 4, 1 / 3),
+     ("f1", ["a"] * 8 + ["b"] * 2, (1.6 / 2.6 + 0.4 / 1.4) / 2),
+     ("accuracy", ["a"] * 8 + ["b"] * 2, 0.5), ("r2", [0.1, 2.0], 0.0),
+     ("neg_log_loss", ["a", "b"], None)],
+)  # fmt: skip
+def test_chance_level(metric, y, expected):
+    assert chance_level(metric, y) == (None if expected is None else pytest.approx(expected))
+
+
+def test_chance_level_is_what_guessing_scores():
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(0)
+    y = rng.choice(["a", "b", "c"], p=[0.6, 0.3, 0.1], size=200_000)
+    guess = rng.choice(["a", "b", "c"], size=y.size)
+    assert f1_score(y, guess, average="macro") == pytest.approx(chance_level("f1", y), abs=0.005)
 
 
 def test_plot_study_series_do_not_share_x(results):
@@ -227,8 +264,19 @@ def test_plot_texture_grid_dict_uint8_and_gray():
         "block3_conv3": [rng.random((16, 16)) for _ in range(5)],
     }
     fig = plot_texture_grid(textures, ncols=4)
-    assert [sub._suptitle.get_text() for sub in fig.subfigs] == ["C1,2", "C3,3"]
+    # Each layer names its block's first row, in the left margin.
+    assert [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel()] == ["C1,2", "C3,3"]
     assert sum(len(ax.images) for ax in fig.axes) == 8
+
+
+def test_plot_texture_grid_is_as_tall_as_its_rows():
+    """No blank bands: the figure's height follows its rows of square textures."""
+    rng = np.random.default_rng(0)
+    one = plot_texture_grid({"block1_conv2": [smooth_texture(rng)] * 4}, ncols=4)
+    three = plot_texture_grid({"block1_conv2": [smooth_texture(rng)] * 12}, ncols=4)
+    width, height = one.get_size_inches()
+    assert height < 0.5 * width  # one row of four square cells
+    assert three.get_size_inches()[1] == pytest.approx(3 * height, rel=0.1)
 
 
 def test_plot_texture_grid_label_mismatch():
@@ -309,6 +357,26 @@ def test_plot_heatmap_same_size_rgb_and_errors():
         plot_heatmap(np.zeros((2, 20, 20, 3)), heat)
 
 
+def test_plot_heatmap_names_its_micrograph():
+    fig = plot_heatmap(np.zeros((8, 8)), np.zeros((2, 2)), name="micrograph7.png")
+    assert fig.axes[0].get_title() == "micrograph7.png"
+    assert plot_heatmap(np.zeros((8, 8)), np.zeros((2, 2))).axes[0].get_title() == "micrograph"
+
+
+def test_plot_heatmaps_one_row_per_class_titled_with_file_names():
+    heat = {c: (np.zeros((16, 24)), np.ones((4, 6)), "block3_conv3", i)
+            for i, c in enumerate(CLASSES)}  # fmt: skip
+    fig = plot_heatmaps(heat, {c: f"{c}.png" for c in CLASSES})
+    assert [sub._suptitle.get_text() for sub in fig.subfigs] == [
+        f"{c}: C3,3 #{i}" for i, c in enumerate(CLASSES)
+    ]
+    assert [ax.get_title() for ax in fig.axes if len(ax.images) == 1] == [
+        f"{c}.png" for c in CLASSES
+    ]
+    with pytest.raises(ValueError, match="no heat maps"):
+        plot_heatmaps({})
+
+
 def test_resize_bilinear_keeps_constant_and_range():
     rng = np.random.default_rng(0)
     np.testing.assert_allclose(plotting._resize_bilinear(np.full((3, 4), 2.0), (7, 9)), 2.0)
@@ -335,6 +403,20 @@ def test_plot_characteristic_textures():
     assert axes[3, 0].get_xlabel() == "C3,3 #1\nhigh"
     assert not axes[3, 2].axison
     assert axes[0, 0].get_ylabel() == "example"
+
+
+def test_plot_characteristic_textures_names_examples_and_has_no_blank_bands():
+    rng = np.random.default_rng(0)
+    wide = rng.random((30, 40))  # micrographs wider than tall, textures square
+    examples = {c: [(f"{c}_{i}.png", wide) for i in range(2)] for c in CLASSES}
+    textures = {c: [("C3,3 #1", smooth_texture(rng))] for c in CLASSES}
+    fig = plot_characteristic_textures(textures, examples, class_names=CLASSES)
+    axes = np.array(fig.axes).reshape(3, 3)
+    assert [ax.get_xlabel() for ax in axes[:2, 0]] == ["network_0.png", "network_1.png"]
+    # Rows as tall as their images: two 3:4 micrograph rows and one square texture row.
+    width, height = fig.get_size_inches()
+    column = (width - 0.5) / 3
+    assert height < column * (0.75 + 0.75 + 1) + 1.5
 
 
 def test_plot_characteristic_textures_bare_textures_and_errors():
