@@ -46,21 +46,23 @@ def main():
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--batch-layers", nargs="*", default=["block3_conv3"])
     parser.add_argument("--weights", default="hed-bsds500")
+    parser.add_argument("--color", default="rgb", choices=["rgb", "gray"])
     parser.add_argument("--save", default=None, help="write the textures to this .npz")
     args = parser.parse_args()
 
     start = time.perf_counter()
     import tensorflow as tf
 
-    from sklearn_cnntexture.textures import filter_textures
+    from sklearn_cnntexture import VGGLayerTransformer, filter_textures
 
     print(f"import tensorflow: {time.perf_counter() - start:.1f} s (not counted below)")
-    options = {"weights": args.weights, "size": args.size, "cache": False}
+    options = {"vgg": VGGLayerTransformer(weights=args.weights), "size": args.size,
+               "cache": False, "color": args.color}
     if args.steps is not None:
         options["steps"] = args.steps
     steps = options.get("steps", filter_textures.__kwdefaults__["steps"])
     print(
-        f"weights={args.weights}, {args.size} x {args.size}, {steps} steps, "
+        f"weights={args.weights}, {args.color}, {args.size} x {args.size}, {steps} steps, "
         f"{os.cpu_count()} CPU cores, TensorFlow {tf.__version__}"
     )
     saved = {}

@@ -22,25 +22,25 @@ import sys
 import tempfile
 from pathlib import Path
 
-from sklearn_cnntexture import load_uhcs_sample
-from sklearn_cnntexture.report import explain_model, explanation_summary, write_explanations
+from sklearn_cnntexture import VGGLayerTransformer, load_uhcs_sample
+from sklearn_cnntexture.explain import explain_model
+from sklearn_cnntexture.report import explanation_summary, write_explanations
 
 out = Path(sys.argv[1] if len(sys.argv) > 1 else "explain_uhcs_sample")
 paths, labels = load_uhcs_sample(return_X_y=True)
 
 with tempfile.TemporaryDirectory() as cache:
-    explanation = explain_model(
-        paths,
-        labels,
-        layers="block4_conv3",
-        encoder="mean",
+    # The network and what it does to each micrograph, as in a study: the
+    # features, the textures and the heat maps all go through it.
+    vgg = VGGLayerTransformer(
+        "block4_conv3",
         weights="hed-bsds500",  # offline; VGG16 fine-tuned for edges (imagenet needs internet)
         resize=224,
         cache=cache,
-        top_k=5,
-        per_layer=4,
-        size=96,
-        verbose=False,
+    )
+    # The micrographs are grayscale, so the textures are too (color="auto").
+    explanation = explain_model(
+        paths, labels, vgg=vgg, encoder="mean", top_k=5, per_layer=4, size=96, verbose=False
     )
 
 print(explanation_summary(explanation))
