@@ -1,0 +1,207 @@
+"""The house of the package: no module reaches for another module's private names.
+
+A private name starts with one underscore (``_x``, ``__x``; dunders such as ``__name__``
+are public). Private *modules* are the package's internals and any module may import
+them (``from . import _backbone``, ``from ._cache import DiskCache``); what is
+forbidden is a private *name inside* another module or another module's object:
+
+* ``from .io import _check_image_header`` (or ``from sklearn_cnntexture.io import ...``);
+* ``io._check_image_header(...)``, ``_backbone._network(...)``, where the name before
+  the dot is bound to a module (or an object) imported from the package;
+* ``encoder._fit_add(...)``, ``acts._spec``, ``getattr(acts, "_spec")``: a private
+  attribute of an object that is neither ``self`` nor ``cls``, unless this module itself
+  defines that name (as a function, class, method, assignment or attribute assignment),
+  which makes it its own class's private business.
+
+Third-party private names are another question and are not checked:
+``from sklearn.utils._param_validation import Interval`` and ``sklearn.base._fit_context``
+are how scikit-learn's extension guide writes estimators. The import-side check of the
+package's parts is in ``.importlinter``; tests are exempt from both.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = "sklearn_cnntexture"
+PACKAGE_DIR = Path(__file__).resolve().parents[1] / PACKAGE
+
+# Underscore names that are public API of the standard library (namedtuple's).
+PUBLIC_UNDERSCORE = frozenset({"_asdict", "_replace", "_make", "_fields", "_field_defaults"})
+
+# {(module file, "expression._name"): reason}. Every entry needs a reason; keep it empty.
+ALLOWED = {}
+
+
+def _is_private(name):
+    dunder = name.startswith("__") and name.endswith("__")
+    return name.startswith("_") and name != "_" and not dunder
+
+
+def _dotted(path, package_dir):
+    parts = path.relative_to(package_dir.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _module_names(package_dir):
+    """Dotted names of the package's modules, ``sklearn_cnntexture.io`` and so on."""
+    return {_dotted(path, package_dir) for path in package_dir.rglob("*.py")} | {PACKAGE}
+
+
+def _resolve(node, module, is_package):
+    """The absolute module an ``ImportFrom`` node imports from."""
+    if not node.level:
+        return node.module
+    base = module.split(".")
+    if not is_package:
+        base = base[:-1]
+    base = base[: len(base) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def _own_names(tree):
+    """Private names this module defines: defs, classes, assignments, attributes set."""
+    own = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            own.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            own.add(node.id)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            own.add(node.attr)
+        elif isinstance(node, ast.arg):
+            own.add(node.arg)
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "setattr"
+            and len(node.args) > 1
+            and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
+        ):
+            own.add(node.args[1].value)
+    return {name for name in own if _is_private(name)}
+
+
+def _root_name(node):
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def offences(path, package_dir=PACKAGE_DIR):
+    """``file:line uses other._name`` for each private name this module takes from another."""
+    modules = _module_names(package_dir)
+    module = _dotted(path, package_dir)
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    is_package = path.name == "__init__.py"
+    own = _own_names(tree)
+    found = []
+
+    def offend(node, text):
+        if (path.name, text) not in ALLOWED:
+            found.append(f"{path.relative_to(package_dir.parent)}:{node.lineno} uses {text}")
+
+    # Which names are bound to the package's modules and objects, which to other packages'.
+    package_bound, external_bound = {}, set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                bound = alias.asname or alias.name.split(".")[0]
+                target = alias.name if alias.asname else alias.name.split(".")[0]
+                if target == PACKAGE or target.startswith(PACKAGE + "."):
+                    package_bound[bound] = target
+                else:
+                    external_bound.add(bound)
+        elif isinstance(node, ast.ImportFrom):
+            source = _resolve(node, module, is_package)
+            inside = source == PACKAGE or source.startswith(PACKAGE + ".")
+            for alias in node.names:
+                bound = alias.asname or alias.name
+                if not inside:
+                    external_bound.add(bound)
+                    continue
+                package_bound[bound] = f"{source}.{alias.name}"
+                if f"{source}.{alias.name}" in modules:
+                    continue  # a module, private or not: the package's internals
+                if _is_private(alias.name) and source != module:
+                    offend(node, f"{source.rsplit('.', 1)[-1]}.{alias.name}")
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            name, value = node.attr, node.value
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("getattr", "hasattr", "setattr", "delattr")
+            and len(node.args) > 1
+            and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
+        ):
+            name, value = node.args[1].value, node.args[0]
+        else:
+            continue
+        if not _is_private(name) or name in PUBLIC_UNDERSCORE:
+            continue
+        if isinstance(value, ast.Name) and value.id in ("self", "cls"):
+            continue
+        root = _root_name(value)
+        if root in external_bound and root not in package_bound:
+            continue  # numpy's, scikit-learn's, TensorFlow's private names: not checked here
+        if isinstance(value, ast.Name) and value.id in package_bound:
+            target = package_bound[value.id]
+            if f"{target}.{name}" in modules:
+                continue  # a private submodule reached through its package
+            if target != module:
+                offend(node, f"{ast.unparse(value)}.{name}")
+            continue
+        if name in own:
+            continue  # this module's own class's private attribute
+        offend(node, f"{ast.unparse(value)}.{name}")
+    return sorted(set(found), key=lambda line: (int(line.split(":")[1].split()[0]), line))
+
+
+def test_no_module_uses_another_modules_private_names():
+    found = []
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        found += offences(path)
+    print("\n".join(found))
+    assert not found, (
+        f"{len(found)} uses of another module's private names (make the name public, "
+        "or move the code to the module that owns it):\n" + "\n".join(found)
+    )
+
+
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("from .io import _check_image_header\n", ["io._check_image_header"]),
+        ("from sklearn_cnntexture.io import _check_image_header\n", ["io._check_image_header"]),
+        ("from . import _backbone\n_backbone._network()\n", ["_backbone._network"]),
+        ("from . import explain\nexplain._class_means()\n", ["explain._class_means"]),
+        ("import sklearn_cnntexture.io as io\nio._read()\n", ["io._read"]),
+        ("def f(encoder):\n    return encoder._name\n", ["encoder._name"]),
+        ("def f(acts):\n    return getattr(acts, '_spec')\n", ["acts._spec"]),
+        ("def f(self):\n    return self.acts._spec\n", ["self.acts._spec"]),
+        ("from .encoders import MeanPool\nMeanPool._x\n", ["MeanPool._x"]),
+        # Allowed: private modules, own names, self/cls, third-party, dunders, namedtuples.
+        ("from . import _backbone, io\nfrom ._cache import DiskCache\n", []),
+        ("class A:\n    def _f(self):\n        pass\n\ndef g(a):\n    a._f()\n", []),
+        ("class A:\n    def f(self, other):\n        other._x = self._x\n", []),
+        ("def f(self, cls):\n    self._a, cls._b\n", []),
+        ("import numpy as np\nnp.random._x\n", []),
+        ("from sklearn.utils._param_validation import Interval\n", []),
+        ("from sklearn.base import _fit_context\n", []),
+        ("def f(m):\n    m.__name__, m._replace(a=1)\n", []),
+    ],
+)
+def test_the_checker_itself(tmp_path, source, expected):
+    package = tmp_path / PACKAGE
+    package.mkdir()
+    for name in ("__init__", "_backbone", "_cache", "encoders", "explain", "io"):
+        (package / f"{name}.py").write_text("")
+    path = package / "probe.py"
+    path.write_text(source)
+    found = offences(path, package)
+    assert [line.split(" uses ")[1] for line in found] == expected
