@@ -9,23 +9,8 @@ import pandas as pd
 from sklearn.utils import Bunch
 
 from ._layers import IMAGE_LAYER, canonical_layer, layer_order, n_channels
-from .encoders import GramEncoder, MeanPool, VLADEncoder
-from .union import MultiLayerUnion
-
-try:  # the lead's one registry of encoder names (issue 9)
-    from .encoders import ENCODERS, encoder_name
-    from .union import UNION
-except ImportError:  # pragma: no cover - until encoders.ENCODERS lands; then delete
-    from .encoders import MaxPool
-
-    ENCODERS = {"mean": MeanPool, "max": MaxPool, "gram": GramEncoder, "vlad": VLADEncoder}
-    UNION = "union"
-
-    def encoder_name(encoder):
-        if isinstance(encoder, MultiLayerUnion):
-            encoder = encoder.encoder or MeanPool()
-        return next(name for name, kind in ENCODERS.items() if type(encoder) is kind)
-
+from .encoders import ENCODERS, GramEncoder, MeanPool, VLADEncoder, encoder_name
+from .union import UNION, MultiLayerUnion
 
 __all__ = ["TIME_COLUMN", "best_explainable", "metric_name", "study_results", "ties"]
 

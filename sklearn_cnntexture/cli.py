@@ -30,7 +30,7 @@ from . import __version__
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from ._layers import CONV_LAYERS, IMAGE_LAYER, PAPER_LAYERS, canonical_layer, paper_name  # noqa: E402
-from ._table import ENCODERS  # noqa: E402
+from .encoders import ENCODERS  # noqa: E402
 from .weights import WeightsUnavailableError  # noqa: E402
 
 EXPLAINABLE = ("mean", "max")
@@ -127,16 +127,6 @@ def _data_folder(args):
     return data if data.is_dir() else None
 
 
-def _is_inside(path, folder):
-    from pathlib import Path
-
-    try:
-        from .datasets import is_inside
-    except ImportError:  # until datasets.is_inside lands (issue 10, item 2); then delete
-        return Path(path).resolve().is_relative_to(Path(folder).resolve())
-    return is_inside(path, folder)
-
-
 def _check_writable(option, path, *, folder):
     """Refuse an output path that cannot be written, before any work (creates nothing)."""
     from pathlib import Path
@@ -156,8 +146,10 @@ def _check_writable(option, path, *, folder):
 
 
 def _check_outside_data(option, path, args):
+    from .datasets import is_inside
+
     data = _data_folder(args)
-    if data is not None and _is_inside(path, data):
+    if data is not None and is_inside(path, data):
         raise ValueError(
             f"{option} {path} is inside the data folder {data}: later runs would read it as "
             "images of a class; choose a folder outside the data"
@@ -321,9 +313,9 @@ def _featurize(args):
 
 def _explain(args):
     from .datasets import load_image_dataset
+    from .explain import explain_model
     from .report import write_explanations
 
-    explain_model = _explain_model_function()
     _check_network(args)
     _check_output(args, "--out", args.out)
     _check_output(args, "--cache", args.cache)
@@ -345,16 +337,6 @@ def _explain(args):
     for path in write_explanations(explanation, args.out):
         print(f"wrote {path}")
     return 0
-
-
-def _explain_model_function():
-    # explain.explain_model is where fitting the explained model lives (issue 9);
-    # report's copy serves until it lands there. Then delete this function.
-    try:
-        from .explain import explain_model
-    except ImportError:
-        from .report import explain_model
-    return explain_model
 
 
 def _from_study(args):

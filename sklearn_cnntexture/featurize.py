@@ -6,7 +6,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
 from . import io
-from ._table import ENCODERS
+from .encoders import ENCODERS
 from .provenance import provenance
 from .union import MultiLayerUnion
 from .vgg import VGGLayerTransformer

@@ -13,18 +13,13 @@ from pathlib import Path
 
 from . import _atomic
 from ._layers import IMAGE_LAYER, paper_name
-from ._table import TIME_COLUMN, UNION
+from ._table import TIME_COLUMN
+from .datasets import mark_output_folder
 from .provenance import provenance, provenance_lines
 from .study import CONFIG_FILE
-
-try:  # the io helper's marker of output folders (issue 10, item 2)
-    from .datasets import mark_output_folder
-except ImportError:  # pragma: no cover - until datasets.mark_output_folder lands; then delete
-    def mark_output_folder(path):
-        Path(path).mkdir(parents=True, exist_ok=True)
+from .union import UNION
 
 __all__ = [
-    "explain_model",
     "explanation_summary",
     "prepare_output_folder",
     "study_summary",
@@ -165,133 +160,6 @@ def write_study(result, directory):
     return [Path(p) for p in paths]
 
 
-def explain_model(
-    X,
-    y,
-    *,
-    vgg=None,
-    encoder="mean",
-    n_estimators=400,
-    top_k=5,
-    per_layer=4,
-    size=128,
-    steps=40,
-    random_state=0,
-    verbose=True,
-):
-    """Fit an explainable model and compute what the paper's Figs. 8-12 show.
-
-    The model is VGG16 ``layers`` -> ``encoder`` (one layer) or
-    ``MultiLayerUnion(encoder)`` (several) -> a random forest. ``encoder``
-    must be ``"mean"`` or ``"max"``: then each feature is one filter, whose
-    texture :func:`~sklearn_cnntexture.explain.filter_textures` can show.
-
-    Parameters
-    ----------
-    X : list of str or images
-        The micrographs.
-    y : array-like of shape (n_images,)
-        Their classes.
-    vgg : VGGLayerTransformer or None
-        Layer(s), weights, crop, resize and cache of the model's network.
-    encoder : {"mean", "max"}, default="mean"
-        Encoding of each layer.
-    n_estimators : int, default=400
-        Trees of the random forest.
-    top_k : int, default=5
-        Important textures to show (Fig. 9).
-    per_layer : int, default=4
-        Textures per layer in the grid (Fig. 8): each layer's most important
-        filters.
-    size, steps : int
-        Size and gradient-ascent steps of each texture.
-    random_state : int, default=0
-        Seeds the forest and the textures' start noise.
-    verbose : bool, default=True
-        Progress bars.
-
-    Returns
-    -------
-    explanation : Bunch
-        ``model`` (fitted Pipeline), ``important`` (table of
-        :func:`~sklearn_cnntexture.explain.important_textures`, all
-        features), ``characteristic`` (table of
-        :func:`~sklearn_cnntexture.explain.characteristic_textures`),
-        ``textures`` (dict (layer, filter) -> RGB image in [0, 1]) and
-        ``heatmaps`` (dict class -> (image, heat map, layer, filter)).
-    """
-    import numpy as np
-    import pandas as pd
-    from sklearn.base import clone
-    from sklearn.ensemble import RandomForestClassifier
-    from sklearn.utils import Bunch
-
-    from . import explain, io
-    from .featurize import make_featurizer
-    from .textures import filter_textures
-
-    if encoder not in ("mean", "max"):
-        raise ValueError(
-            f"encoder={encoder!r}: only mean and max features are one filter each, so only "
-            "they can be explained with filter textures (Gram and VLAD features mix filters)"
-        )
-    X, y = list(X), np.asarray(y)
-    from .vgg import VGGLayerTransformer
-
-    vgg = clone(VGGLayerTransformer() if vgg is None else vgg).set_params(verbose=verbose)
-    weights, crop, resize = vgg.weights, vgg.crop, vgg.resize
-    featurizer = make_featurizer(vgg, encoder)
-    forest = RandomForestClassifier(n_estimators, n_jobs=-1, random_state=random_state)
-    features = featurizer.fit_transform(X)
-    forest.fit(features, y)
-    model = _pipeline(featurizer, forest)
-    names = featurizer.get_feature_names_out()
-    important = explain.important_textures(model, top_k=None)
-    # The class means of the features already computed (important_textures(X=...)
-    # would run the featurizer again).
-    means = pd.DataFrame(np.asarray(features), columns=list(names)).groupby(y).mean()
-    means.index = [f"mean_{c}" for c in means.index]
-    important = important.join(means.T, on="feature")
-    characteristic = explain.characteristic_textures(features, y, feature_names=names)
-
-    # Which textures to draw: the top_k important, each layer's most important
-    # per_layer, and each class's characteristic filter.
-    wanted = list(important.head(top_k)[["layer", "filter"]].itertuples(index=False, name=None))
-    for _, group in important.groupby("layer", sort=False):
-        wanted += list(group.head(per_layer)[["layer", "filter"]].itertuples(index=False,
-                                                                             name=None))
-    wanted += list(characteristic[["layer", "filter"]].itertuples(index=False, name=None))
-    textures = {}
-    for layer in dict.fromkeys(layer for layer, _ in wanted):
-        filters = sorted({int(f) for l, f in wanted if l == layer})
-        result = filter_textures(layer, filters, vgg=vgg, size=size,
-                                         steps=steps, random_state=random_state,
-                                         verbose=verbose)
-        textures.update({(layer, f): image for f, image in zip(filters, result.images)})
-
-    heatmaps = {}
-    for row in characteristic.itertuples(index=False):
-        first = next(i for i, label in enumerate(y) if label == row[0])
-        image = X[first]
-        if io.is_image_path(image):
-            image = io.read_image(image)
-        if crop is not None:
-            image = io.crop_bottom(image, crop)
-        heat, shown = explain.activation_heatmap(np.asarray(image), row.layer, int(row.filter),
-                                                 weights=weights, resize=resize,
-                                                 weights_random_state=vgg.random_state)
-        heatmaps[row[0]] = (shown, heat, row.layer, int(row.filter))
-    return Bunch(model=model, important=important, characteristic=characteristic,
-                 textures=textures, heatmaps=heatmaps, X=X, y=y, top_k=top_k,
-                 per_layer=per_layer)
-
-
-def _pipeline(featurizer, forest):
-    from sklearn.pipeline import Pipeline
-
-    return Pipeline([*featurizer.steps, ("model", forest)])
-
-
 def write_explanations(explanation, directory):
     """Write an explanation's figures and tables to a folder.
 
@@ -307,7 +175,7 @@ def write_explanations(explanation, directory):
     Parameters
     ----------
     explanation : Bunch
-        From :func:`explain_model`.
+        From :func:`~sklearn_cnntexture.explain.explain_model`.
     directory : str or path
 
     Returns

@@ -32,15 +32,13 @@ from ._cv import RepeatedGroupSplits, check_folds, check_study_data, study_cv
 from ._layers import IMAGE_LAYER, PAPER_LAYERS, canonical_layer, layer_order
 from ._progress import fit_progress
 from ._table import (
-    ENCODERS,
     TIME_COLUMN,
     best_explainable,
     metric_name,
-    metric_of,
     study_results,
     ties,
 )
-from .encoders import MeanPool, VLADEncoder
+from .encoders import ENCODERS, MeanPool, VLADEncoder
 from .provenance import provenance
 from .union import MultiLayerUnion
 from .vgg import VGGLayerTransformer

@@ -114,7 +114,6 @@ def test_featurize_refuses_an_unknown_suffix(data_folder, tmp_path, capsys):
 # -- issue 10: every run ends in a result or in one clear line -----------------
 
 import json  # noqa: E402
-import os  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -220,8 +219,9 @@ def test_ctrl_c_says_what_is_cached(data_folder, tmp_path, capsys, monkeypatch):
     code = main(["study", str(data_folder), "--out", str(out), *HED, "--layers", "C1_2"])
     assert code == 130
     line = one_line(capsys.readouterr().err)
-    assert line == (f"cnntexture study: interrupted; 0 images cached in {(out / 'cache').resolve()}"
-                    ", run again to resume")
+    cache = (out / "cache").resolve()
+    assert line == (f"cnntexture study: interrupted; 0 images cached in {cache}, "
+                    "run again to resume")
     assert not (out / "summary.md").exists()
 
 

