@@ -8,8 +8,10 @@ file under the final name.
 """
 
 import contextlib
+import io
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -46,8 +48,22 @@ def write_text(path, text):
     return Path(path)
 
 
-def save_npz(path, arrays):
-    """Write arrays to the ``.npz`` file ``path`` whole or not at all."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        # a file object, not a name: numpy would append ".npz" to the temporary name
-        np.savez(f, **arrays)
+def save_npz(path, arrays, *, compressed=()):
+    """Write arrays to the ``.npz`` file ``path`` whole or not at all.
+
+    The arrays named in ``compressed`` are deflated, the others stored as
+    they are: what compresses well (sparse ReLU outputs) costs less disk,
+    what does not (dense Gram matrices) stays as fast to read as possible.
+    ``numpy.load`` reads both.
+    """
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w") as archive:
+        for name, array in arrays.items():
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.asanyarray(array), allow_pickle=False)
+            deflate = name in compressed
+            archive.writestr(
+                f"{name}.npy",
+                buffer.getvalue(),
+                compress_type=zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED,
+                compresslevel=1 if deflate else None,
+            )

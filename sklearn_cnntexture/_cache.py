@@ -123,5 +123,6 @@ class DiskCache:
     def has(self, key):
         return self._path(key).is_file()
 
-    def store(self, key, arrays):
-        _atomic.save_npz(self._path(key), {**arrays, _KEY: np.str_(key)})
+    def store(self, key, arrays, *, compressed=()):
+        """Write entry ``key`` atomically; ``compressed`` names the arrays to deflate."""
+        _atomic.save_npz(self._path(key), {**arrays, _KEY: np.str_(key)}, compressed=compressed)

@@ -268,3 +268,15 @@ def test_an_entry_copied_under_another_key_is_recomputed(images, tmp_path):
     with pytest.warns(UserWarning, match="another key"):
         got = MeanPool().fit_transform(transformer.transform(images[:2]))
     np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_descriptors_are_stored_deflated_and_the_rest_as_is(images, tmp_path):
+    import zipfile
+
+    vgg("block2_conv2", tmp_path).transform(images[:1]).precompute()
+    (entry,) = tmp_path.rglob("*.npz")
+    with zipfile.ZipFile(entry) as archive:
+        kinds = {info.filename: info.compress_type for info in archive.infolist()}
+    assert kinds.pop("descriptors.npy") == zipfile.ZIP_DEFLATED
+    assert set(kinds.values()) == {zipfile.ZIP_STORED}
+    assert {"mean.npy", "max.npy", "gram.npy", "n_locations.npy"} <= set(kinds)
