@@ -140,11 +140,11 @@ def test_weights_file_content_is_part_of_the_key(tmp_path):
 def test_a_failed_write_leaves_nothing(tmp_path, monkeypatch):
     disk = _cache.DiskCache(tmp_path)
 
-    def broken_savez(f, **arrays):
+    def broken_write_array(f, array, **options):
         f.write(b"half an entry")
         raise KeyboardInterrupt  # killed mid-write
 
-    monkeypatch.setattr(np, "savez", broken_savez)
+    monkeypatch.setattr(np.lib.format, "write_array", broken_write_array)
     with pytest.raises(KeyboardInterrupt):
         disk.store("ab" * 32, {"x": np.arange(3)})
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
