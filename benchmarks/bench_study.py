@@ -22,8 +22,14 @@ import sys
 import tempfile
 import time
 
-from sklearn_cnntexture import PAPER_LAYERS, backbone_image_count, load_uhcs_sample
-from sklearn_cnntexture import _backbone, io
+from sklearn_cnntexture import (
+    PAPER_LAYERS,
+    VGGLayerTransformer,
+    _backbone,
+    backbone_image_count,
+    io,
+    load_uhcs_sample,
+)
 from sklearn_cnntexture.study import fill_cache, make_study
 from sklearn_cnntexture.weights import resolve_weights
 
@@ -63,11 +69,12 @@ def main():
     our_forward(paths[:1], key)
 
     with tempfile.TemporaryDirectory() as cache:
-        search = make_study(encoders=["mean", "max", "gram"], weights="hed-bsds500",
-                            n_repeats=1, cache=cache)
+        search = make_study(encoders=["mean", "max", "gram"], n_repeats=1,
+                            vgg=VGGLayerTransformer(weights="hed-bsds500", cache=cache))
         # compile the study's forward function on a throwaway cache
         with tempfile.TemporaryDirectory() as warm:
-            fill_cache(make_study(encoders=["mean"], weights="hed-bsds500", cache=warm),
+            fill_cache(make_study(encoders=["mean"],
+                                  vgg=VGGLayerTransformer(weights="hed-bsds500", cache=warm)),
                        paths[:1], verbose=False)
 
         t_plain = timed(plain_forward, paths, key)
@@ -94,7 +101,8 @@ def main():
     h, w = io.read_image(paths[0]).shape[:2]
     print(f"{n} images {w}x{h}, hed-bsds500 weights, {len(PAPER_LAYERS)} layers + raw image "
           "x mean, max, Gram")
-    print(f"plain keras forward pass to block5_conv3: {t_plain:.1f} s ({n / t_plain:.2f} images/s)")
+    print(f"plain keras forward pass to block5_conv3: {t_plain:.1f} s "
+          f"({n / t_plain:.2f} images/s)")
     print(f"our compiled forward pass alone:         {t_ours:.1f} s ({n / t_ours:.2f} images/s)")
     print(f"study featurization (empty cache):       {t_study:.1f} s, "
           f"{forwarded} images through the network")

@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from sklearn_cnntexture import load_uhcs_sample
+from sklearn_cnntexture import VGGLayerTransformer, load_uhcs_sample
 from sklearn_cnntexture.report import write_study
 from sklearn_cnntexture.study import run_study
 
@@ -33,11 +33,10 @@ with tempfile.TemporaryDirectory() as cache:
     result = run_study(
         paths,
         labels,
-        weights="hed-bsds500",  # offline; VGG16 fine-tuned for edges (imagenet needs internet)
-        resize=224,
+        # offline weights: VGG16 fine-tuned for edges (imagenet needs internet)
+        vgg=VGGLayerTransformer(weights="hed-bsds500", resize=224, cache=cache),
         n_repeats=1,
         n_estimators=100,
-        cache=cache,
         verbose=False,
     )
 
@@ -45,6 +44,7 @@ table = result.results.drop(columns="params")
 print(table.to_string(index=False, float_format="{:.3f}".format))
 print(f"features in {result.featurize_time:.0f} s, models in {result.fit_time:.0f} s")
 best = result.best
-print(f"best: {best['encoder']} of {best['layer']}, F1 = {best['f1_mean']:.3f} +- {best['f1_std']:.3f}")
+print(f"best: {best['encoder']} of {best['layer']}, "
+      f"F1 = {best['f1_mean']:.3f} +- {best['f1_std']:.3f}")
 for path in write_study(result, out):
     print(f"wrote {path}")

@@ -24,7 +24,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn_cnntexture import MeanPool, VGGLayerTransformer, load_uhcs_sample
 
 paths, labels = load_uhcs_sample(return_X_y=True)
-print(f"{len(paths)} micrographs, classes {sorted(set(labels))}")
+print(f"{len(paths)} micrographs, classes {', '.join(sorted(set(labels.tolist())))}")
 
 # VGG16 activations and their mean per filter. Neither learns anything from the
 # data, so the images can be featurized once, before cross-validation, without

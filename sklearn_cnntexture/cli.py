@@ -249,9 +249,11 @@ def _info(args):
     print("\nweights sources:")
     for line in _weights_status():
         print("  " + line)
+    # The paper's names as the options take them (C3_3 for its C3,3).
+    paper = {name: paper_name(name).replace(",", "_") for name in PAPER_LAYERS}
     print("\nlayers (Keras name, paper name for the paper's five):")
     for name in CONV_LAYERS:
-        print(f"  {name:14s}{paper_name(name) if name in PAPER_LAYERS else ''}".rstrip())
+        print(f"  {name:14s}{paper.get(name, '')}".rstrip())
     print(f"  {IMAGE_LAYER:14s}the raw image (no CNN baseline)")
     return 0
 

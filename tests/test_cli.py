@@ -291,3 +291,18 @@ def test_explain_study_reuses_the_study_cache_and_settings(data_folder, tmp_path
     assert main(["explain", str(data_folder), "--out", str(tmp_path / "e2"), "--study",
                  str(study), "--resize", "64"]) == 2
     assert "differs from the study's 40" in capsys.readouterr().err
+
+
+def test_offline_weights_message_speaks_command_line(data_folder, tmp_path, capsys,
+                                                     monkeypatch):
+    """Issue 10, item 14: a CLI user is told --weights PATH, not Python's weights='...'."""
+    from sklearn_cnntexture import WeightsUnavailableError, featurize
+
+    def offline(*args, **kwargs):
+        raise WeightsUnavailableError("no internet: copy the file and pass "
+                                      "weights='/path/to/vgg16.h5'.")
+
+    monkeypatch.setattr(featurize, "featurize", offline)
+    assert main(["featurize", str(data_folder), "--out", str(tmp_path / "f.csv")]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert "pass --weights /path/to/vgg16.h5." in line and "weights='" not in line

@@ -49,6 +49,7 @@ def test_quickstart_runs(capsys):
     f1 = float(re.search(r"F1 \(macro\), 3-fold CV: ([\d.]+)", out)[1])
     assert f1 > 0.6, out
     assert "block4_conv3__mean__" in out
+    assert "np.str_" not in out  # classes printed as a reader writes them (issue 10, item 16)
 
 
 def test_cli_info(capsys):

