@@ -144,7 +144,8 @@ def caffe_preprocess(rgb):
 # -- activation maximization: gradient ascent through the network ------------------
 
 
-def ascend_filters(weights_key, layer, start, filters, *, steps, step_size, blur, pre_relu_weight):
+def ascend_filters(weights_key, layer, start, filters, *, steps, step_size, blur,
+                   pre_relu_weight, gray=False, callback=None):
     """Gradient ascent on images, each towards its own filter's mean response.
 
     The network side of activation maximization (see ``textures.py``): image
@@ -152,6 +153,9 @@ def ascend_filters(weights_key, layer, start, filters, *, steps, step_size, blur
     ``filters[j]`` of ``layer``, after the ReLU plus ``pre_relu_weight`` times
     before it; each step moves by ``step_size`` times the gradient over its
     root mean square, then blurs with a Gaussian of ``blur`` pixels (0: none).
+    With ``gray``, the images are one gray channel fed to all three inputs
+    (``start`` must be gray): every channel moves by the channels' mean
+    gradient. ``callback(k)``, if given, is called after step ``k``.
 
     Returns
     -------
@@ -162,13 +166,15 @@ def ascend_filters(weights_key, layer, start, filters, *, steps, step_size, blur
     """
     tf, _ = import_tensorflow()
 
-    step, measure = _ascent_functions(weights_key, layer, blur, pre_relu_weight)
+    step, measure = _ascent_functions(weights_key, layer, blur, pre_relu_weight, gray)
     x = tf.constant(caffe_preprocess(start))
     f = tf.constant(np.asarray(filters, dtype=np.int32))
     rate = tf.constant(step_size, dtype=tf.float32)
     initial = measure(x, f).numpy()
-    for _ in range(steps):
+    for k in range(steps):
         x = step(x, f, rate)
+        if callback is not None:
+            callback(k + 1)
     activation = measure(x, f).numpy() if steps else initial
     bgr = x.numpy()
     raw = (bgr + CAFFE_BGR_MEAN)[..., ::-1]  # undo the caffe preprocessing
@@ -176,10 +182,10 @@ def ascend_filters(weights_key, layer, start, filters, *, steps, step_size, blur
 
 
 @functools.lru_cache(maxsize=8)
-def _ascent_functions(weights_key, layer, blur, pre_relu_weight):
+def _ascent_functions(weights_key, layer, blur, pre_relu_weight, gray):
     """The compiled step and measuring functions for one layer of one network.
 
-    Built once per process per (weights, layer, blur, weight) and traced once. Not
+    Built once per process per (weights, layer, blur, weight, gray) and traced once. Not
     XLA-compiled: on CPU, XLA made the gradient step up to 2x slower (block 3
     and 4), unlike the forward pass, which it speeds up.
     """
@@ -221,6 +227,11 @@ def _ascent_functions(weights_key, layer, blur, pre_relu_weight):
             # each image's gradient of its own objective: b filters, one pass.
             total = tf.reduce_sum(objective)
         grad = tape.gradient(total, x)
+        if gray:
+            # x = g [1, 1, 1] (minus the caffe means): d/dg is the sum of the channel
+            # gradients; every channel moves by their mean, and the RMS below is that
+            # mean's own, so the step is gray ascent's (the sum's factor 3 cancels).
+            grad = tf.broadcast_to(tf.reduce_mean(grad, axis=3, keepdims=True), tf.shape(grad))
         rms = tf.sqrt(tf.reduce_mean(tf.square(grad), axis=[1, 2, 3], keepdims=True))
         x = x + rate * grad / (rms + 1e-8)
         if blur_kernel is not None:

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _backbone, _layers, io
+from . import _layers, io
 
 # -- feature names -> (layer, filter) ------------------------------------------
 
@@ -609,7 +609,7 @@ def explain_model(
         heatmaps[row[0]] = (image, heat, row.layer, int(row.filter))
     if color == "auto":
         gray = all(_is_gray(image) for image, *_ in heatmaps.values())
-        color = "gray" if gray and _gray_available() else "rgb"
+        color = "gray" if gray else "rgb"
     wanted = _wanted_textures(important, characteristic, top_k, per_layer)
     # Imported here, not at the top: filter_textures has one public home, the package.
     from .textures import filter_textures
@@ -658,14 +658,6 @@ def _is_gray(image):
     if image.ndim == 2 or image.shape[-1] == 1:
         return True
     return bool((image[..., 0] == image[..., 1]).all() and (image[..., 1] == image[..., 2]).all())
-
-
-def _gray_available():
-    # Transitional, until the backbone's ascend_filters takes gray= (requested
-    # from its owner): then color="auto" needs no check.
-    import inspect
-
-    return "gray" in inspect.signature(_backbone.ascend_filters).parameters
 
 
 def _source_name(item, index):

@@ -399,18 +399,6 @@ def _start_images(filters, size, random_state, color):
 def _ascend(params, filters, bar):
     """Gradient ascent for one batch: raw RGB images, final and initial activations."""
     p = params
-    options = {}
-    if p["color"] == "gray":
-        # The backbone averages the channel gradients before the RMS step, which
-        # is the exact gradient ascent of one gray image fed to all three inputs.
-        options["gray"] = True
-    per_step = _backbone_accepts("callback")
-    if per_step:
-        options["callback"] = lambda step: bar.update(len(filters))
-    if options.get("gray") and not _backbone_accepts("gray"):
-        raise NotImplementedError(
-            "color='gray' needs _backbone.ascend_filters(gray=True), not available yet"
-        )
     raw, activation, initial = _backbone.ascend_filters(
         p["weights_key"],
         p["layer"],
@@ -420,23 +408,16 @@ def _ascend(params, filters, bar):
         step_size=p["step_size"],
         blur=p["blur"],
         pre_relu_weight=_PRE_RELU_WEIGHT,
-        **options,
+        # The backbone averages the channel gradients before the RMS step: the
+        # exact gradient ascent of one gray image fed to all three inputs.
+        gray=p["color"] == "gray",
+        callback=lambda step: bar.update(len(filters)),
     )
-    if not per_step:
-        bar.update(len(filters) * p["steps"])
     if p["color"] == "gray":
         # Equal inside the network up to float rounding (the caffe means
         # differ per channel): make them exactly equal.
         raw = np.repeat(raw.mean(axis=-1, keepdims=True), 3, axis=-1)
     return raw, activation, initial
-
-
-def _backbone_accepts(option):
-    # Transitional, until the backbone's ascend_filters takes gray= and
-    # callback= (requested from its owner): then drop this check.
-    import inspect
-
-    return option in inspect.signature(_backbone.ascend_filters).parameters
 
 
 def _display(raw):

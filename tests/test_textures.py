@@ -307,13 +307,6 @@ def test_weights_are_keyed_by_content_a_copied_file_hits(tmp_path, monkeypatch):
 
 # -- colour and progress ------------------------------------------------------------
 
-needs_gray_backbone = pytest.mark.skipif(
-    "gray" not in inspect.signature(_backbone.ascend_filters).parameters,
-    reason="needs _backbone.ascend_filters(gray=), requested from the backbone's owner",
-)
-
-
-@needs_gray_backbone
 def test_gray_textures_have_three_equal_channels_and_still_climb():
     tex = filter_textures("block2_conv2", [0, 1, 2, 3], **dict(FAST, size=32), color="gray")
     for images in (tex.raw_images, tex.images):
@@ -336,7 +329,6 @@ def test_gray_start_is_one_noise_channel_repeated(monkeypatch):
         return start.copy(), np.ones(n, np.float32), np.ones(n, np.float32)
 
     monkeypatch.setattr(_backbone, "ascend_filters", record)
-    monkeypatch.setattr(textures, "_backbone_accepts", lambda option: True)
     filter_textures("block1_conv2", [0, 1], **FAST, color="gray")
     start = seen["start"]
     assert seen["gray"] is True
