@@ -37,20 +37,22 @@ class Preprocessing:
     """Everything that decides an image's activations, besides the image and the layer.
 
     The cache key is made of every field (:meth:`fingerprint`), so a field
-    added here is part of the key without anyone listing it.
+    added here is part of the key without anyone listing it; a field at its
+    default is left out, so adding one keeps the entries already cached valid.
     """
 
     weights_key: tuple  # from weights.resolve_weights
-    resize: tuple | None  # (height, width) or None
-    crop: object  # None, rows (int), fraction (float) or "auto"
-    float_scale: float
+    resize: tuple | None = None  # (height, width) or None
+    crop: object = None  # None, rows (int), fraction (float) or "auto"
+    float_scale: float = 255.0
 
     def fingerprint(self):
-        """A JSON-able list naming this configuration, the weights by content."""
-        values = []
+        """A JSON-able dict naming this configuration, the weights by content."""
+        values = {"weights": weights_fingerprint(self.weights_key)}
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
-            values.append(weights_fingerprint(value) if field.name == "weights_key" else value)
+            if field.name != "weights_key" and value != field.default:
+                values[field.name] = value
         return values
 
 

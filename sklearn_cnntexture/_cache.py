@@ -83,10 +83,10 @@ def image_fingerprint(item):
 def entry_key(image_fp, forward_fp, layer, what):
     """The file name (a hex digest) of one cached result.
 
-    ``forward_fp`` is the forward configuration's fingerprint, a JSON-able list.
+    ``forward_fp`` is the forward configuration's fingerprint, a JSON-able dict.
     """
     parts = [CACHE_VERSION, image_fp, forward_fp, layer, what]
-    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
 # -- storage -----------------------------------------------------------------

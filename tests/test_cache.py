@@ -280,3 +280,12 @@ def test_descriptors_are_stored_deflated_and_the_rest_as_is(images, tmp_path):
     assert kinds.pop("descriptors.npy") == zipfile.ZIP_DEFLATED
     assert set(kinds.values()) == {zipfile.ZIP_STORED}
     assert {"mean.npy", "max.npy", "gram.npy", "n_locations.npy"} <= set(kinds)
+
+
+def test_fields_at_their_default_stay_out_of_the_key():
+    """So a preprocessing field added later leaves the entries already cached valid."""
+    from sklearn_cnntexture._activations import Preprocessing
+
+    assert Preprocessing(("random", 0)).fingerprint() == {"weights": "random-0"}
+    changed = Preprocessing(("random", 0), resize=(24, 24), float_scale=1.0).fingerprint()
+    assert changed == {"weights": "random-0", "resize": (24, 24), "float_scale": 1.0}
