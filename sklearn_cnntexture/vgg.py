@@ -1,5 +1,6 @@
 """VGGLayerTransformer: images in, lazy VGG16 layer activations out."""
 
+import dataclasses
 import os
 from numbers import Integral, Real
 
@@ -10,7 +11,7 @@ from sklearn.utils.validation import check_array
 
 from . import _layers, io
 from ._activations import Activations, ForwardSpec, Preprocessing
-from .weights import resolve_weights
+from .weights import resolve_weights, weights_fingerprint
 
 
 class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
@@ -253,6 +254,32 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
         self : VGGLayerTransformer
         """
         return self
+
+    def provenance(self):
+        """What decides this transformer's activations, for a report.
+
+        Every field of the preprocessing the cache keys on, with the weights
+        named as given and by the SHA-256 of their content.
+
+        Returns
+        -------
+        record : dict
+            ``weights`` (the source as given, or ``"random (seed N)"``),
+            ``weights_sha256`` (None for random weights), ``resize``,
+            ``crop``, ``float_scale`` and any other preprocessing field.
+        """
+        self._validate_params()
+        preprocessing = self._forward_spec().preprocessing
+        record = {
+            "weights": f"random (seed {self.random_state})" if self.weights is None
+            else str(self.weights),
+            "weights_sha256": None if self.weights is None
+            else weights_fingerprint(preprocessing.weights_key),
+        }
+        for field in dataclasses.fields(preprocessing):
+            if field.name != "weights_key":
+                record[field.name] = getattr(preprocessing, field.name)
+        return record
 
     def __sklearn_is_fitted__(self):
         return True  # stateless
