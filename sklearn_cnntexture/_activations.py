@@ -45,6 +45,7 @@ class Preprocessing:
     resize: tuple | None = None  # (height, width) or None
     crop: object = None  # None, rows (int), fraction (float) or "auto"
     float_scale: float = 255.0
+    precision: str = "float32"  # of the forward pass, see _backbone.PRECISIONS
 
     def fingerprint(self):
         """A JSON-able dict naming this configuration, the weights by content."""
@@ -425,7 +426,8 @@ class Activations:
             by_size[image.shape[:2]].append(j)
         outputs = {layer: [None] * len(rgb) for layer in spec.layers}
         if spec.conv_layers:
-            forward = _backbone.forward_function(spec.preprocessing.weights_key, spec.conv_layers)
+            prep = spec.preprocessing
+            forward = _backbone.forward_function(prep.weights_key, spec.conv_layers, prep.precision)
             for size, members in by_size.items():
                 source = _source_name(self._images[indices[members[0]]], indices[members[0]])
                 self._check_size(size, source)

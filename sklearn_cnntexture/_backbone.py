@@ -88,9 +88,20 @@ def backbone_image_count():
     return _images_forwarded
 
 
+#: The precisions of the forward pass: Keras dtype policy, and whether XLA compiles it.
+#: Measured on a 2-core AVX-512 BF16 CPU (benchmarks/bench_forward.py --precision):
+#: oneDNN without XLA ran float32 as fast as XLA at batches of 8 and bfloat16 at about
+#: twice that; XLA gains nothing from bfloat16. So neither uses XLA on CPU.
+PRECISIONS = {"float32": ("float32", False), "bfloat16": ("mixed_bfloat16", False)}
+
+
 @functools.lru_cache(maxsize=4)
-def _network(weights_key):
-    """The full VGG16 convolutional stack for a weights source (cached per process)."""
+def _network(weights_key, policy="float32"):
+    """The full VGG16 convolutional stack for a weights source (cached per process).
+
+    ``policy`` is a Keras dtype policy: ``"mixed_bfloat16"`` computes in
+    bfloat16 with float32 weights.
+    """
     _, keras = import_tensorflow()
 
     from .weights import load_kernels
@@ -99,35 +110,43 @@ def _network(weights_key):
     model = keras.applications.VGG16(
         weights=None, include_top=False, input_shape=(None, None, 3)
     )
+    if policy != "float32":
+        model = keras.models.clone_model(
+            model,
+            clone_function=lambda layer: layer.__class__.from_config(
+                {**layer.get_config(), "dtype": policy}
+            ),
+        )
     for name, (kernel, bias) in zip(CONV_LAYERS, kernels):
         model.get_layer(name).set_weights([kernel, bias])
     return model
 
 
 @functools.lru_cache(maxsize=32)
-def forward_function(weights_key, layers, jit_compile=True):
-    """A function from a preprocessed batch (b, H, W, 3) to one array per layer.
+def forward_function(weights_key, layers, precision="float32"):
+    """A function from a preprocessed batch (b, H, W, 3) to one float32 array per layer.
 
     The model ends at the deepest of ``layers``: Keras prunes every layer that
     no requested output depends on. ``layers`` holds convolution names only.
-    The function is compiled with XLA when ``jit_compile`` is true (once per
-    input shape); on CPU that fuses bias and ReLU into the convolutions and is
-    what brings the forward pass to matrix-multiply speed.
+    ``precision`` is a key of :data:`PRECISIONS`: the network computes in it,
+    and its outputs come back as float32 whatever it is, so that encoders
+    accumulate in float32 or float64.
     """
     tf, keras = import_tensorflow()
 
-    base = _network(weights_key)
+    policy, jit_compile = PRECISIONS[precision]
+    base = _network(weights_key, policy)
     outputs = [base.get_layer(name).output for name in layers]
     model = keras.Model(base.input, outputs)
 
     @tf.function(jit_compile=jit_compile, reduce_retracing=True)
     def run(batch):
-        return model(batch, training=False)
+        out = model(batch, training=False)
+        out = out if isinstance(out, (list, tuple)) else [out]
+        return [tf.cast(o, tf.float32) for o in out]
 
     def forward(batch):
-        out = run(tf.constant(batch))
-        out = out if isinstance(out, (list, tuple)) else [out]
-        return [o.numpy() for o in out]
+        return [o.numpy() for o in run(tf.constant(batch))]
 
     return forward
 

@@ -207,6 +207,7 @@ def _vgg(args, layers=None):
         crop=args.crop,
         resize=args.resize,
         float_scale=args.float_scale,
+        precision=args.precision,
         batch_size=args.batch_size,
         cache=_cache_folder(args),
         random_state=args.seed if args.weights is None else None,
@@ -352,8 +353,8 @@ def _from_study(args):
     if study.vgg is None:  # a study written before study.json: only its table
         return _vgg(args, layers=choice.layers), choice.layers, choice.encoder
     vgg = study.vgg.set_params(verbose=True)
-    for option, name in [("--weights", "weights"), ("--crop", "crop"),
-                         ("--resize", "resize"), ("--float-scale", "float_scale")]:
+    for name in _IMAGE_DEFAULTS:
+        option = "--" + name.replace("_", "-")
         given, default = getattr(args, name), _IMAGE_DEFAULTS[name]
         if given != default and given != vgg.get_params()[name]:
             raise ValueError(f"{option} {given} differs from the study's "
@@ -386,7 +387,8 @@ def _write_table(table, path):
 
 
 #: Defaults of the options that decide the network's input and weights.
-_IMAGE_DEFAULTS = {"weights": "imagenet", "crop": None, "resize": None, "float_scale": 255.0}
+_IMAGE_DEFAULTS = {"weights": "imagenet", "crop": None, "resize": None, "float_scale": 255.0,
+                   "precision": "float32"}
 
 
 def _add_image_options(command):
@@ -403,6 +405,10 @@ def _add_image_options(command):
     command.add_argument("--float-scale", type=_positive_float, default=255.0,
                          help="multiplier of float images (TIFF): 255 for floats in 0-1, "
                          "1 for floats already on 0-255")
+    command.add_argument("--precision", choices=["float32", "bfloat16"],
+                         default=_IMAGE_DEFAULTS["precision"],
+                         help="arithmetic of the forward pass: bfloat16 is about twice as fast "
+                         "on CPUs with AVX-512 BF16 and on GPUs, features within about 1 %%")
     command.add_argument("--batch-size", type=_at_least("--batch-size", 1), default=8,
                          help="images per forward pass, at most")
     command.add_argument("--seed", type=int, default=0, help="random seed")

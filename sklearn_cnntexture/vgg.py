@@ -74,6 +74,12 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
         encoders cost about one forward pass per image. See
         :mod:`sklearn_cnntexture._cache` for what is stored and how keys
         make stale results impossible.
+    precision : {"float32", "bfloat16"}, default="float32"
+        Arithmetic of the forward pass. ``"bfloat16"`` computes the
+        convolutions in bfloat16 (float32 weights and outputs): about twice
+        as fast on CPUs with AVX-512 BF16 or AMX and on GPUs, with mean
+        features within about 1 % of float32's. Part of the cache key; the
+        encoders accumulate in float32 or float64 either way.
     cache_layers : list of str or None, default=None
         Layers whose results are stored too when an image goes through the
         network for the cache, so that later requests for them (other
@@ -147,6 +153,7 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
                  StrOptions({"auto"}), None],  # io.check_crop says more on errors
         "cache": [str, os.PathLike, None],
         "cache_layers": [list, tuple, None],
+        "precision": [StrOptions({"float32", "bfloat16"})],
     }
 
     def __init__(
@@ -162,6 +169,7 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
         crop=None,
         cache=None,
         cache_layers=None,
+        precision="float32",
     ):
         self.layers = layers
         self.weights = weights
@@ -173,6 +181,7 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
         self.crop = crop
         self.cache = cache
         self.cache_layers = cache_layers
+        self.precision = precision
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -314,6 +323,7 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
             resize=resize,
             crop=io.check_crop(self.crop),
             float_scale=float(self.float_scale),
+            precision=self.precision,
         )
         return ForwardSpec(
             preprocessing=preprocessing,

@@ -398,3 +398,33 @@ def test_tensorflow_start_up_lines_are_not_printed(tmp_path):
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "(1, 64)"
     assert run.stderr == ""
+
+
+def test_bfloat16_features_are_close_to_float32():
+    from sklearn_cnntexture import MeanPool, load_uhcs_sample
+
+    paths = list(load_uhcs_sample(return_X_y=True)[0][:3])
+    for layer in ("block1_conv2", "block3_conv3", "block5_conv3"):
+        features = {
+            precision: MeanPool().fit_transform(
+                VGGLayerTransformer(layer, weights="hed-bsds500", precision=precision)
+                .transform(paths)
+            )
+            for precision in ("float32", "bfloat16")
+        }
+        full, half = features["float32"], features["bfloat16"]
+        assert half.dtype == np.float32
+        assert not np.array_equal(full, half)  # it did compute in bfloat16
+        assert np.abs(half - full).max() <= 0.02 * np.abs(full).max(), layer
+        assert np.abs(half - full).mean() <= 0.005 * np.abs(full).mean(), layer
+
+
+def test_precision_is_part_of_the_cache_key(tmp_path):
+    from sklearn_cnntexture import MeanPool, backbone_image_count
+
+    images = gray_images(2, (16, 16))
+    MeanPool().fit_transform(vgg(layers="C1_2", cache=tmp_path).transform(images))
+    before = backbone_image_count()
+    MeanPool().fit_transform(vgg(layers="C1_2", cache=tmp_path, precision="bfloat16")
+                             .transform(images))
+    assert backbone_image_count() - before == 2
