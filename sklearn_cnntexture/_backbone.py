@@ -25,8 +25,8 @@ def import_tensorflow():
     longer silences all of them (TensorFlow 2.21 writes some before its
     logging starts), so unless the user asked for those lines
     (``TF_CPP_MIN_LOG_LEVEL`` 0 or 1), the process's standard error is sent to
-    /dev/null while TensorFlow loads and finds its devices. Python exceptions are not affected: an import that
-    fails still raises with its message.
+    /dev/null while TensorFlow loads and finds its devices. Python exceptions
+    are not affected: an import that fails still raises with its message.
 
     Returns
     -------

@@ -12,9 +12,10 @@ array's bytes, dtype and shape), the forward configuration's fingerprint
 (every field of ``Preprocessing``, the weights by their content), the layer,
 what is stored, and the cache format version. Changing any of them changes
 the key. Each entry also holds its own key, so an entry copied or renamed
-under another key is noticed and recomputed, never served. Writes go to a temporary file in the same folder, then
-``os.replace``: readers see a whole entry or none, so parallel workers and a
-study killed half way are both safe (a study run again reuses what it wrote).
+under another key is noticed and recomputed, never served. Writes go to a
+temporary file in the same folder, then ``os.replace``: readers see a whole
+entry or none, so parallel workers and a study killed half way are both safe
+(a study run again reuses what it wrote).
 """
 
 import functools

@@ -114,7 +114,9 @@ def _pandas():
     try:
         import pandas
     except ImportError as exc:  # pragma: no cover - pandas is a test extra
-        raise ImportError("the explanation tables are pandas DataFrames: pip install pandas") from exc
+        raise ImportError(
+            "the explanation tables are pandas DataFrames: pip install pandas"
+        ) from exc
     return pandas
 
 
@@ -602,7 +604,8 @@ def explain_model(
     means = _pandas().DataFrame(_class_means(features, y, np.unique(y)), index=list(names))
     important = important.join(means, on="feature")
     characteristic = characteristic_textures(features, y, feature_names=names)
-    firsts = {c: next(i for i, label in enumerate(y) if label == c) for c in characteristic["class"]}
+    firsts = {c: next(i for i, label in enumerate(y) if label == c)
+              for c in characteristic["class"]}
     heatmaps = {}
     for row in characteristic.itertuples(index=False):
         heat, image = activation_heatmap(X[firsts[row[0]]], row.layer, int(row.filter), vgg=vgg)

@@ -44,4 +44,8 @@ def provenance_lines(record):
         f"{name.replace('_', ' ')}: {value}" for name, value in record.items()
         if name not in ("weights", "weights_sha256", "versions")
     )
-    return [f"- Weights: {weights}.", f"- Preprocessing: {preprocessing}.", f"- Versions: {versions}."]
+    return [
+        f"- Weights: {weights}.",
+        f"- Preprocessing: {preprocessing}.",
+        f"- Versions: {versions}.",
+    ]

@@ -105,7 +105,8 @@ class MultiLayerUnion(TransformerMixin, BaseEstimator):
         if fitted_on_arrays == is_activation_source(X):
             raise ValueError(
                 "MultiLayerUnion was fitted on "
-                + ("a plain array" if fitted_on_arrays else f"activations of {list(self.encoders_)}")
+                + ("a plain array" if fitted_on_arrays
+                   else f"activations of {list(self.encoders_)}")
                 + " and cannot transform "
                 + ("activations" if is_activation_source(X) else "a plain array")
             )

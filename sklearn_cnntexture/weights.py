@@ -44,7 +44,6 @@ import numpy as np
 from ._cache import file_fingerprint
 from ._layers import CONV_SHAPES
 
-
 IMAGENET_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 IMAGENET_URL = (
     "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/" + IMAGENET_FILE

@@ -67,7 +67,8 @@ LAYERS = ["block1_conv2", "block2_conv2"]
 def varied_images(n=60, seed=0):
     """Gray 16 x 16 images of varied brightness and contrast, floats in [0, 1.5]."""
     rng = np.random.default_rng(seed)
-    return rng.random((n, 16, 16)) * rng.uniform(0.2, 1, (n, 1, 1)) + rng.uniform(0, 0.5, (n, 1, 1))
+    noise = rng.random((n, 16, 16))
+    return noise * rng.uniform(0.2, 1, (n, 1, 1)) + rng.uniform(0, 0.5, (n, 1, 1))
 
 
 def vgg(layers=LAYERS):
