@@ -47,6 +47,10 @@ class RepeatedGroupSplits(BaseCrossValidator):
     6
     """
 
+    # Asks scikit-learn's metadata routing for the groups, as its group-aware
+    # splitters do (their GroupsConsumerMixin is private).
+    __metadata_request__split = {"groups": True}
+
     def __init__(self, cv, *, n_splits=3, n_repeats=10, random_state=0):
         self.cv = cv
         self.n_splits = n_splits

@@ -9,10 +9,27 @@ import pandas as pd
 from sklearn.utils import Bunch
 
 from ._layers import IMAGE_LAYER, canonical_layer, layer_order, n_channels
+from .combined import MeanGramUnion, MultiScale
 from .encoders import ENCODERS, GramEncoder, MeanPool, VLADEncoder, encoder_name
+from .models import model_name
 from .union import UNION, MultiLayerUnion
 
-__all__ = ["TIME_COLUMN", "best_explainable", "metric_name", "study_results", "ties"]
+__all__ = [
+    "PAPER_MODEL",
+    "TIME_COLUMN",
+    "best_explainable",
+    "describe_params",
+    "metric_name",
+    "model_rows",
+    "study_results",
+    "ties",
+]
+
+#: The paper's model's name in the ``model`` column: its rows are the paper's protocol.
+PAPER_MODEL = "rf"
+
+#: The ``layer`` of the multi-scale candidate's row.
+MULTISCALE = "multiscale"
 
 #: The seconds column: mean wall time to fit the forest (and the encoder) on
 #: one training fold and score it on its test fold, features read from cache.
@@ -37,8 +54,10 @@ def metric_of(results):
 def _layer_label(layers, encoder):
     # A union is labelled "union" whatever its layers, so that a union row can
     # never be mistaken for a single layer's (issue 10, item 1).
-    if isinstance(encoder, MultiLayerUnion):
+    if isinstance(encoder, (MultiLayerUnion, MeanGramUnion)):
         return UNION
+    if isinstance(encoder, MultiScale):
+        return MULTISCALE
     if isinstance(layers, str):
         return canonical_layer(layers)
     (layer,) = layers
@@ -49,6 +68,12 @@ def _n_features(encoder, layers):
     """Features an encoder makes from ``layers`` (without fitting it)."""
     if isinstance(layers, str):
         layers = [layers]
+    if isinstance(encoder, MultiScale):
+        inner = encoder.encoder or MultiLayerUnion(MeanPool())
+        return len(encoder.scales) * _n_features(inner, encoder.vgg.layers)
+    if isinstance(encoder, MeanGramUnion):
+        return (_n_features(MultiLayerUnion(MeanPool()), layers)
+                + encoder.n_components * len(encoder.gram_layers))
     if isinstance(encoder, MultiLayerUnion):
         return sum(_n_features(encoder.encoder or MeanPool(), [layer]) for layer in layers)
     (layer,) = layers
@@ -75,24 +100,25 @@ def study_results(search):
     results : pandas.DataFrame
         One row per candidate: ``layer`` (Keras name, ``"image"`` for the raw
         image, ``"union"`` for a :class:`MultiLayerUnion`), ``encoder``
-        (``"mean"``, ``"max"``, ``"gram"``, ``"vlad"``), ``n_features``,
+        (``"mean"``, ``"max"``, ``"gram"``, ``"vlad"``, ``"mean+gram"``),
+        ``model`` (a name of :data:`~sklearn_cnntexture.models.MODELS`, or the
+        class name of another estimator; ``"rf"`` is the paper's), ``n_features``,
         ``<metric>_mean`` and ``<metric>_std`` over all folds and repeats
         (``f1`` for F1 scorings, ``r2`` ...), ``fit_score_s_per_fold`` (mean
         seconds to fit the candidate on one training fold and score it on its
         test fold) and ``params`` (the candidate's parameters). Sorted by
-        layer (network order, image first, union last), then encoder.
+        model (in the grid's order), layer (network order, image first,
+        union and multiscale last), then encoder.
     """
     cv = search.cv_results_
     metric = metric_name(search.scoring)
-    default_encoder = search.estimator.named_steps["encode"]
-    default_layers = search.estimator.named_steps["vgg"].layers
     rows = []
     for i, params in enumerate(cv["params"]):
-        encoder = params.get("encode", default_encoder)
-        layers = params.get("vgg__layers", default_layers)
+        encoder, layers, model = _candidate(search, params)
         rows.append({
             "layer": _layer_label(layers, encoder),
-            "encoder": encoder_name(encoder),
+            "encoder": _encoder_label(encoder),
+            "model": model_name(model),
             "n_features": _n_features(encoder, layers),
             f"{metric}_mean": cv["mean_test_score"][i],
             f"{metric}_std": cv["std_test_score"][i],
@@ -101,10 +127,50 @@ def study_results(search):
         })
     table = pd.DataFrame(rows)
     encoder_rank = {name: k for k, name in enumerate(ENCODERS)}
-    table["_l"] = [99 if name == UNION else layer_order(name) for name in table["layer"]]
+    model_rank = {name: k for k, name in enumerate(dict.fromkeys(table["model"]))}
+    last = {UNION: 99, MULTISCALE: 100}
+    table["_m"] = [model_rank[name] for name in table["model"]]
+    table["_l"] = [last[name] if name in last else layer_order(name) for name in table["layer"]]
     table["_e"] = [encoder_rank.get(name, 9) for name in table["encoder"]]
-    table = table.sort_values(["_l", "_e"], kind="stable").drop(columns=["_l", "_e"])
+    table = table.sort_values(["_m", "_l", "_e"], kind="stable").drop(columns=["_m", "_l", "_e"])
     return table.reset_index(drop=True)
+
+
+def _candidate(search, params):
+    """A candidate's encoder, layers and model, the pipeline's own where the grid sets none."""
+    steps = search.estimator.named_steps
+    return (params.get("encode", steps["encode"]),
+            params.get("vgg__layers", steps["vgg"].layers),
+            params.get("model", steps["model"]))
+
+
+def _encoder_label(encoder):
+    if isinstance(encoder, MeanGramUnion):
+        return encoder.name
+    if isinstance(encoder, MultiScale):
+        return encoder_name(encoder.encoder or MultiLayerUnion(MeanPool()))
+    return encoder_name(encoder)
+
+
+def describe_params(search, params):
+    """A candidate as a reader names it: ``"gram of block3_conv3, logreg"``."""
+    encoder, layers, model = _candidate(search, params)
+    return (f"{_encoder_label(encoder)} of {_layer_label(layers, encoder)}, "
+            f"{model_name(model)}")
+
+
+def model_rows(results, model=None):
+    """The rows of one model (the paper's when None and present, else the first listed).
+
+    A table without a ``model`` column (written before models were a
+    dimension of the study) is the paper's forest's, whole.
+    """
+    if "model" not in results.columns:
+        return results
+    if model is None:
+        names = list(dict.fromkeys(results["model"]))
+        model = PAPER_MODEL if PAPER_MODEL in names else names[0]
+    return results[results["model"] == model]
 
 
 def ties(results, best=None):
@@ -128,6 +194,8 @@ def ties(results, best=None):
         best = results.loc[results[mean].idxmax()]
     close = results[mean] >= best[mean] - best[std]
     same = (results["layer"] == best["layer"]) & (results["encoder"] == best["encoder"])
+    if "model" in results.columns:
+        same &= results["model"] == best["model"]
     return results[close & ~same].sort_values(mean, ascending=False, kind="stable")
 
 
@@ -155,6 +223,9 @@ def best_explainable(results):
         If the table holds no mean or max features of a CNN layer.
     """
     metric = metric_of(results)
+    # explain_model fits the paper's forest (its importances name the textures).
+    results = model_rows(results, PAPER_MODEL) if "model" in results.columns and (
+        results["model"] == PAPER_MODEL).any() else results
     candidates = results[results["encoder"].isin(EXPLAINABLE)
                          & (results["layer"] != IMAGE_LAYER)]
     if candidates.empty:
@@ -163,5 +234,5 @@ def best_explainable(results):
     layers = [best["layer"]]
     if best["layer"] == UNION:
         layers = [name for name in dict.fromkeys(results["layer"])
-                  if name not in (UNION, IMAGE_LAYER)]
+                  if name not in (UNION, IMAGE_LAYER, MULTISCALE)]
     return Bunch(layers=layers, encoder=best["encoder"], row=best.to_dict(), metric=metric)

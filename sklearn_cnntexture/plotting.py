@@ -35,6 +35,7 @@ __all__ = [
     "plot_heatmap",
     "plot_heatmaps",
     "plot_important_textures",
+    "plot_models",
     "plot_study",
     "plot_texture_grid",
     "plot_union",
@@ -330,7 +331,22 @@ def chance_level(metric, y):
     return None
 
 
-def plot_study(results, *, metric="f1", chance=None, ylabel=None, title=None, ax=None):
+def _one_model(results, model):
+    """The rows of one model of a study table with a ``model`` column (the paper's "rf"
+    when ``model`` is None and it is there, else the first listed); a table without the
+    column is returned whole."""
+    if not hasattr(results, "columns") or "model" not in results.columns:
+        return results
+    names = list(dict.fromkeys(results["model"]))
+    if model is None:
+        model = "rf" if "rf" in names else names[0]
+    if model not in names:
+        raise ValueError(f"no rows of model {model!r}; models found: {names}")
+    return results[results["model"] == model]
+
+
+def plot_study(results, *, metric="f1", chance=None, ylabel=None, title=None, ax=None,
+               model=None):
     """Score of each encoder on each VGG16 layer, as in Fig. 6 of Ling et al. 2017.
 
     One line with markers and standard-deviation error bars per encoder over the layers in
@@ -360,6 +376,10 @@ def plot_study(results, *, metric="f1", chance=None, ylabel=None, title=None, ax
         Title of the axes.
     ax : matplotlib.axes.Axes, optional
         Where to draw; by default a new figure.
+    model : str, optional
+        With a ``model`` column, the model whose rows are drawn; None draws the paper's
+        forest (``"rf"``) when present, else the first model (see :func:`plot_models`
+        for all of them).
 
     Returns
     -------
@@ -381,6 +401,7 @@ def plot_study(results, *, metric="f1", chance=None, ylabel=None, title=None, ax
     >>> [t.get_text() for t in fig.axes[0].get_xticklabels()]
     ['C1,2', 'C3,3']
     """
+    results = _one_model(results, model)
     _check_results(results, metric)
     mean, std = f"{metric}_mean", f"{metric}_std"
     layers = _conv_layers(results["layer"])
@@ -433,7 +454,8 @@ def plot_study(results, *, metric="f1", chance=None, ylabel=None, title=None, ax
     return fig
 
 
-def plot_union(results, *, metric="f1", encoder="mean", ylabel=None, title=None, ax=None):
+def plot_union(results, *, metric="f1", encoder="mean", ylabel=None, title=None, ax=None,
+               model=None):
     """Each single layer against the union of layers for one encoder, as in Fig. 7.
 
     Bars with standard-deviation error bars of ``{metric}_mean`` for each CNN layer (in
@@ -454,6 +476,8 @@ def plot_union(results, *, metric="f1", encoder="mean", ylabel=None, title=None,
         Title of the axes.
     ax : matplotlib.axes.Axes, optional
         Where to draw; by default a new figure.
+    model : str, optional
+        As for :func:`plot_study`.
 
     Returns
     -------
@@ -474,6 +498,7 @@ def plot_union(results, *, metric="f1", encoder="mean", ylabel=None, title=None,
     >>> [t.get_text() for t in fig.axes[0].get_xticklabels()]
     ['C1,2', 'C2,2', 'union']
     """
+    results = _one_model(results, model)
     _check_results(results, metric)
     mean, std = f"{metric}_mean", f"{metric}_std"
     rows = results[results["encoder"] == encoder]
@@ -519,6 +544,47 @@ def plot_union(results, *, metric="f1", encoder="mean", ylabel=None, title=None,
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)
     ax.set_title(f"{encoder} encoder: single layers and their union" if title is None else title)
+    return fig
+
+
+def plot_models(results, *, metric="f1", chance=None, title=None):
+    """Fig. 6 once per model, stacked, on one score axis: the paper's protocol beside the others.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        A study table with a ``model`` column (one panel per model, in the table's
+        order; the paper's forest is ``"rf"``).
+    metric : str, default="f1"
+        Which score to plot.
+    chance : float, optional
+        As for :func:`plot_study`.
+    title : str, optional
+        Title of the figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> results = pd.DataFrame({
+    ...     "layer": ["block1_conv2", "block3_conv3"] * 2, "encoder": "mean",
+    ...     "model": ["rf", "rf", "logreg", "logreg"],
+    ...     "f1_mean": [0.7, 0.9, 0.8, 0.95], "f1_std": 0.02})
+    >>> [ax.get_title() for ax in plot_models(results).axes]
+    ['model: rf', 'model: logreg']
+    """
+    _require_columns(results, ["model"], "results")
+    models = list(dict.fromkeys(results["model"]))
+    fig = Figure(figsize=(7.5, 3.4 * len(models)), layout="constrained")
+    axes = fig.subplots(len(models), 1, squeeze=False, sharey=True)[:, 0]
+    for ax, model in zip(axes, models):
+        plot_study(results, metric=metric, chance=chance, ax=ax, model=model,
+                   title=f"model: {model}")
+    if title is not None:
+        fig.suptitle(title)
     return fig
 
 

@@ -9,11 +9,12 @@ digest, crop, resize, versions).
 """
 
 import json
+from collections import Counter
 from pathlib import Path
 
 from . import _atomic
 from ._layers import IMAGE_LAYER, paper_name
-from ._table import TIME_COLUMN
+from ._table import PAPER_MODEL, TIME_COLUMN, model_rows
 from .datasets import mark_output_folder
 from .provenance import provenance, provenance_lines
 from .study import CONFIG_FILE
@@ -56,30 +57,64 @@ def study_summary(result):
     table, metric = result.results, result.metric
     mean, std = f"{metric}_mean", f"{metric}_std"
     best = result.best
+    several = "model" in table.columns and table["model"].nunique() > 1
+    with_model = f", {best['model']}" if several else ""
     lines = [
         "# Layer x encoder study",
         "",
-        f"**Best configuration: {best['encoder']} of {_describe(best['layer'])}**, "
+        f"**Best configuration: {best['encoder']} of {_describe(best['layer'])}{with_model}**, "
         f"{metric} = {best[mean]:.3f} ± {best[std]:.3f} ({best['n_features']} features).",
         "",
+        *_nested_lines(getattr(result, "nested", None), best, mean, len(table)),
         *_tie_lines(result.ties, mean, std),
-        *_highlight_lines(table, mean, std),
+        *(_model_lines(table, mean, std) if several else []),
+        *_highlight_lines(model_rows(table), mean, std),
         f"- {result.n_images} images, {result.cv_description}; scoring {result.scoring}. "
         f"Features computed in {result.featurize_time:.0f} s, models fitted in "
         f"{result.fit_time:.0f} s.",
         *[f"- {note}" for note in result.notes],
         *provenance_lines(result.provenance),
         "",
-        f"| layer | paper | encoder | features | {metric} mean | {metric} std | "
+        f"| layer | paper | encoder | model | features | {metric} mean | {metric} std | "
         "fit + score per fold (s) |",
-        "|---|---|---|---:|---:|---:|---:|",
+        "|---|---|---|---|---:|---:|---:|---:|",
     ]
     for _, row in table.iterrows():
         lines.append(
             f"| {row['layer']} | {paper_name(row['layer'])} | {row['encoder']} | "
-            f"{row['n_features']} | {row[mean]:.3f} | {row[std]:.3f} | {row[TIME_COLUMN]:.1f} |"
+            f"{row.get('model', PAPER_MODEL)} | {row['n_features']} | {row[mean]:.3f} | "
+            f"{row[std]:.3f} | {row[TIME_COLUMN]:.1f} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _nested_lines(nested, best, mean, n_candidates):
+    if nested is None:
+        return []
+    picked = ", ".join(f"{name} ({count}x)" for name, count in
+                       Counter(nested.winners).most_common())
+    return [
+        f"**Number to report: {nested.mean:.3f} ± {nested.std:.3f}**, the nested "
+        f"cross-validation estimate of running this whole selection and using its winner "
+        f"({nested.description}; {nested.time:.0f} s). The best cell's "
+        f"{best[mean]:.3f} is optimistic: it is the highest of {n_candidates} scores, each "
+        "noisy, measured on the folds that chose it. The outer folds' selections picked: "
+        f"{picked}.",
+        "",
+    ]
+
+
+def _model_lines(table, mean, std):
+    """One line per model: its best cell, the paper's protocol first."""
+    lines = ["| model | best cell | " + mean.replace("_mean", "") + " |", "|---|---|---:|"]
+    for model, rows in table.groupby("model", sort=False):
+        top = rows.loc[rows[mean].idxmax()]
+        note = " (the paper's protocol)" if model == PAPER_MODEL else ""
+        lines.append(f"| {model}{note} | {top['encoder']} of {_describe(top['layer'])} | "
+                     f"{top[mean]:.3f} ± {top[std]:.3f} |")
+    return ["Best cell of each model:", "", *lines, "",
+            "The bullets below are the paper's model's rows."
+            if (table["model"] == PAPER_MODEL).any() else "", ""]
 
 
 def _tie_lines(tied, mean, std):
@@ -120,14 +155,17 @@ def _describe(layer):
 def write_study(result, directory):
     """Write a study's results to a folder: table, configuration, figures and summary.
 
-    Files: ``results.csv`` (layer, encoder, n_features, <metric>_mean,
+    Files: ``results.csv`` (layer, encoder, model, n_features, <metric>_mean,
     <metric>_std, fit_score_s_per_fold), ``study.json`` (the network
     settings, grid and folds, and the provenance: what
     :func:`~sklearn_cnntexture.study.load_study` and ``cnntexture explain
     --study`` read back), ``study.png/.svg`` (the paper's Fig. 6: score per
     layer, one series per encoder, the raw-image baselines dashed),
     ``union.png/.svg`` (Fig. 7: mean features per layer vs their union; only
-    with a union) and ``summary.md``. Each file is written whole or not at
+    with a union; both from the paper's forest's rows when the study compared
+    several models), ``models.png/.svg`` (Fig. 6 once per model, only with
+    several models) and ``summary.md`` (with the nested-CV estimate, the
+    number to report, when the study ran it). Each file is written whole or not at
     all, and ``summary.md`` last, so a folder with a summary holds a complete
     study.
 
@@ -151,11 +189,17 @@ def write_study(result, directory):
         _atomic.write_text(directory / "results.csv", table.to_csv(index=False)),
         _atomic.write_text(directory / CONFIG_FILE, json.dumps(config, indent=1) + "\n"),
     ]
-    figure = plotting.plot_study(result.results, metric=result.metric)
+    # study.png and union.png are the paper's Figs. 6 and 7, drawn from the paper's
+    # model's rows; models.png shows every model's Fig. 6, one panel each.
+    paper = model_rows(result.results)
+    figure = plotting.plot_study(paper, metric=result.metric)
     paths += plotting.save_figure(figure, directory / "study.png")
-    if (result.results["layer"] == UNION).any():
-        figure = plotting.plot_union(result.results, metric=result.metric)
+    if (paper["layer"] == UNION).any():
+        figure = plotting.plot_union(paper, metric=result.metric)
         paths += plotting.save_figure(figure, directory / "union.png")
+    if result.results["model"].nunique() > 1:
+        figure = plotting.plot_models(result.results, metric=result.metric)
+        paths += plotting.save_figure(figure, directory / "models.png")
     paths.append(_atomic.write_text(directory / "summary.md", study_summary(result)))
     return [Path(p) for p in paths]
 

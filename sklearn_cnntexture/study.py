@@ -23,13 +23,14 @@ from pathlib import Path
 
 import pandas as pd
 from sklearn.base import clone
-from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch
 
+from . import parallel
 from ._cv import RepeatedGroupSplits, check_folds, check_study_data, study_cv
 from ._layers import IMAGE_LAYER, PAPER_LAYERS, canonical_layer, layer_order
+from ._nested import nested_study, routing_for
 from ._progress import fit_progress
 from ._table import (
     TIME_COLUMN,
@@ -38,7 +39,9 @@ from ._table import (
     study_results,
     ties,
 )
+from .combined import MeanGramUnion, MultiScale
 from .encoders import ENCODERS, MeanPool, VLADEncoder
+from .models import DEFAULT_MODELS, check_models, make_model
 from .provenance import provenance
 from .union import MultiLayerUnion
 from .vgg import VGGLayerTransformer
@@ -52,6 +55,7 @@ __all__ = [
     "fill_cache",
     "load_study",
     "make_study",
+    "nested_study",
     "run_study",
     "study_cv",
     "study_grid",
@@ -60,18 +64,18 @@ __all__ = [
     "ties",
 ]
 
+#: Combined encoders the grid can add (see :func:`study_grid`).
+COMBINED = ("mean+gram", "multiscale")
+
 #: The file a study folder keeps its configuration in (see :func:`load_study`).
 CONFIG_FILE = "study.json"
 
 #: VGGLayerTransformer parameters that decide the features, saved with a study.
 _VGG_CONFIG = ("weights", "crop", "resize", "float_scale", "batch_size", "cache", "random_state")
 
-_FORESTS = {"classification": RandomForestClassifier, "regression": RandomForestRegressor}
-
-
 def study_pipeline(vgg=None, *, task="classification", n_estimators=400, n_jobs=None,
-                   random_state=0):
-    """The pipeline the study searches: VGG16 layer -> encoder -> random forest.
+                   random_state=0, model="rf", groups=False):
+    """The pipeline the study searches: VGG16 layer -> encoder -> model (the paper's forest).
 
     Parameters
     ----------
@@ -87,6 +91,11 @@ def study_pipeline(vgg=None, *, task="classification", n_estimators=400, n_jobs=
         Cores of the forest.
     random_state : int, default=0
         Seeds the forest.
+    model : str or estimator, default="rf"
+        The last step: a name of :data:`~sklearn_cnntexture.models.MODELS`
+        (``"rf"`` is the paper's forest) or any scikit-learn estimator.
+    groups : bool, default=False
+        The study has groups (see :func:`~sklearn_cnntexture.models.make_model`).
 
     Returns
     -------
@@ -94,11 +103,12 @@ def study_pipeline(vgg=None, *, task="classification", n_estimators=400, n_jobs=
         Steps ``"vgg"``, ``"encode"`` (:class:`MeanPool` until the grid sets
         it) and ``"model"``.
     """
-    if task not in _FORESTS:
+    if task not in ("classification", "regression"):
         raise ValueError(f"task must be 'classification' or 'regression', got {task!r}")
     check_trees(n_estimators)
     vgg = VGGLayerTransformer() if vgg is None else clone(vgg)
-    model = _FORESTS[task](n_estimators=n_estimators, n_jobs=n_jobs, random_state=random_state)
+    model = make_model(model, task, n_estimators=n_estimators, n_jobs=n_jobs,
+                       random_state=random_state, groups=groups)
     return Pipeline([("vgg", vgg), ("encode", MeanPool()), ("model", model)])
 
 
@@ -116,8 +126,11 @@ def study_grid(
     union=True,
     vlad_resize=255,
     random_state=0,
+    models=None,
+    combined=(),
+    vgg=None,
 ):
-    """The parameter grid of the layer x encoder study, for :class:`GridSearchCV`.
+    """The parameter grid of the layer x encoder (x model) study, for :class:`GridSearchCV`.
 
     Parameters
     ----------
@@ -137,6 +150,20 @@ def study_grid(
         memory. None keeps the pipeline's own ``resize``.
     random_state : int, default=0
         Seed of VLAD's descriptor sample and k-means.
+    models : list of estimator or None, default=None
+        Models to compare (:func:`~sklearn_cnntexture.models.make_model`
+        builds them from names): each part of the grid gets a ``model`` key,
+        so the search covers layer x encoder x model. None leaves the
+        pipeline's own model (the paper's grid).
+    combined : sequence of {"mean+gram", "multiscale"}, default=()
+        Combined encoders (:mod:`~sklearn_cnntexture.combined`), each one more
+        candidate over all ``layers``: the layers' means plus a fold-fitted
+        PCA of the Gram of the first three (``"mean+gram"``), and the means of
+        the image and its half-size version (``"multiscale"``, which needs
+        ``vgg``). Off by default: on the real data they did not beat the
+        paper's candidates (see the user guide).
+    vgg : VGGLayerTransformer or None
+        The network of the multiscale candidate (its cache included).
 
     Returns
     -------
@@ -168,7 +195,27 @@ def study_grid(
         grid.append(part)
     if union and len(layers) > 1:
         grid.append({"vgg__layers": [layers], "encode": [MultiLayerUnion(MeanPool())]})
+    grid += _combined_parts(combined, layers, vgg)
+    if models is not None:
+        for part in grid:
+            part["model"] = list(models)
     return grid
+
+
+def _combined_parts(combined, layers, vgg):
+    unknown = [name for name in combined if name not in COMBINED]
+    if unknown:
+        raise ValueError(f"combined must be among {list(COMBINED)}, got {list(combined)}")
+    parts = []
+    if "mean+gram" in combined:
+        gram_layers = layers[:3]  # the shallow layers' Gram; deeper ones are 131,328 wide
+        parts.append({"vgg__layers": [layers], "encode": [MeanGramUnion(gram_layers)]})
+    if "multiscale" in combined:
+        if vgg is None:
+            raise ValueError("the multiscale candidate needs the study's vgg")
+        network = clone(vgg).set_params(layers=layers, cache_layers=None)
+        parts.append({"vgg": ["passthrough"], "encode": [MultiScale(network)]})
+    return parts
 
 
 def make_study(
@@ -188,6 +235,8 @@ def make_study(
     n_jobs=None,
     random_state=0,
     verbose=0,
+    models=DEFAULT_MODELS,
+    combined=(),
 ):
     """The study as an unfitted :class:`~sklearn.model_selection.GridSearchCV`.
 
@@ -219,22 +268,48 @@ def make_study(
         Seeds folds, forests and VLAD.
     verbose : int, default=0
         GridSearchCV's verbosity.
+    models : sequence of str or estimator, default=("rf",)
+        The models compared: names of :data:`~sklearn_cnntexture.models.MODELS`
+        (``"rf"``, the paper's forest; ``"rf-balanced"``; ``"logreg"``,
+        standardized logistic regression with C chosen by an inner CV;
+        ``"logreg-balanced"``; ``"ridge"`` for regression) or estimators. One
+        model is the pipeline's last step (the paper's grid, unchanged);
+        several are a ``model`` dimension of the grid.
+    combined : sequence of str, default=()
+        Combined encoders, see :func:`study_grid`.
 
     Returns
     -------
     search : GridSearchCV
+
+    Examples
+    --------
+    >>> from sklearn_cnntexture import VGGLayerTransformer
+    >>> from sklearn_cnntexture.study import make_study
+    >>> search = make_study(vgg=VGGLayerTransformer(weights=None), layers=["C3_3"],
+    ...                     encoders=["mean"], models=["rf", "logreg"], union=False)
+    >>> len(search.param_grid[0]["model"])
+    2
     """
     check_folds(n_splits, n_repeats)
+    check_models(models, task)
+    if isinstance(models, str) or hasattr(models, "fit"):
+        models = [models]
     cache_layers = [canonical_layer(layer) for layer in layers]
     if raw_image:
         cache_layers.append(IMAGE_LAYER)
+    model_jobs = None if n_jobs not in (None, 1) else -1
+    built = [make_model(m, task, n_estimators=n_estimators, n_jobs=model_jobs,
+                        random_state=random_state, groups=groups) for m in models]
     pipeline = study_pipeline(
-        vgg, task=task, n_estimators=n_estimators,
-        n_jobs=None if n_jobs not in (None, 1) else -1, random_state=random_state,
+        vgg, task=task, n_estimators=n_estimators, n_jobs=model_jobs,
+        random_state=random_state, model=built[0],
     )
     pipeline.named_steps["vgg"].set_params(cache_layers=cache_layers)
     grid = study_grid(layers, encoders, raw_image=raw_image, union=union,
-                      vlad_resize=vlad_resize, random_state=random_state)
+                      vlad_resize=vlad_resize, random_state=random_state,
+                      models=built if len(built) > 1 else None, combined=combined,
+                      vgg=pipeline.named_steps["vgg"])
     cv = study_cv(task, n_splits=n_splits, n_repeats=n_repeats, groups=groups,
                   random_state=random_state)
     if scoring is None:
@@ -264,8 +339,11 @@ def run_study(
     random_state=0,
     verbose=True,
     grid_verbose=0,
+    models=DEFAULT_MODELS,
+    combined=(),
+    nested=False,
 ):
-    """Run the layer x encoder study on images ``X`` with labels ``y``.
+    """Run the layer x encoder (x model) study on images ``X`` with labels ``y``.
 
     Checks the data, builds the search with :func:`make_study`, fills the
     cache (:func:`fill_cache`: one pass per distinct input, and one for
@@ -286,8 +364,17 @@ def run_study(
     task : {"classification", "regression"} or None
         None infers it from ``y`` (numbers with fractions: regression).
     layers, encoders, raw_image, union, vlad_resize, n_splits, n_repeats, \
-n_estimators, scoring, n_jobs, random_state
+n_estimators, scoring, n_jobs, random_state, models, combined
         See :func:`make_study`.
+    nested : bool, default=False
+        Also estimate, by nested cross-validation (:func:`nested_study`:
+        ``n_splits`` outer folds, each re-running the whole selection on
+        ``n_splits`` inner folds of its training part), what "run this study
+        and use its winner" scores on unseen images. The best cell's score is
+        optimistic (it is the maximum of many noisy scores); the nested
+        estimate is the number to report for the winner. Features come from
+        the cache, so it costs model fits only: about ``4 / n_repeats`` times
+        the grid search's fitting time.
     verbose : bool, default=True
         Progress bars while the features are computed and the models fitted.
     grid_verbose : int, default=0
@@ -302,24 +389,32 @@ n_estimators, scoring, n_jobs, random_state
         cache), ``fit_time`` (seconds of the grid search), ``task``,
         ``metric``, ``scoring``, ``n_images``, ``cv_description``, ``notes``
         (what the study left out, and why), ``vlad_resize``, ``config`` (what
-        :func:`load_study` reads back) and ``provenance``.
+        :func:`load_study` reads back), ``provenance``, ``models`` (the table's
+        model names) and ``nested`` (the Bunch of :func:`nested_study`, or
+        None).
     """
     check_trees(n_estimators)
     task = check_study_data(X, y, groups=groups, task=task, n_splits=n_splits)
+    model_names = check_models(models, task)
     search = make_study(
         task, vgg=vgg, layers=layers, encoders=encoders, raw_image=raw_image, union=union,
         vlad_resize=vlad_resize, n_splits=n_splits, n_repeats=n_repeats,
         groups=groups is not None, n_estimators=n_estimators, scoring=scoring,
-        n_jobs=n_jobs, random_state=random_state, verbose=grid_verbose,
+        n_jobs=n_jobs, random_state=random_state, verbose=grid_verbose, models=models,
+        combined=combined,
     )
     start = time.perf_counter()
     if search.estimator.named_steps["vgg"].cache is not None:
         fill_cache(search, X, y, groups=groups, verbose=verbose)
     featurize_time = time.perf_counter() - start
     start = time.perf_counter()
-    with fit_progress(search, enabled=verbose):
-        search.fit(X, y, groups=groups)
+    with fit_progress(search, enabled=verbose), routing_for(groups):
+        search.fit(X, y, **({} if groups is None else {"groups": groups}))
     fit_time = time.perf_counter() - start
+    nested_result = None
+    if nested:
+        nested_result = nested_study(search, X, y, groups=groups, task=task, n_splits=n_splits,
+                                     random_state=random_state, verbose=verbose)
     results = study_results(search)
     metric = metric_name(search.scoring)
     best = results.loc[results[f"{metric}_mean"].idxmax()].to_dict()
@@ -330,7 +425,12 @@ n_estimators, scoring, n_jobs, random_state
         "encoders": list(encoders), "raw_image": raw_image, "union": union,
         "vlad_resize": _jsonable(vlad_resize), "n_splits": n_splits, "n_repeats": n_repeats,
         "n_estimators": n_estimators, "scoring": search.scoring, "random_state": random_state,
+        "models": model_names, "combined": list(combined),
     }
+    if nested_result is not None:
+        config["nested"] = {key: _jsonable(nested_result[key])
+                            for key in ("mean", "std", "winners", "time", "description")}
+        config["nested"]["scores"] = nested_result.scores.tolist()
     return Bunch(
         search=search, results=results, best=best, ties=ties(results, best),
         featurize_time=featurize_time, fit_time=fit_time, task=task, metric=metric,
@@ -339,7 +439,8 @@ n_estimators, scoring, n_jobs, random_state
                         f"{' (grouped)' if groups is not None else ''}"),
         notes=_notes(layers, encoders, union, vlad_resize),
         vlad_resize=vlad_resize if "vlad" in encoders else None,
-        config=config, provenance=provenance(fitted_vgg),
+        config=config, provenance=provenance(fitted_vgg), models=model_names,
+        nested=nested_result,
     )
 
 
@@ -392,7 +493,7 @@ def load_study(directory):
     return Bunch(results=results, config=config, vgg=VGGLayerTransformer(**params))
 
 
-def fill_cache(search, X, y=None, *, groups=None, verbose=True):
+def fill_cache(search, X, y=None, *, groups=None, verbose=True, n_jobs=None):
     """Put every result the study's grid will ask for into the cache.
 
     One forward pass per distinct input (each ``vgg__resize`` of the grid)
@@ -410,6 +511,10 @@ def fill_cache(search, X, y=None, *, groups=None, verbose=True):
         As for ``search.fit``.
     verbose : bool, default=True
         Progress bars.
+    n_jobs : int or None, default=None
+        joblib workers for the forward passes (:func:`~sklearn_cnntexture.parallel.precompute`):
+        local processes, or a Dask cluster inside ``joblib.parallel_backend("dask")``;
+        None is the active backend's default (this process alone outside one).
     """
     vgg = search.estimator.named_steps["vgg"]
     inputs, vlad = _grid_inputs(search.param_grid, vgg)
@@ -418,7 +523,8 @@ def fill_cache(search, X, y=None, *, groups=None, verbose=True):
         filler = clone(vgg).set_params(layers=sorted(wanted, key=layer_order), resize=resize,
                                        verbose=verbose)
         purpose = " for VLAD descriptors" if for_vlad else ""
-        filler.transform(X).precompute(description=f"VGG16 {_size_label(resize)}{purpose}")
+        parallel.precompute(filler, X, n_jobs=n_jobs, verbose=verbose,
+                            description=f"VGG16 {_size_label(resize)}{purpose}")
     if not vlad:
         return
     splits = list(search.cv.split(X, y, groups))
@@ -431,8 +537,8 @@ def fill_cache(search, X, y=None, *, groups=None, verbose=True):
                 maps.append((layer, *encoder.per_image_encoding()))
         layers = sorted({layer for layer, _ in pairs}, key=layer_order)
         filler = clone(vgg).set_params(layers=layers, resize=resize, verbose=verbose)
-        filler.transform(X).precompute(
-            maps, description=f"VLAD codes of {len(maps)} fold dictionaries")
+        parallel.precompute(filler, X, maps, n_jobs=n_jobs, verbose=verbose,
+                            description=f"VLAD codes of {len(maps)} fold dictionaries")
 
 
 def _size_label(resize):

@@ -146,9 +146,10 @@ def test_run_study_end_to_end_and_report(tmp_path):
     assert backbone_image_count() - before == 3 * len(X)
     table = result.results
     assert list(table.columns) == [
-        "layer", "encoder", "n_features", "f1_mean", "f1_std", "fit_score_s_per_fold",
+        "layer", "encoder", "model", "n_features", "f1_mean", "f1_std", "fit_score_s_per_fold",
         "params"
     ]
+    assert set(table["model"]) == {"rf"}  # the paper's forest alone, by default
     assert list(table["layer"]) == ["image"] * 4 + ["block1_conv2"] * 4 + ["block2_conv2"] * 4 + [
         "union"
     ]
@@ -169,8 +170,8 @@ def test_run_study_end_to_end_and_report(tmp_path):
          "summary.md"]
     )
     saved = pd.read_csv(tmp_path / "out" / "results.csv")
-    assert list(saved.columns) == ["layer", "encoder", "n_features", "f1_mean", "f1_std",
-                                  "fit_score_s_per_fold"]
+    assert list(saved.columns) == ["layer", "encoder", "model", "n_features", "f1_mean",
+                                  "f1_std", "fit_score_s_per_fold"]
     summary = (tmp_path / "out" / "summary.md").read_text()
     assert "Best configuration" in summary and "C1,2" in summary
 

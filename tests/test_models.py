@@ -1,0 +1,144 @@
+"""The model as a dimension of the study: registry, grid, table, groups, figures, CLI names."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegressionCV
+from sklearn.model_selection import GroupKFold
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+from sklearn_cnntexture import VGGLayerTransformer
+from sklearn_cnntexture.models import MODELS, check_models, make_model, model_name
+from sklearn_cnntexture.plotting import plot_models, plot_study
+from sklearn_cnntexture.report import write_study
+from sklearn_cnntexture.study import make_study, run_study, study_grid
+
+
+def textures(n_per_class, n_classes=3, size=32, seed=0):
+    """Stripes of a different frequency per class, random phase and noise."""
+    rng = np.random.default_rng(seed)
+    x = np.arange(size)
+    images, labels = [], []
+    for k in range(n_classes):
+        for _ in range(n_per_class):
+            stripes = np.sin((0.2 + 0.4 * k) * x[None, :] + rng.random() * 6) * np.ones((size, 1))
+            image = 0.5 + 0.3 * stripes + 0.1 * rng.random((size, size))
+            images.append(image.astype(np.float32))
+            labels.append(f"class{k}")
+    return images, np.array(labels)
+
+
+@pytest.mark.parametrize("name", ["rf", "rf-balanced", "logreg", "logreg-balanced"])
+def test_every_classifier_name_builds_and_is_named_back(name):
+    model = make_model(name, n_estimators=7, n_jobs=1, random_state=3)
+    assert model_name(model) == name  # whatever its trees, cores and seed
+    assert name in MODELS
+
+
+def test_registry_models_are_what_the_docs_say():
+    rf, balanced = make_model("rf"), make_model("rf-balanced")
+    assert isinstance(rf, RandomForestClassifier) and rf.n_estimators == 400
+    assert rf.class_weight is None and balanced.class_weight == "balanced"
+    logreg = make_model("logreg")
+    assert [type(step).__name__ for _, step in logreg.steps] == [
+        "StandardScaler", "LogisticRegressionCV"]
+    assert logreg[-1].scoring == "f1_macro"
+    assert type(make_model("logreg", groups=True)[-1].cv).__name__ == "StratifiedGroupKFold"
+    assert model_name(make_model("rf", "regression")) == "rf"
+    assert model_name(make_model("ridge", "regression")) == "ridge"
+
+
+def test_any_estimator_by_object_and_bad_names():
+    assert model_name(SVC()) == "SVC"
+    assert model_name(Pipeline([("s", StandardScaler()), ("svc", SVC())])) == "SVC"
+    assert model_name(RandomForestClassifier(max_depth=3)) == "RandomForestClassifier"
+    assert check_models(["rf", SVC()]) == ["rf", "SVC"]
+    with pytest.raises(ValueError, match="unknown model 'forest'.*choose among"):
+        make_model("forest")
+    with pytest.raises(ValueError, match="unknown model 'logreg' for regression"):
+        make_model("logreg", "regression")
+    with pytest.raises(ValueError, match="appear more than once"):
+        check_models(["rf", RandomForestClassifier(n_estimators=5)])
+    with pytest.raises(ValueError, match="models is empty"):
+        check_models([])
+
+
+def test_the_grid_contains_the_models_asked_for():
+    vgg = VGGLayerTransformer(weights=None)
+    search = make_study(vgg=vgg, models=["rf", "rf-balanced", "logreg"])
+    for part in search.param_grid:
+        assert [model_name(m) for m in part["model"]] == ["rf", "rf-balanced", "logreg"]
+    n_candidates = sum(len(p["vgg__layers"]) * len(p["encode"]) * len(p["model"])
+                       for p in search.param_grid)
+    assert n_candidates == 3 * (6 * 4 + 1)
+    # The default is the paper's grid, with the paper's forest as the pipeline's model.
+    default = make_study(vgg=vgg)
+    assert all("model" not in part for part in default.param_grid)
+    assert model_name(default.estimator.named_steps["model"]) == "rf"
+    assert "model" not in study_grid()[0]
+
+
+def test_table_report_and_figures_show_every_model(tmp_path):
+    X, y = textures(5)
+    result = run_study(X, y, layers=["C1_2", "C2_2"], encoders=["mean"],
+                       vgg=VGGLayerTransformer(weights=None, random_state=0,
+                                               cache=str(tmp_path / "cache")),
+                       n_repeats=1, n_estimators=10, models=["rf", "logreg"], verbose=False)
+    table = result.results
+    assert list(table["model"]) == ["rf"] * 4 + ["logreg"] * 4
+    assert list(table["layer"][:4]) == ["image", "block1_conv2", "block2_conv2", "union"]
+    assert result.models == ["rf", "logreg"] and result.config["models"] == ["rf", "logreg"]
+    names = {p.name for p in write_study(result, tmp_path / "out")}
+    assert {"study.png", "union.png", "models.png", "models.svg"} <= names
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert "Best cell of each model" in summary and "rf (the paper's protocol)" in summary
+    assert "| logreg |" in summary
+    saved = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert list(saved["model"]) == list(table["model"])
+
+
+def test_figures_pick_one_model_or_one_panel_each():
+    table = pd.DataFrame({
+        "layer": ["block1_conv2", "block3_conv3"] * 2, "encoder": "mean",
+        "model": ["logreg", "logreg", "rf", "rf"], "f1_mean": [0.8, 0.95, 0.7, 0.9],
+        "f1_std": 0.02})
+    ax = plot_study(table).axes[0]  # the paper's rf, though logreg is listed first
+    (line,) = [c for c in ax.containers]
+    np.testing.assert_allclose(sorted(line.lines[0].get_ydata()), [0.7, 0.9])
+    assert [a.get_title() for a in plot_models(table).axes] == ["model: logreg", "model: rf"]
+    with pytest.raises(ValueError, match="no rows of model 'svm'"):
+        plot_study(table, model="svm")
+
+
+class SpyGroupKFold(GroupKFold):
+    """GroupKFold that records whether it got groups and whether any fold split one."""
+
+    calls = []
+
+    def split(self, X, y=None, groups=None):
+        for train, test in super().split(X, y, groups):
+            SpyGroupKFold.calls.append(not set(groups[train]) & set(groups[test]))
+            yield train, test
+
+
+def test_a_model_with_its_own_inner_cv_gets_the_groups(tmp_path):
+    """The logistic regression's choice of C keeps each physical sample whole too."""
+    X, y = textures(8)
+    groups = np.repeat(np.arange(12), 2)  # 4 samples per class, 2 micrographs each
+    SpyGroupKFold.calls.clear()
+    model = Pipeline([("s", StandardScaler()),
+                      ("lr", LogisticRegressionCV(Cs=2, cv=SpyGroupKFold(2), l1_ratios=(0.0,),
+                                                  scoring="f1_macro",
+                                                  use_legacy_attributes=False))])
+    result = run_study(X, y, groups=groups, layers=["C1_2"], encoders=["mean"],
+                       raw_image=False, vgg=VGGLayerTransformer(
+                           weights=None, random_state=0, cache=str(tmp_path)),
+                       n_repeats=1, models=[model], verbose=False)
+    assert SpyGroupKFold.calls and all(SpyGroupKFold.calls)
+    assert result.results["f1_mean"].notna().all()
+    # The registry's logistic regression takes a group-aware inner CV in a grouped study.
+    search = make_study(vgg=VGGLayerTransformer(weights=None), groups=True, models=["logreg"])
+    assert type(search.estimator.named_steps["model"][-1].cv).__name__ == "StratifiedGroupKFold"
