@@ -12,6 +12,7 @@ missing; then the statistics of every cached layer are stored at once.
 """
 
 import dataclasses
+import hashlib
 import os
 from collections import defaultdict
 
@@ -46,6 +47,8 @@ class Preprocessing:
     crop: object = None  # None, rows (int), fraction (float) or "auto"
     float_scale: float = 255.0
     precision: str = "float32"  # of the forward pass, see _backbone.PRECISIONS
+    # Micrometres per pixel every image is resampled to; None keeps the pixels.
+    pixel_size: float | None = None
 
     def fingerprint(self):
         """A JSON-able dict naming this configuration, the weights by content."""
@@ -131,6 +134,10 @@ class Activations:
     Images of different sizes give maps of different sizes: then a batch is a
     list of ``(height_i, width_i, n_filters)`` arrays and ``np.asarray`` raises.
 
+    With a ``pixel_size`` in the preprocessing, ``pixel_sizes`` holds each
+    image's own micrometres per pixel, and every image is resampled from it
+    to that common scale (after ``crop``, before ``resize``).
+
     Attributes
     ----------
     layers : tuple of str
@@ -146,10 +153,19 @@ class Activations:
 
     dtype = np.dtype(np.float32)
 
-    def __init__(self, images, spec):
+    def __init__(self, images, spec, pixel_sizes=None):
         self._images = list(images)
         self._spec = spec
         self.layers = spec.layers
+        self._pixel_sizes = None if pixel_sizes is None else list(pixel_sizes)
+        if spec.preprocessing.pixel_size is not None and (
+                self._pixel_sizes is None or len(self._pixel_sizes) != len(self._images)):
+            raise ValueError("a pixel_size preprocessing needs one pixel size per image")
+
+    def _subset(self, indices, spec=None):
+        """The activations of the images at ``indices``, with their pixel sizes."""
+        sizes = None if self._pixel_sizes is None else [self._pixel_sizes[i] for i in indices]
+        return Activations([self._images[i] for i in indices], spec or self._spec, sizes)
 
     @property
     def cached(self):
@@ -196,13 +212,13 @@ class Activations:
             layer = _layers.canonical_layer(key)
             if layer not in self.layers:
                 raise KeyError(f"{key!r} ({layer}) is not among the computed layers {self.layers}")
-            return Activations(self._images, dataclasses.replace(self._spec, layers=(layer,)))
+            return self._subset(range(len(self)), dataclasses.replace(self._spec, layers=(layer,)))
         if isinstance(key, (int, np.integer)):
             self._single_layer("indexing one image")
-            (batch,) = Activations([self._images[key]], self._spec).iter_batches()
+            (batch,) = self._subset([key]).iter_batches()
             return batch[0]
         picked = np.arange(len(self))[key]
-        return Activations([self._images[i] for i in np.atleast_1d(picked)], self._spec)
+        return self._subset(np.atleast_1d(picked))
 
     def __iter__(self):
         for batch in self.iter_batches():
@@ -322,7 +338,14 @@ class Activations:
         self._fetch(requests, keep=False, description=description)
 
     def _fingerprints(self):
-        return [_cache.image_fingerprint(item) for item in self._images]
+        fingerprints = [_cache.image_fingerprint(item) for item in self._images]
+        if self._spec.preprocessing.pixel_size is None:
+            return fingerprints
+        # An image's own pixel size decides its activations as much as its pixels,
+        # and it may come from outside the file (a CSV column, a per-data-set
+        # value): it is part of the image's key, so another value is another entry.
+        return [hashlib.sha256(f"{fp}|pixel_size={size!r}".encode()).hexdigest()
+                for fp, size in zip(fingerprints, self._pixel_sizes)]
 
     def _fetch(self, requests, *, keep=True, description=None):
         """Per-image results of ``requests`` via the cache (see statistics, map_images).
@@ -364,8 +387,7 @@ class Activations:
         forward_fp = spec.preprocessing.fingerprint()
         layers = set(spec.cache_layers) | {request.layer for request in requests}
         layers = tuple(sorted(layers, key=_layers.layer_order))
-        subset = Activations([self._images[i] for i in missing],
-                             dataclasses.replace(spec, layers=layers))
+        subset = self._subset(missing, dataclasses.replace(spec, layers=layers))
         position = iter(missing)
         for outputs in subset._iter_layer_batches(description):
             for j in range(len(outputs[layers[0]])):
@@ -427,7 +449,8 @@ class Activations:
         outputs = {layer: [None] * len(rgb) for layer in spec.layers}
         if spec.conv_layers:
             prep = spec.preprocessing
-            forward = _backbone.forward_function(prep.weights_key, spec.conv_layers, prep.precision)
+            forward = _backbone.forward_function(prep.weights_key, spec.conv_layers,
+                                                 prep.precision)
             for size, members in by_size.items():
                 source = _source_name(self._images[indices[members[0]]], indices[members[0]])
                 self._check_size(size, source)
@@ -459,6 +482,8 @@ class Activations:
         if prep.crop is not None:
             image = io.crop_bottom(image, prep.crop, source=source)
         rgb = io.to_rgb_float(image, float_scale=prep.float_scale, source=source)
+        if prep.pixel_size is not None:
+            rgb = io.resample_to_pixel_size(rgb, self._pixel_sizes[index], prep.pixel_size)
         if prep.resize is not None:
             rgb = io.resize_image(rgb, prep.resize)
         return rgb
@@ -471,15 +496,18 @@ class Activations:
                 f"{source} is {size[0]} x {size[1]} "
                 f"pixels; {deepest} needs at least {need} x {need} (VGG16 halves the "
                 f"size {_layers.n_pools_before(deepest)} times before it). Use a "
-                "shallower layer or set resize."
+                "shallower layer or set resize"
+                + (" (after resampling to the pixel size)."
+                   if self._spec.preprocessing.pixel_size is not None else ".")
             )
 
     def _known_size(self, index):
         if self._spec.preprocessing.resize is not None:
             return tuple(self._spec.preprocessing.resize)
         item = self._images[index]
-        if io.is_image_path(item) or self._spec.preprocessing.crop is not None:
-            return None  # known once read (and cropped)
+        prep = self._spec.preprocessing
+        if io.is_image_path(item) or prep.crop is not None or prep.pixel_size is not None:
+            return None  # known once read (cropped, resampled)
         return tuple(np.shape(item)[:2])
 
     def _single_layer(self, what):

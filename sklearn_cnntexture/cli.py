@@ -8,6 +8,11 @@
   CSV or Parquet, for any other tool.
 - ``cnntexture explain DATA --out DIR``: the textures a model relies on
   (Ling et al. Figs. 8-12) as figures, tables and a summary.
+- ``cnntexture fit DATA --out MODEL``: the study's best configuration (or a
+  given one) fitted on all of DATA, saved safely (skops) with its model card.
+- ``cnntexture predict MODEL DATA --out predictions.csv``: one row per image;
+  with labels also F1, accuracy and a confusion matrix; ``--explain N`` heat maps.
+- ``cnntexture info MODEL``: a model file's card.
 
 ``DATA`` is a folder with one sub-folder of images per class, or a CSV of
 ``path,label`` (or ``path,target``, and optionally ``group``).
@@ -212,7 +217,24 @@ def _vgg(args, layers=None):
         cache=_cache_folder(args),
         random_state=args.seed if args.weights is None else None,
         verbose=True,
+        pixel_size=getattr(args, "pixel_size", None),
+        image_pixel_size=_image_pixel_size(args),
     )
+
+
+def _image_pixel_size(args, paths=None):
+    """The data's own pixel sizes (a CSV's pixel_size column, --data-pixel-size), if needed."""
+    from .predict import data_pixel_sizes
+
+    if getattr(args, "pixel_size", None) is None:
+        return None  # nothing is resampled: the images' scale does not matter
+    csv_sizes = None
+    if str(args.data).lower().endswith(".csv"):
+        from .datasets import load_images_to_predict
+
+        data = load_images_to_predict(args.data, check_files=False)
+        csv_sizes, paths = data.pixel_sizes, data.filenames
+    return data_pixel_sizes(paths or [], csv_sizes, args.data_pixel_size)
 
 
 def _mark(folder):
@@ -246,6 +268,8 @@ def _weights_status():
 
 
 def _info(args):
+    if args.model is not None:
+        return _model_info(args.model)
     print(f"sklearn-cnntexture {__version__}")
     print("\nweights sources:")
     for line in _weights_status():
@@ -383,6 +407,156 @@ def _write_table(table, path):
     return [path, Path(sidecar)]
 
 
+def _model_info(path):
+    from .model_file import read_card
+
+    card = read_card(path)
+    print(f"model {path}")
+    config = card.get("configuration") or {}
+    if config:
+        print(f"  configuration: {config.get('encoder')} of {', '.join(config['layers'])}, "
+              f"{config.get('model')}")
+    score = card.get("cv_score")
+    print("  study CV score: " + (f"{score['metric']} {score['mean']:.3f} +- {score['std']:.3f}"
+                                  if score else "none (not chosen by a study)"))
+    print(f"  task: {card['task']}" + (f", classes: {', '.join(card['classes'])}"
+                                       if card["classes"] else ""))
+    print("  training images: " + ", ".join(f"{k} {v}" for k, v in
+                                            card["training_images"].items()))
+    weights = card["weights"]
+    print(f"  weights: {weights['source']} (sha256 {weights['sha256']})")
+    print("  preprocessing: " + "; ".join(f"{k.replace('_', ' ')} {v}"
+                                          for k, v in card["preprocessing"].items()))
+    print("  channels: " + " and ".join({1: "gray", 3: "colour"}[c] for c in card["channels"]))
+    print("  versions: " + ", ".join(f"{k} {v}" for k, v in card["versions"].items()))
+    print(f"  date: {card['date']}")
+    return 0
+
+
+def _fit(args):
+    from .datasets import load_image_dataset
+    from .model_file import model_card, save_model
+    from .predict import fit_model, make_pipeline, study_configuration
+
+    if args.study is None and not args.layers:
+        raise ValueError("fit needs --study DIR (its best configuration) or --layers")
+    _check_output(args, "--out", args.out, folder=False)
+    _check_output(args, "--cache", args.cache)
+    data = load_image_dataset(args.data)
+    if args.study is not None:
+        choice = study_configuration(_study_for_fit(args), task=data.task)
+        pipeline, cv_score = choice.pipeline, choice.cv_score
+        configuration = choice.configuration
+        print(f"fitting the study's best: {configuration['row']}, "
+              f"{cv_score['metric']} = {cv_score['mean']:.3f} +- {cv_score['std']:.3f}")
+    else:
+        _check_network(args)
+        vgg = _vgg(args)
+        pipeline = make_pipeline(vgg, args.layers, args.encoder, task=data.task,
+                                 model=args.model, n_estimators=args.trees,
+                                 random_state=args.seed)
+        configuration = {"layers": [canonical_layer(name) for name in args.layers],
+                         "encoder": args.encoder, "model": args.model}
+        cv_score = None
+    pipeline.named_steps["vgg"].set_params(verbose=True)
+    if pipeline.named_steps["vgg"].cache is not None:
+        _mark(pipeline.named_steps["vgg"].cache)
+    X = list(data.filenames)
+    if pipeline.named_steps["vgg"].pixel_size is not None:
+        pipeline.named_steps["vgg"].image_pixel_sizes(X)  # every image has one: else named now
+    model, stats = fit_model(pipeline, X, data.target)
+    card = model_card(model, X, data.target, cv_score=cv_score, configuration=configuration)
+    print(f"wrote {save_model(model, args.out, card, feature_stats=stats)}")
+    return 0
+
+
+def _study_for_fit(args):
+    """The study's network settings, with this command's cache and pixel size if given."""
+    from .study import load_study
+
+    study = load_study(args.study)
+    if study.vgg is not None:
+        for name in _IMAGE_DEFAULTS:
+            given, default = getattr(args, name), _IMAGE_DEFAULTS[name]
+            if given != default and given != study.vgg.get_params()[name]:
+                raise ValueError(f"--{name.replace('_', '-')} {given} differs from the study's "
+                                 f"{study.vgg.get_params()[name]}: drop it, or drop --study")
+        if args.cache is not None:
+            study.vgg.set_params(cache=_cache_folder(args))
+        if args.pixel_size is not None:
+            study.vgg.set_params(pixel_size=args.pixel_size)
+        study.vgg.set_params(image_pixel_size=_image_pixel_size(args))
+    return study
+
+
+def _predict(args):
+    from pathlib import Path
+
+    from .datasets import load_images_to_predict, mark_output_folder
+    from .model_file import load_model, read_card, read_feature_stats
+    from .predict import (
+        check_images,
+        data_pixel_sizes,
+        heatmap_figure,
+        plot_confusion,
+        predict_table,
+        score_predictions,
+        supporting_filters,
+    )
+
+    if Path(args.out).suffix.lower() != ".csv":
+        raise ValueError(f"--out must end in .csv, got '{args.out}'")
+    _check_output(args, "--out", args.out, folder=False)
+    _check_output(args, "--cache", args.cache)
+    card = read_card(args.model)
+    stats = read_feature_stats(args.model)
+    if args.explain and stats is None:
+        raise ValueError(f"--explain needs a classifier of mean or max features; "
+                         f"'{args.model}' is not one")
+    model = load_model(args.model, weights=args.weights)
+    data = load_images_to_predict(args.data)
+    X = list(data.filenames)
+    vgg = model.named_steps["vgg"]
+    if args.pixel_size is not None and args.pixel_size != vgg.pixel_size:
+        raise ValueError(f"--pixel-size {args.pixel_size}: the model works at "
+                         f"{vgg.pixel_size} um per pixel; give DATA's own pixel size with "
+                         "--data-pixel-size")
+    vgg.set_params(cache=_cache_folder(args), verbose=True, batch_size=args.batch_size,
+                   image_pixel_size=data_pixel_sizes(X, data.pixel_sizes,
+                                                     args.data_pixel_size))
+    check_images(model, X, card)
+    table, features = predict_table(model, X)
+    out = Path(args.out)
+    written = []
+    if data.target is not None and card["task"] == "classification":
+        table.insert(1, "label", data.target)
+        scores = score_predictions(data.target, table["predicted"], card["classes"])
+        figure = out.with_suffix(".confusion.png")
+        plot_confusion(scores).savefig(figure, dpi=120)
+        written.append(figure)
+        print(f"F1 (macro) {scores.f1:.3f}, accuracy {scores.accuracy:.3f} on {len(X)} images")
+        print(scores.confusion.to_string())
+    table.to_csv(out, index=False)
+    written.insert(0, out)
+    if args.explain:
+        import matplotlib.pyplot as plt
+
+        folder = out.with_name(out.stem + "-explained")
+        mark_output_folder(folder)
+        sizes = vgg.image_pixel_sizes(X) if vgg.pixel_size is not None else [None] * len(X)
+        chosen = supporting_filters(model, features, table["predicted"], stats, args.explain)
+        for item, pairs, label, size in zip(X, chosen, table["predicted"], sizes):
+            pairs = [(layer, f) for layer, f in pairs if layer != IMAGE_LAYER]
+            fig = heatmap_figure(model, item, pairs, pixel_size=size,
+                                 title=f"{Path(item).name}: {label}")
+            fig.savefig(folder / f"{Path(item).stem}.png", dpi=100)
+            plt.close(fig)
+        written.append(folder)
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
 # -- the parser ---------------------------------------------------------------
 
 
@@ -426,6 +600,7 @@ def _add_study(commands):
     study.add_argument("data", help="folder of class sub-folders, or CSV of path,label")
     study.add_argument("--out", required=True, help="output folder (not inside DATA)")
     _add_image_options(study)
+    _add_scale_options(study)
     study.add_argument("--layers", type=_names, default=list(PAPER_LAYERS),
                        help="comma-separated layers (the paper's five)")
     study.add_argument("--encoders", type=_names, default=list(ENCODERS),
@@ -499,6 +674,80 @@ def _add_explain(commands):
     explain.set_defaults(run=_explain, default_cache=True)
 
 
+def _positive(option):
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            value = 0.0
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{option} takes a positive number of "
+                                             f"micrometres per pixel, got {text!r}")
+        return value
+
+    return parse
+
+
+def _add_scale_options(command, target=True):
+    if target:
+        command.add_argument("--pixel-size", type=_positive("--pixel-size"), default=None,
+                             help="micrometres per pixel every image is resampled to before "
+                             "the network (None keeps the pixels)")
+    command.add_argument("--data-pixel-size", type=_positive("--data-pixel-size"),
+                         default=None, help="DATA's own micrometres per pixel where neither "
+                         "a CSV pixel_size column nor the TIFF's metadata gives one")
+
+
+def _add_fit(commands):
+    fit = commands.add_parser(
+        "fit", formatter_class=_Formatter,
+        help="fit the study's best configuration (or a given one) and save it",
+        description="Fit layer(s) -> encoder -> model on all of DATA and save it as a safe "
+        "skops file with a model card (cnntexture info MODEL prints it). --study DIR takes "
+        "the best row of a study (its network settings and cache too); else --layers and "
+        "--encoder (several layers: the union of their features).",
+    )
+    fit.add_argument("data", help="folder of class sub-folders, or CSV of path,label")
+    fit.add_argument("--out", required=True, help="model file to write (.skops)")
+    _add_image_options(fit)
+    _add_scale_options(fit)
+    fit.add_argument("--study", default=None, help="folder of a cnntexture study")
+    fit.add_argument("--layers", type=_names, default=None, help="comma-separated layers")
+    fit.add_argument("--encoder", default="mean", choices=list(ENCODERS), help="encoder")
+    fit.add_argument("--model", default="rf", help="rf (the paper's forest), rf-balanced, "
+                     "logreg, logreg-balanced, ridge")
+    fit.add_argument("--trees", type=_at_least("--trees", 1), default=400,
+                     help="trees of the random forest")
+    fit.add_argument("--cache", default=None,
+                     help="cache folder (None: the study's with --study, else no cache)")
+    fit.set_defaults(run=_fit, default_cache=False)
+
+
+def _add_predict(commands):
+    predict = commands.add_parser(
+        "predict", formatter_class=_Formatter,
+        help="predict images with a fitted model: a CSV, scores and heat maps",
+        description="One row per image of DATA (a folder of images, a folder of class "
+        "folders, or a CSV with a path column): path, predicted class and each class's "
+        "probability. With labels also F1, accuracy and OUT.confusion.png. Images are "
+        "resampled to the model's pixel size. The model is refused if this machine's "
+        "weights differ from its own.",
+    )
+    predict.add_argument("model", help="model file written by cnntexture fit")
+    predict.add_argument("data", help="folder of images or class folders, or CSV of path")
+    predict.add_argument("--out", required=True, help="predictions file (.csv)")
+    predict.add_argument("--explain", type=_at_least("--explain", 1), default=None,
+                         help="heat maps of the N filters most supporting each prediction, "
+                         "in OUT-explained/")
+    predict.add_argument("--weights", default=None,
+                         help="the model's weights from this source instead (same content)")
+    _add_scale_options(predict)
+    predict.add_argument("--batch-size", type=_at_least("--batch-size", 1), default=8,
+                         help="images per forward pass, at most")
+    predict.add_argument("--cache", default=None, help="cache folder (None: no cache)")
+    predict.set_defaults(run=_predict, default_cache=False)
+
+
 def build_parser():
     parser = _Parser(
         prog="cnntexture",
@@ -506,11 +755,15 @@ def build_parser():
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    info = commands.add_parser("info", help="weights sources available here, and the layers")
+    info = commands.add_parser("info", help="weights sources available here, and the layers; "
+                               "or a model file's card")
+    info.add_argument("model", nargs="?", default=None, help="a model file: print its card")
     info.set_defaults(run=_info)
     _add_study(commands)
     _add_featurize(commands)
     _add_explain(commands)
+    _add_fit(commands)
+    _add_predict(commands)
     return parser
 
 

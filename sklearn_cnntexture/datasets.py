@@ -30,6 +30,7 @@ __all__ = [
     "OUTPUT_MARKER",
     "is_inside",
     "load_image_dataset",
+    "load_images_to_predict",
     "load_uhcs_sample",
     "mark_output_folder",
 ]
@@ -234,7 +235,12 @@ def _read_csv(csv_path):
     return names, rows
 
 
-def _check_csv_columns(csv_path, names):
+def _check_csv_columns(csv_path, names, labelled=True):
+    if not labelled:  # images to predict: labels are welcome, not needed
+        if "path" not in names or ("label" in names and "target" in names):
+            raise ValueError(f"'{csv_path}' needs a 'path' column (and at most one of "
+                             f"'label' and 'target'); found columns: {names}")
+        return
     expected = (
         f"'{csv_path}' needs a 'path' column and either a 'label' column (class names) or "
         "a 'target' column (numbers, for regression), and optionally a 'group' column"
@@ -266,10 +272,25 @@ def _number(csv_path, line, value):
     return number
 
 
-def _columns_from_csv(csv_path):
-    """Read a CSV data set into columns path, label or target, and group if present."""
+def _pixel_size(csv_path, line, row):
+    """A row's ``pixel_size`` cell: micrometres per pixel, or None where it is empty."""
+    value = (row.get("pixel_size") or "").strip()
+    if not value:
+        return None  # the file's metadata, or the data set's value, decides
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not (math.isfinite(number) and number > 0):
+        raise ValueError(f"'{csv_path}', line {line}: pixel_size {value!r} is not a positive "
+                         "number of micrometres per pixel")
+    return number
+
+
+def _columns_from_csv(csv_path, labelled=True):
+    """Read a CSV data set into columns path, label or target, group and pixel_size if present."""
     names, rows = _read_csv(csv_path)
-    _check_csv_columns(csv_path, names)
+    _check_csv_columns(csv_path, names, labelled)
     if not rows:
         raise ValueError(
             f"CSV file '{csv_path}' has a header but no rows; add one line per image"
@@ -287,6 +308,8 @@ def _columns_from_csv(csv_path):
             cells["target"] = _number(csv_path, line, cells["target"])
         for column in wanted:
             columns[column].append(cells[column])
+        if "pixel_size" in names:
+            columns.setdefault("pixel_size", []).append(_pixel_size(csv_path, line, row))
     duplicates = [f"{path} (lines {', '.join(map(str, found))})"
                   for path, found in lines.items() if len(found) > 1]
     if duplicates:
@@ -374,6 +397,11 @@ def load_image_dataset(source, *, check_files=True):
             The sorted class names; None for regression.
         groups : numpy.ndarray of str or None
             The ``group`` column of a CSV file, else None.
+        pixel_sizes : dict or None
+            Image path -> micrometres per pixel, from a CSV file's optional
+            ``pixel_size`` column (its empty cells left out: the file's
+            metadata decides there); for
+            ``VGGLayerTransformer(image_pixel_size=...)``. None without one.
         task : {"classification", "regression"}
             ``"regression"`` for a CSV file with a ``target`` column.
         frame : pandas.DataFrame or None
@@ -465,6 +493,7 @@ def _bunch(columns, source):
     regression = "target" in columns
     target = (np.array(columns["target"], dtype=np.float64) if regression
               else np.array(columns["label"], dtype=str))
+    sizes = columns.pop("pixel_size", None)
     return Bunch(
         filenames=np.array(columns["path"], dtype=str),
         target=target,
@@ -473,7 +502,63 @@ def _bunch(columns, source):
         task="regression" if regression else "classification",
         frame=_frame(columns),
         source=source,
+        pixel_sizes=_pixel_sizes(columns["path"], sizes),
     )
+
+
+def _pixel_sizes(paths, sizes):
+    if sizes is None:
+        return None
+    return {path: size for path, size in zip(paths, sizes) if size is not None}
+
+
+def load_images_to_predict(source, *, check_files=True):
+    """Images to predict: a flat folder, a folder of class folders, or a CSV.
+
+    Like :func:`load_image_dataset`, but labels are optional: a folder with
+    the images directly inside it (natural file order), or a CSV with a
+    ``path`` column and no ``label``, give images without labels; a folder of
+    class folders, or a CSV with ``label`` (or ``target``), give labels too,
+    so that predictions can be scored.
+
+    Parameters
+    ----------
+    source : str or os.PathLike
+        Folder or ``.csv`` file.
+    check_files : bool, default=True
+        Open each file's header now (see :func:`load_image_dataset`).
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        ``filenames``, ``target`` (None without labels), ``task`` (None
+        without labels), ``pixel_sizes`` (dict or None, a CSV's
+        ``pixel_size`` column) and ``source``.
+    """
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(f"source must be a folder or CSV file path, got {type(source).__name__}")
+    path = pathlib.Path(os.path.abspath(source))
+    if not path.exists():
+        raise FileNotFoundError(f"images to predict not found: '{path}'")
+    if path.is_dir() and list_image_files(path):
+        if (path / OUTPUT_MARKER).exists():
+            raise ValueError(f"'{path}' was written by sklearn-cnntexture (it holds "
+                             f"'{OUTPUT_MARKER}'): it is an output folder, not images")
+        files = [str(p) for p in list_image_files(path)]
+        if check_files:
+            _check_images(files)
+        return Bunch(filenames=np.array(files, dtype=str), target=None, task=None,
+                     pixel_sizes=None, source=str(path))
+    if path.is_file() and path.suffix.lower() == ".csv":
+        columns = _columns_from_csv(path, labelled=False)
+        if "label" not in columns and "target" not in columns:
+            if check_files:
+                _check_images(columns["path"])
+            return Bunch(filenames=np.array(columns["path"], dtype=str), target=None,
+                         task=None, pixel_sizes=_pixel_sizes(columns["path"],
+                                                             columns.get("pixel_size")),
+                         source=str(path))
+    return load_image_dataset(path, check_files=check_files)
 
 
 def load_uhcs_sample(*, return_X_y=False, as_frame=False):

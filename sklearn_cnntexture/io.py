@@ -46,8 +46,9 @@ them several times that room. Above it a header is more likely corrupt, or
 a decompression bomb (a few kilobytes claiming billions of pixels), than a
 micrograph, and decoding it would take gigabytes (one byte per pixel for
 8-bit gray, 12 bytes per pixel once float32 RGB) only to end in an
-out-of-memory error or a swapping machine instead of a clear message. Pillow's own limit (``PIL.Image.MAX_IMAGE_PIXELS``, about 179
-megapixels by default) is a process-wide setting that belongs to the user's
+out-of-memory error or a swapping machine instead of a clear message.
+Pillow's own limit (``PIL.Image.MAX_IMAGE_PIXELS``, about 179 megapixels by
+default) is a process-wide setting that belongs to the user's
 code; it is lifted only while one of our reads runs, and restored as soon as
 none does.
 """
@@ -73,10 +74,13 @@ __all__ = [
     "check_no_broken_links",
     "crop_bottom",
     "find_banner_height",
+    "image_channels",
     "image_size",
     "is_image_path",
     "list_image_files",
     "read_image",
+    "read_pixel_size",
+    "resample_to_pixel_size",
     "resize_image",
     "to_rgb_float",
 ]
@@ -931,3 +935,149 @@ def find_banner_height(image, *, source=None):
     bottom = gray[-(max_rows + max_gap + 1):]
     depth = _banner_depth(_extreme_fraction(bottom, gray.min(), gray.max()), max_gap)
     return depth if min_rows <= depth <= max_rows else 0
+
+
+# --------------------------------------------------------------------------
+# Physical scale: an image's pixel size, and resampling to a common one
+
+#: Micrometres per unit of the lengths microscopes write.
+_MICROMETRES = {"m": 1e6, "mm": 1e3, "um": 1.0, "\u00b5m": 1.0, "\u03bcm": 1.0, "micron": 1.0,
+                "microns": 1.0, "nm": 1e-3, "pm": 1e-6}
+#: TIFF ResolutionUnit 3: the X/YResolution tags count pixels per centimetre.
+_CENTIMETRE = 3
+
+
+def image_channels(path):
+    """Colour channels of an image file from its header: 1 (gray) or 3 (colour).
+
+    Alpha is not counted (:func:`read_image` drops it), and a palette image is
+    gray when its palette is. Used to refuse, before any network runs, images
+    unlike those a model was trained on.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    int
+    """
+    path = _check_file(path)
+    with _reported_as_unreadable(path):
+        if path.suffix.lower() in _TIFF_SUFFIXES:
+            with tifffile.TiffFile(path) as tif:
+                page = _single_page(tif, path)
+                samples = int(page.samplesperpixel) - len(page.extrasamples)
+                return 1 if samples <= 1 else 3
+        with _PILLOW_LIMIT_LIFTED, Image.open(path) as im:
+            if im.mode == "P":
+                return 1 if _has_gray_palette(im) else 3
+            bands = [band for band in im.getbands() if band != "A"]
+            return 1 if len(bands) == 1 else 3
+
+
+def read_pixel_size(path):
+    """An image file's pixel size in micrometres, from its own metadata, or None.
+
+    Looked for, in order, in the TIFF tags of FEI / Thermo Fisher SEMs
+    (``[Scan] PixelWidth``, in metres), of Zeiss SEMs (``AP_PIXEL_SIZE``, with
+    its unit), ImageJ's description (``unit=micron`` with the resolution
+    tags in pixels per micrometre), and the TIFF resolution tags when their
+    unit is physical (centimetre). The inch is not taken: most software
+    writes a meaningless 72 or 96 pixels per inch. Other formats carry no
+    pixel size: None.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    float or None
+        Micrometres per pixel (along the width).
+
+    Raises
+    ------
+    ValueError
+        If the metadata gives a pixel size that is not a positive number.
+    """
+    path = _check_file(path)
+    if path.suffix.lower() not in _TIFF_SUFFIXES:
+        return None
+    with _reported_as_unreadable(path), tifffile.TiffFile(path) as tif:
+        page = _single_page(tif, path)
+        found = (_fei_pixel_size(tif) or _zeiss_pixel_size(tif) or _imagej_pixel_size(tif, page)
+                 or _resolution_pixel_size(page))
+    if found is None:
+        return None
+    size, where = found
+    if not (np.isfinite(size) and size > 0):
+        raise ValueError(f"'{path}': its {where} gives the pixel size {size!r} um, not a "
+                         "positive number")
+    return float(size)
+
+
+def _fei_pixel_size(tif):
+    meta = tif.fei_metadata or {}
+    for section in ("Scan", "EScan", "Image"):
+        value = meta.get(section, {}).get("PixelWidth")
+        if isinstance(value, (int, float)):
+            return value * 1e6, "FEI metadata (PixelWidth, metres)"
+    return None
+
+
+def _zeiss_pixel_size(tif):
+    meta = tif.sem_metadata or {}
+    entry = meta.get("ap_image_pixel_size") or meta.get("ap_pixel_size")
+    if not entry or len(entry) < 3 or not isinstance(entry[1], (int, float)):
+        return None
+    unit = str(entry[2]).strip().lower()
+    if unit not in _MICROMETRES:
+        return None
+    return entry[1] * _MICROMETRES[unit], f"Zeiss SEM metadata ({entry[0]}, {entry[2]})"
+
+
+def _imagej_pixel_size(tif, page):
+    meta = tif.imagej_metadata or {}
+    unit = str(meta.get("unit", "")).strip().lower()
+    per_unit = _x_resolution(page)
+    if unit not in _MICROMETRES or not per_unit:
+        return None
+    return _MICROMETRES[unit] / per_unit, f"ImageJ metadata (unit={unit})"
+
+
+def _resolution_pixel_size(page):
+    per_cm = _x_resolution(page)
+    if page.tags.valueof("ResolutionUnit") != _CENTIMETRE or not per_cm:
+        return None
+    return 1e4 / per_cm, "TIFF resolution tags (pixels per centimetre)"
+
+
+def _x_resolution(page):
+    value = page.tags.valueof("XResolution")
+    if isinstance(value, tuple) and len(value) == 2:
+        return value[0] / value[1] if value[1] else None
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def resample_to_pixel_size(image, pixel_size, target):
+    """Resample an image to another physical scale (bilinear, antialiased).
+
+    Parameters
+    ----------
+    image : numpy.ndarray of shape (H, W, C)
+        Normally the float32 output of :func:`to_rgb_float`.
+    pixel_size : float
+        The image's micrometres per pixel.
+    target : float
+        The micrometres per pixel wanted: the image grows by
+        ``pixel_size / target`` along each side (rounded to whole pixels).
+
+    Returns
+    -------
+    numpy.ndarray of shape (H', W', C), dtype float32
+    """
+    factor = float(pixel_size) / float(target)
+    height, width = image.shape[:2]
+    size = (max(1, round(height * factor)), max(1, round(width * factor)))
+    return resize_image(image, size)

@@ -85,6 +85,25 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
         network for the cache, so that later requests for them (other
         candidates of a grid search) need no new forward pass. None stores
         ``layers`` only. The study sets this to all the layers it compares.
+    pixel_size : float or None, default=None
+        Physical scale, in micrometres per pixel, that every image is
+        resampled to (bilinear, antialiased; after ``crop``, before
+        ``resize``) before the network, so that a texture of a given size in
+        the sample gives the same activations whatever the magnification it
+        was imaged at. None keeps the images' pixels. Part of the cache key.
+        Each image's own pixel size is, in order: its entry in
+        ``image_pixel_size`` when that is a dict, the pixel size its file
+        records (:func:`sklearn_cnntexture.io.read_pixel_size`: FEI / Thermo
+        Fisher and Zeiss SEM TIFF tags, ImageJ, centimetre resolution tags),
+        then ``image_pixel_size`` when that is a number; an image with none
+        is an error naming it.
+    image_pixel_size : float, dict or None, default=None
+        The images' own micrometres per pixel where the files do not say: one
+        number for the whole data set, or a dict from image file path (as
+        given in ``X``, or absolute) to its pixel size (a data CSV's
+        ``pixel_size`` column), which takes precedence over the file's
+        metadata. Used only with ``pixel_size``. A value that does not come
+        from the file is part of that image's cache key.
 
     Attributes
     ----------
@@ -154,6 +173,8 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
         "cache": [str, os.PathLike, None],
         "cache_layers": [list, tuple, None],
         "precision": [StrOptions({"float32", "bfloat16"})],
+        "pixel_size": [Interval(Real, 0, None, closed="neither"), None],
+        "image_pixel_size": [Interval(Real, 0, None, closed="neither"), dict, None],
     }
 
     def __init__(
@@ -170,6 +191,8 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
         cache=None,
         cache_layers=None,
         precision="float32",
+        pixel_size=None,
+        image_pixel_size=None,
     ):
         self.layers = layers
         self.weights = weights
@@ -182,6 +205,8 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
         self.cache = cache
         self.cache_layers = cache_layers
         self.precision = precision
+        self.pixel_size = pixel_size
+        self.image_pixel_size = image_pixel_size
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -219,7 +244,61 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
             Array-like ``(n_images, height, width, n_filters)`` for one layer.
         """
         self._validate_params()  # stateless: transform may come without fit
-        return Activations(_as_image_list(X), self._forward_spec())
+        images = _as_image_list(X)
+        spec = self._forward_spec()
+        sizes = None if self.pixel_size is None else self.image_pixel_sizes(images)
+        return Activations(images, spec, sizes)
+
+    def image_pixel_sizes(self, images):
+        """Each image's own micrometres per pixel, as :meth:`transform` resamples it.
+
+        From ``image_pixel_size`` (a dict entry), the file's metadata, or
+        ``image_pixel_size`` (a number), in that order; see ``pixel_size``.
+
+        Parameters
+        ----------
+        images : list of str or arrays
+
+        Returns
+        -------
+        sizes : list of float
+
+        Raises
+        ------
+        ValueError
+            Naming the images that have no pixel size, before any is read.
+        """
+        given = self.image_pixel_size
+        table = {}
+        if isinstance(given, dict):
+            for path, size in given.items():
+                if not (isinstance(size, Real) and np.isfinite(size) and size > 0):
+                    raise ValueError(f"image_pixel_size[{path!r}] = {size!r}: a pixel size is "
+                                     "a positive number of micrometres")
+                table[os.path.abspath(os.fspath(path))] = float(size)
+        default = None if isinstance(given, dict) else given
+        sizes, missing = [], []
+        for index, item in enumerate(images):
+            size = None
+            if io.is_image_path(item):
+                size = table.get(os.path.abspath(os.fspath(item)))
+                if size is None:
+                    size = io.read_pixel_size(item)
+            if size is None:
+                size = default
+            if size is None:
+                missing.append(f"'{item}'" if io.is_image_path(item) else f"X[{index}]")
+            sizes.append(None if size is None else float(size))
+        if missing:
+            named = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more"
+                                              if len(missing) > 3 else "")
+            raise ValueError(
+                f"pixel_size={self.pixel_size} resamples every image to that scale, but "
+                f"{len(missing)} image(s) have no pixel size of their own: {named}. Their "
+                "files record none (FEI, Zeiss, ImageJ or centimetre TIFF tags); give a "
+                "pixel_size column in the data CSV or image_pixel_size (--data-pixel-size)"
+            )
+        return sizes
 
     def get_feature_names_out(self, input_features=None):
         """Names of the filters, layer by layer: ``block3_conv3__17``.
@@ -324,6 +403,7 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
             crop=io.check_crop(self.crop),
             float_scale=float(self.float_scale),
             precision=self.precision,
+            pixel_size=None if self.pixel_size is None else float(self.pixel_size),
         )
         return ForwardSpec(
             preprocessing=preprocessing,

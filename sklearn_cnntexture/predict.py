@@ -1,0 +1,382 @@
+"""Use the study's winner: fit it, predict new micrographs, score and explain them.
+
+:func:`study_configuration` reads a study folder's best row back as a
+pipeline (the same network settings, layer or union, encoder and model, VLAD
+at the study's size), :func:`fit_model` fits it on all the data,
+:func:`predict_table` gives one row per image, :func:`score_predictions` the
+F1, accuracy and confusion matrix where labels are known, and
+:func:`supporting_filters` the filters that most support each prediction.
+
+Before any image goes through the network, :func:`check_images` refuses
+images a model cannot predict honestly: another channel count than the
+training images', or too small for the model's deepest layer (both named).
+"""
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone, is_classifier
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.pipeline import Pipeline
+from sklearn.utils import Bunch
+
+from . import _layers, io
+from .encoders import ENCODERS, MeanPool, VLADEncoder
+from .union import UNION, MultiLayerUnion
+
+__all__ = ["check_images", "data_pixel_sizes", "fit_model", "make_pipeline", "predict_table",
+           "score_predictions", "study_configuration", "supporting_filters"]
+
+#: Encoders whose features are one filter each (their heat maps explain them).
+_PER_FILTER = ("mean", "max")
+
+
+def make_pipeline(vgg, layers, encoder="mean", *, task="classification", model="rf",
+                  n_estimators=400, random_state=0, vlad_resize=None):
+    """The unfitted pipeline ``vgg -> encode -> model`` of one study configuration.
+
+    Parameters
+    ----------
+    vgg : VGGLayerTransformer
+        Weights and preprocessing (cloned; ``layers`` set here).
+    layers : str or list of str
+        One layer, or several for the union of their features.
+    encoder : {"mean", "max", "gram", "vlad"}, default="mean"
+        Several layers take the union of this encoder over each.
+    task : {"classification", "regression"}
+    model : str, default="rf"
+        ``"rf"`` (the paper's forest) or a name of
+        :data:`sklearn_cnntexture.models.MODELS`.
+    n_estimators, random_state : int
+        Trees and seed of the model (and VLAD's seed).
+    vlad_resize : int, (height, width) or None
+        VLAD's image size, as in the study (None keeps ``vgg.resize``).
+
+    Returns
+    -------
+    pipeline : Pipeline
+    """
+    if encoder not in ENCODERS:
+        raise ValueError(f"encoder must be among {list(ENCODERS)}, got {encoder!r}")
+    layers = [layers] if isinstance(layers, str) else list(layers)
+    vgg = clone(vgg).set_params(layers=layers if len(layers) > 1 else layers[0],
+                                cache_layers=None)
+    encode = (VLADEncoder(random_state=random_state) if encoder == "vlad"
+              else ENCODERS[encoder]())
+    if encoder == "vlad" and vlad_resize is not None:
+        vgg.set_params(resize=vlad_resize)
+    if len(layers) > 1:
+        encode = MultiLayerUnion(encode)
+    return Pipeline([("vgg", vgg), ("encode", encode),
+                     ("model", _model(model, task, n_estimators, random_state))])
+
+
+def _model(name, task, n_estimators, random_state):
+    if name == "rf":
+        forest = RandomForestClassifier if task == "classification" else RandomForestRegressor
+        return forest(n_estimators=n_estimators, random_state=random_state, n_jobs=-1)
+    from .models import make_model  # the study's other models
+
+    return make_model(name, task, n_estimators=n_estimators, random_state=random_state)
+
+
+def study_configuration(study, *, task="classification"):
+    """The best row of a study, as an unfitted pipeline and what the card says of it.
+
+    Parameters
+    ----------
+    study : Bunch
+        From :func:`sklearn_cnntexture.study.load_study`.
+    task : {"classification", "regression"}
+
+    Returns
+    -------
+    choice : Bunch
+        ``pipeline`` (unfitted), ``configuration`` (``layers``, ``encoder``,
+        ``model``) and ``cv_score`` (``metric``, ``mean``, ``std``).
+
+    Raises
+    ------
+    ValueError
+        If the study has no config (written before ``study.json``), or its
+        best row is a combined candidate this function does not rebuild.
+    """
+    if study.config is None or study.vgg is None:
+        raise ValueError("the study folder has no study.json (written by an older version): "
+                         "give --layers and --encoder instead of --study")
+    results, config = study.results, study.config
+    metric = next(c[: -len("_mean")] for c in results.columns if c.endswith("_mean"))
+    best = results.loc[results[f"{metric}_mean"].idxmax()].to_dict()
+    layer, encoder, model = best["layer"], best["encoder"], best.get("model", "rf")
+    if encoder not in ENCODERS or layer not in (UNION, *_layers.CONV_LAYERS,
+                                                 _layers.IMAGE_LAYER):
+        raise ValueError(f"the study's best candidate is {encoder} of {layer}, a combined "
+                         "candidate fit cannot rebuild yet: give --layers and --encoder")
+    layers = config["layers"] if layer == UNION else [layer]
+    if layer == UNION:
+        encoder = "mean"  # the study's union is of mean features
+    pipeline = make_pipeline(
+        study.vgg, layers, encoder, task=task, model=model,
+        n_estimators=config["n_estimators"], random_state=config["random_state"],
+        vlad_resize=config.get("vlad_resize"),
+    )
+    return Bunch(pipeline=pipeline,
+                 configuration={"layers": layers, "encoder": encoder, "model": model,
+                                "row": f"{best['encoder']} of {layer}, {model}"},
+                 cv_score={"metric": metric, "mean": float(best[f"{metric}_mean"]),
+                           "std": float(best[f"{metric}_std"])})
+
+
+def fit_model(pipeline, X, y):
+    """Fit a pipeline on all of ``X`` and the training features' statistics.
+
+    Returns
+    -------
+    model : Pipeline
+        Fitted.
+    feature_stats : dict or None
+        For mean and max encoders, per-class means and the overall mean and
+        std of every feature (lists), which :func:`supporting_filters` ranks
+        filters with; None for other encoders.
+    """
+    model = clone(pipeline)
+    features = model[:-1].fit_transform(X, y)
+    model.steps[-1][1].fit(features, y)
+    encoder = model.named_steps["encode"]
+    inner = encoder.encoder if isinstance(encoder, MultiLayerUnion) else encoder
+    if not isinstance(inner, (MeanPool, ENCODERS["max"])) or not is_classifier(model):
+        return model, None
+    y = np.asarray(y)
+    classes = model.classes_
+    return model, {
+        "names": [str(n) for n in model[:-1].get_feature_names_out()],
+        "mean": features.mean(axis=0).tolist(),
+        "std": features.std(axis=0).tolist(),
+        "class_means": {str(c): features[y == c].mean(axis=0).tolist() for c in classes},
+    }
+
+
+def data_pixel_sizes(paths, csv_sizes, default):
+    """``VGGLayerTransformer.image_pixel_size`` for a data set.
+
+    A CSV column's values come first, then each file's own metadata, then
+    ``default``: images with neither a CSV value nor metadata get ``default``.
+
+    Parameters
+    ----------
+    paths : sequence of str
+    csv_sizes : dict or None
+        Path -> micrometres per pixel (a data CSV's ``pixel_size`` column).
+    default : float or None
+        The data set's pixel size where neither says.
+
+    Returns
+    -------
+    float, dict or None
+    """
+    if csv_sizes is None:
+        return default
+    sizes = dict(csv_sizes)
+    if default is not None:
+        for path in paths:
+            if path not in sizes and io.read_pixel_size(path) is None:
+                sizes[path] = float(default)
+    return sizes
+
+
+def check_images(model, X, card):
+    """Refuse images a model cannot predict honestly, before the network runs.
+
+    Raises
+    ------
+    ValueError
+        Naming the images whose channel count differs from the training
+        images', or too small for the model's deepest layer after its crop,
+        resampling and resize (only ``crop=None`` sizes are known from the
+        header; a cropped image is checked when it is read).
+    """
+    vgg = model.named_steps["vgg"]
+    trained = set(card.get("channels") or [1, 3])
+    layers = vgg.layers if not isinstance(vgg.layers, str) else [vgg.layers]
+    deepest = max((_layers.canonical_layer(name) for name in layers),
+                  key=_layers.n_pools_before)
+    need = 2 ** _layers.n_pools_before(deepest)
+    sizes = vgg.image_pixel_sizes(list(X)) if vgg.pixel_size is not None else None
+    for i, item in enumerate(X):
+        if not io.is_image_path(item):
+            continue
+        channels = io.image_channels(item)
+        if channels not in trained:
+            kinds = {1: "gray", 3: "colour"}
+            raise ValueError(
+                f"'{item}' is {kinds[channels]} ({channels} channel(s)), but the model was "
+                f"trained on {' and '.join(kinds[c] for c in sorted(trained))} images: its "
+                "features would not be comparable; convert the image first"
+            )
+        if vgg.resize is not None or vgg.crop is not None:
+            continue
+        height, width = io.image_size(item)
+        if sizes is not None:
+            factor = sizes[i] / vgg.pixel_size
+            height, width = round(height * factor), round(width * factor)
+        if min(height, width) < need:
+            raise ValueError(
+                f"'{item}' is {height} x {width} pixels"
+                + (" at the model's pixel size" if sizes is not None else "")
+                + f"; the model's layer {deepest} needs at least {need} x {need}"
+            )
+
+
+def predict_table(model, X):
+    """One row per image: ``path``, ``predicted``, and each class's probability.
+
+    Parameters
+    ----------
+    model : Pipeline
+        Fitted.
+    X : list of str
+        Image files.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        ``path``, ``predicted`` and ``probability_<class>`` per class for a
+        classifier; ``path`` and ``predicted`` (the value) for a regressor.
+    features : ndarray
+        The images' features (what the model's last step saw).
+    """
+    features = model[:-1].transform(X)
+    estimator = model.steps[-1][1]
+    table = pd.DataFrame({"path": [str(x) for x in X]})
+    if is_classifier(estimator):
+        proba = estimator.predict_proba(features)
+        table["predicted"] = estimator.classes_[proba.argmax(axis=1)]
+        for k, name in enumerate(estimator.classes_):
+            table[f"probability_{name}"] = proba[:, k]
+    else:
+        table["predicted"] = estimator.predict(features)
+    return table, features
+
+
+def score_predictions(y_true, y_pred, classes):
+    """F1 (macro), accuracy and the confusion matrix of labelled predictions.
+
+    Returns
+    -------
+    scores : Bunch
+        ``f1``, ``accuracy``, ``confusion`` (DataFrame, rows true, columns
+        predicted), ``classes``.
+    """
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+
+    labels = list(classes)
+    matrix = confusion_matrix(y_true, y_pred, labels=labels)
+    return Bunch(f1=float(f1_score(y_true, y_pred, labels=labels, average="macro")),
+                 accuracy=float(accuracy_score(y_true, y_pred)),
+                 confusion=pd.DataFrame(matrix, index=labels, columns=labels), classes=labels)
+
+
+def plot_confusion(scores, title=None):
+    """The confusion matrix as a matplotlib figure (counts, rows true)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    display = ConfusionMatrixDisplay(scores.confusion.to_numpy(), display_labels=scores.classes)
+    display.plot(cmap="Blues", colorbar=False)
+    display.ax_.set_title(title or f"F1 (macro) {scores.f1:.3f}, accuracy {scores.accuracy:.3f}")
+    display.figure_.tight_layout()
+    return display.figure_
+
+
+def supporting_filters(model, features, predicted, stats, n):
+    """The ``n`` filters that most support each image's predicted class.
+
+    A filter supports class c in an image when the image's value of it lies on
+    class c's side of the training mean (``(x - mean) / std`` has the sign of
+    ``class_mean_c - mean``), weighted by the model's importance of it
+    (``feature_importances_``; equal weights for a model without them).
+
+    Returns
+    -------
+    chosen : list of list of (str, int)
+        Per image, ``(layer, filter)`` pairs, most supporting first.
+    """
+    estimator = model.steps[-1][1]
+    weights = getattr(estimator, "feature_importances_", None)
+    weights = np.ones(features.shape[1]) if weights is None else np.asarray(weights)
+    mean, std = np.asarray(stats["mean"]), np.asarray(stats["std"]) + 1e-12
+    chosen = []
+    for x, label in zip(features, predicted):
+        side = np.sign(np.asarray(stats["class_means"][str(label)]) - mean)
+        support = weights * side * (x - mean) / std
+        top = np.argsort(-support, kind="stable")[:n]
+        chosen.append([_layer_filter(stats["names"][j]) for j in top])
+    return chosen
+
+
+def _layer_filter(name):
+    """``block3_conv3__mean__17`` (or ``mean__17`` of one layer) -> (layer, 17)."""
+    parts = name.split("__")
+    return parts[0], int(parts[-1])
+
+
+def heatmap_figure(model, item, pairs, *, pixel_size=None, title=None):
+    """An image next to the heat maps of ``pairs`` of (layer, filter), as the model sees it.
+
+    The image is cropped and resampled to the model's pixel size as the model
+    does, so each heat map lies on the image it shows; one forward pass
+    gives every map.
+
+    Parameters
+    ----------
+    model : Pipeline
+        Fitted; its ``"vgg"`` step decides the network and preprocessing.
+    item : str or array
+        One image.
+    pairs : list of (str, int)
+        Layers and filters, e.g. from :func:`supporting_filters`.
+    pixel_size : float or None
+        The image's own micrometres per pixel (needed when the model has a
+        ``pixel_size``).
+    title : str or None
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    vgg = model.named_steps["vgg"]
+    image = io.read_image(item) if io.is_image_path(item) else np.asarray(item)
+    if vgg.crop is not None:
+        image = io.crop_bottom(image, vgg.crop, source=item)
+    rgb = io.to_rgb_float(image, float_scale=vgg.float_scale, source=item)
+    if vgg.pixel_size is not None:
+        rgb = io.resample_to_pixel_size(rgb, pixel_size, vgg.pixel_size)
+    layers = sorted({layer for layer, _ in pairs}, key=_layers.layer_order)
+    # The image is prepared already: the network gets it on the 0-255 scale as is.
+    network = clone(vgg).set_params(layers=layers, crop=None, pixel_size=None,
+                                    image_pixel_size=None, float_scale=1.0, cache=None,
+                                    cache_layers=None, verbose=False, batch_size=1)
+    (batch,) = network.transform([rgb]).iter_batches()
+    batch = batch if isinstance(batch, dict) else {layers[0]: batch}
+    gray = rgb.mean(axis=-1)
+    fig, axes = plt.subplots(1, len(pairs) + 1, figsize=(3.2 * (len(pairs) + 1), 3.4),
+                             squeeze=False)
+    axes = axes[0]
+    axes[0].imshow(gray, cmap="gray")
+    axes[0].set_title("micrograph" if title is None else title, fontsize=9)
+    for ax, (layer, f) in zip(axes[1:], pairs):
+        activation = np.asarray(batch[layer][0])[:, :, f:f + 1]
+        heat = io.resize_image(activation, gray.shape)[:, :, 0]
+        ax.imshow(gray, cmap="gray")
+        ax.imshow(heat, cmap="inferno", alpha=0.55)
+        ax.set_title(f"{layer} filter {f}", fontsize=9)
+    for ax in axes:
+        ax.set_axis_off()
+    fig.tight_layout()
+    return fig
