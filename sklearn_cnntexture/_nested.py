@@ -23,7 +23,7 @@ from sklearn.utils import Bunch
 from ._cv import study_cv, task_of
 from ._table import describe_params
 
-__all__ = ["nested_study", "routing_for"]
+__all__ = ["check_nested_data", "nested_study", "routing_for"]
 
 
 @contextmanager
@@ -39,6 +39,29 @@ def routing_for(groups):
         return
     with sklearn.config_context(enable_metadata_routing=True):
         yield
+
+
+def check_nested_data(y, *, groups=None, task="classification", n_splits=3):
+    """Refuse, in one line and before any image, data too small for nested CV.
+
+    Each outer training part (about ``(n_splits - 1) / n_splits`` of a class)
+    is cut into ``n_splits`` inner folds again, so every class needs that
+    many images (or groups) left after the outer test fold is taken out.
+    """
+    y = np.asarray(y)
+    units = np.arange(len(y)) if groups is None else np.asarray(groups)
+    kind = "images" if groups is None else "groups"
+    if task == "regression":
+        counts = {"all": len(np.unique(units))}
+    else:
+        counts = {c: len(np.unique(units[y == c])) for c in np.unique(y)}
+    few = [f"'{c}' ({k})" for c, k in counts.items() if k - -(-k // n_splits) < n_splits]
+    if few:
+        need = next(k for k in range(n_splits, 10 * n_splits) if k - -(-k // n_splits) >= n_splits)
+        raise ValueError(
+            f"nested CV with {n_splits} folds needs at least {need} {kind} per class (each "
+            f"outer training part is cut into {n_splits} inner folds); too few in: "
+            f"{', '.join(few)}. Drop nested, or lower the number of folds.")
 
 
 def _subset(X, index):

@@ -30,7 +30,7 @@ from sklearn.utils import Bunch
 from . import parallel
 from ._cv import RepeatedGroupSplits, check_folds, check_study_data, study_cv
 from ._layers import IMAGE_LAYER, PAPER_LAYERS, canonical_layer, layer_order
-from ._nested import nested_study, routing_for
+from ._nested import check_nested_data, nested_study, routing_for
 from ._progress import fit_progress
 from ._table import (
     TIME_COLUMN,
@@ -396,6 +396,8 @@ n_estimators, scoring, n_jobs, random_state, models, combined
     check_trees(n_estimators)
     task = check_study_data(X, y, groups=groups, task=task, n_splits=n_splits)
     model_names = check_models(models, task)
+    if nested:
+        check_nested_data(y, groups=groups, task=task, n_splits=n_splits)
     search = make_study(
         task, vgg=vgg, layers=layers, encoders=encoders, raw_image=raw_image, union=union,
         vlad_resize=vlad_resize, n_splits=n_splits, n_repeats=n_repeats,

@@ -142,3 +142,31 @@ def test_a_model_with_its_own_inner_cv_gets_the_groups(tmp_path):
     # The registry's logistic regression takes a group-aware inner CV in a grouped study.
     search = make_study(vgg=VGGLayerTransformer(weights=None), groups=True, models=["logreg"])
     assert type(search.estimator.named_steps["model"][-1].cv).__name__ == "StratifiedGroupKFold"
+
+
+@pytest.mark.tf  # the command line runs the pretrained network
+def test_cli_study_models_and_nested(tmp_path, capsys):
+    from PIL import Image
+
+    from sklearn_cnntexture.cli import main
+
+    root = tmp_path / "data"
+    X, y = textures(5)
+    for i, (image, label) in enumerate(zip(X, y)):
+        (root / label).mkdir(parents=True, exist_ok=True)
+        Image.fromarray((image * 255).astype(np.uint8)).save(root / label / f"img{i}.png")
+    out = tmp_path / "study"
+    code = main(["study", str(root), "--out", str(out), "--weights", "hed-bsds500",
+                 "--layers", "C1_2", "--encoders", "mean", "--no-raw", "--repeats", "1",
+                 "--trees", "5", "--models", "rf,rf-balanced", "--nested"])
+    assert code == 0
+    table = pd.read_csv(out / "results.csv")
+    assert list(table["model"]) == ["rf", "rf-balanced"]
+    printed = capsys.readouterr().out
+    assert "nested CV estimate" in printed and (out / "models.png").is_file()
+    assert main(["study", str(root), "--out", str(tmp_path / "bad"), "--weights", "hed-bsds500",
+                 "--models", "rf,forest"]) == 2
+    assert "unknown model 'forest'" in capsys.readouterr().err
+    assert main(["study", str(root), "--out", str(tmp_path / "bad"), "--weights", "hed-bsds500",
+                 "--folds", "4", "--nested"]) == 2
+    assert "nested CV with 4 folds needs at least 6 images per class" in capsys.readouterr().err
