@@ -1,0 +1,90 @@
+"""Issue 13: the data to predict, the study's best row as a pipeline, and supporting filters."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from sklearn_cnntexture.datasets import load_images_to_predict
+from sklearn_cnntexture.encoders import VLADEncoder
+from sklearn_cnntexture.predict import (
+    data_pixel_sizes,
+    score_predictions,
+    study_configuration,
+    supporting_filters,
+)
+from sklearn_cnntexture.study import load_study
+from sklearn_cnntexture.union import MultiLayerUnion
+
+
+def _png(path, shape=(16, 16)):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.zeros(shape, np.uint8)).save(path)
+    return str(path)
+
+
+def test_images_to_predict_come_as_a_flat_folder_class_folders_or_a_csv(tmp_path):
+    flat = [_png(tmp_path / "flat" / f"img{i}.png") for i in (10, 2)]
+    data = load_images_to_predict(tmp_path / "flat")
+    assert data.filenames.tolist() == flat[::-1] and data.target is None  # natural order
+    _png(tmp_path / "classes" / "a" / "x.png")
+    assert load_images_to_predict(tmp_path / "classes").target.tolist() == ["a"]
+    (tmp_path / "flat" / "list.csv").write_text("path,pixel_size\nimg2.png,0.5\nimg10.png,\n")
+    data = load_images_to_predict(tmp_path / "flat" / "list.csv")
+    assert data.target is None and data.pixel_sizes == {flat[1]: 0.5}
+    (tmp_path / "flat" / "bad.csv").write_text("path,pixel_size\nimg2.png,-1\n")
+    with pytest.raises(ValueError, match=r"bad\.csv', line 2: pixel_size '-1'"):
+        load_images_to_predict(tmp_path / "flat" / "bad.csv")
+
+
+def test_data_pixel_sizes_csv_first_then_metadata_then_the_data_set_value(tmp_path):
+    paths = [_png(tmp_path / f"{name}.png") for name in "ab"]
+    assert data_pixel_sizes(paths, None, 0.3) == 0.3
+    assert data_pixel_sizes(paths, {paths[0]: 0.1}, 0.3) == {paths[0]: 0.1, paths[1]: 0.3}
+    assert data_pixel_sizes(paths, {paths[0]: 0.1}, None) == {paths[0]: 0.1}
+
+
+def _study_folder(tmp_path, rows, layers=("block1_conv2", "block2_conv2")):
+    pd.DataFrame(rows).to_csv(tmp_path / "results.csv", index=False)
+    config = {"vgg": {"weights": None, "crop": None, "resize": None, "float_scale": 255.0,
+                      "batch_size": 8, "cache": None, "random_state": 0},
+              "layers": list(layers), "vlad_resize": 255, "n_estimators": 7,
+              "random_state": 3}
+    (tmp_path / "study.json").write_text(json.dumps(config))
+    return load_study(tmp_path)
+
+
+def test_the_study_best_row_becomes_the_pipeline(tmp_path):
+    row = {"layer": "union", "encoder": "mean", "model": "rf", "f1_mean": 0.9, "f1_std": 0.02}
+    worse = {**row, "layer": "block1_conv2", "encoder": "vlad", "f1_mean": 0.5}
+    choice = study_configuration(_study_folder(tmp_path, [worse, row]))
+    vgg, encode, model = (step for _, step in choice.pipeline.steps)
+    assert vgg.layers == ["block1_conv2", "block2_conv2"] and isinstance(encode, MultiLayerUnion)
+    assert model.n_estimators == 7 and model.random_state == 3
+    assert choice.cv_score == {"metric": "f1", "mean": 0.9, "std": 0.02}
+    vlad = {**worse, "f1_mean": 0.95}
+    choice = study_configuration(_study_folder(tmp_path, [vlad, row]))
+    vgg, encode, _ = (step for _, step in choice.pipeline.steps)
+    assert isinstance(encode, VLADEncoder) and vgg.resize == 255  # the study's VLAD size
+    combined = {**row, "encoder": "mean+gram", "f1_mean": 0.99}
+    with pytest.raises(ValueError, match="mean\\+gram of union.*--layers and --encoder"):
+        study_configuration(_study_folder(tmp_path, [combined, row]))
+
+
+def test_scores_and_supporting_filters():
+    scores = score_predictions(["a", "a", "b"], ["a", "b", "b"], ["a", "b"])
+    assert scores.accuracy == pytest.approx(2 / 3)
+    assert scores.confusion.loc["a", "b"] == 1 and scores.confusion.loc["b", "b"] == 1
+    stats = {"names": ["block1_conv2__mean__0", "block1_conv2__mean__1",
+                       "block1_conv2__mean__2"],
+             "mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0],
+             "class_means": {"a": [1.0, -1.0, 0.0], "b": [-1.0, 1.0, 0.0]}}
+
+    class Model:  # a fitted pipeline's last step is all supporting_filters reads
+        steps = [("model", type("Forest", (), {"feature_importances_": [0.2, 0.5, 0.3]})())]
+
+    chosen = supporting_filters(Model(), np.array([[2.0, -2.0, 5.0]]), ["a"], stats, 2)
+    # Filter 1 is low, as class a's are, and matters most; filter 2 says nothing of a.
+    assert chosen == [[("block1_conv2", 1), ("block1_conv2", 0)]]
