@@ -55,6 +55,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
+from threadpoolctl import threadpool_limits
 
 from . import _stats
 
@@ -623,7 +624,12 @@ class VLADEncoder(_BaseEncoder):
                 f"learn its dictionary, got n_samples={n}; lower n_words or give more data."
             )
         kmeans = KMeans(n_clusters=self.n_words, n_init=1, random_state=rng)
-        kmeans.fit(descriptors.astype(np.float64))
+        # One thread: k-means sums in a thread-count-dependent order, and the
+        # words' exact bits name their codes in a cache (per_image_encoding), so
+        # a fold's dictionary must come out the same in every process (a study's
+        # cache fill here, its grid search on 1-thread Dask workers).
+        with threadpool_limits(limits=1, user_api="openmp"):
+            kmeans.fit(descriptors.astype(np.float64))
         self.cluster_centers_ = kmeans.cluster_centers_
 
     def per_image_encoding(self):

@@ -1,17 +1,20 @@
 """Features of a set of images as a table: for ``cnntexture featurize`` and other tools."""
 
+import json
+
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
-from . import io
+from . import io, parallel
 from .encoders import ENCODERS
 from .provenance import provenance
 from .union import MultiLayerUnion
 from .vgg import VGGLayerTransformer
 
-__all__ = ["featurize", "make_featurizer"]
+__all__ = ["featurize", "featurize_to_parquet", "make_featurizer"]
 
 
 def make_featurizer(vgg=None, encoder="mean"):
@@ -56,7 +59,7 @@ def make_featurizer(vgg=None, encoder="mean"):
     return Pipeline([("vgg", vgg), ("encode", step)])
 
 
-def featurize(X, vgg=None, encoder="mean"):
+def featurize(X, vgg=None, encoder="mean", *, n_jobs=None, chunk_size=None, verbose=False):
     """Features of images ``X`` as a DataFrame with named columns.
 
     Parameters
@@ -66,6 +69,14 @@ def featurize(X, vgg=None, encoder="mean"):
     vgg, encoder
         See :func:`make_featurizer`. A learning encoder (VLAD) is fitted on
         ``X`` itself.
+    n_jobs : int or None, default=None
+        joblib workers for the forward passes (:mod:`sklearn_cnntexture.parallel`):
+        local processes, or a Dask cluster inside ``joblib.parallel_backend("dask")``.
+        None: the active backend's default (this process alone outside one).
+    chunk_size : int or None, default=None
+        Images per worker task; None gives each worker about four.
+    verbose : bool, default=False
+        A progress bar over the chunks.
 
     Returns
     -------
@@ -73,14 +84,90 @@ def featurize(X, vgg=None, encoder="mean"):
         Column ``path`` (the file path, or the image's index for arrays),
         then one column per feature, named ``block3_conv3__mean__17`` etc.
         ``table.attrs["provenance"]`` records the weights (with a digest of
-        their content), crop, resize and library versions
+        their content), the preprocessing and library versions
         (:func:`~sklearn_cnntexture.provenance.provenance`).
     """
+    X = list(X)
+    pipeline = _fitted_featurizer(X, vgg, encoder, n_jobs, chunk_size, verbose)
+    features, _ = parallel.transform(pipeline, X, n_jobs=n_jobs, chunk_size=chunk_size,
+                                     verbose=verbose)
+    return _table(pipeline, features, X, range(len(X)))
+
+
+def featurize_to_parquet(X, folder, vgg=None, encoder="mean", *, columns=None, n_jobs=None,
+                         chunk_size=None, verbose=False):
+    """Features of images ``X`` as a partitioned Parquet data set: one file per chunk.
+
+    Each worker encodes its chunk of images and writes it, so no process ever
+    holds all the rows: 100,000 micrographs are as easy as 100. The folder
+    reads back with ``pandas.read_parquet(folder)``, ``dask.dataframe``
+    or Spark; ``_provenance.json`` beside the parts (ignored by those readers,
+    as its name starts with an underscore) says how the features were made.
+
+    Parameters
+    ----------
+    X : list of str or images
+    folder : str or path
+        Created; must not hold parts already.
+    vgg, encoder, n_jobs, chunk_size, verbose
+        See :func:`featurize`.
+    columns : dict of str to array-like, optional
+        More columns, one value per image (labels, groups), put after ``path``.
+
+    Returns
+    -------
+    parts : list of pathlib.Path
+        The Parquet files, in the order of ``X``.
+    """
+    from pathlib import Path
+
+    from ._atomic import write_text
+
+    X, folder = list(X), Path(folder)
+    if folder.exists() and any(folder.glob("part-*.parquet")):
+        raise FileExistsError(f"'{folder}' already holds Parquet parts: choose a new folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    pipeline = _fitted_featurizer(X, vgg, encoder, n_jobs, chunk_size, verbose)
+    columns = {name: list(values) for name, values in (columns or {}).items()}
+    parts = parallel.chunks(len(X), n_jobs, chunk_size)
+    tasks = (
+        delayed(_write_part)(pipeline, X[part], range(part.start, part.stop),
+                             {name: values[part] for name, values in columns.items()},
+                             folder / f"part-{k:05d}.parquet")
+        for k, part in enumerate(parts)
+    )
+    paths = list(Parallel(n_jobs=n_jobs)(tasks))
+    record = json.dumps(provenance(pipeline.named_steps["vgg"]), indent=1, default=str)
+    write_text(folder / "_provenance.json", record + "\n")
+    return paths
+
+
+def _fitted_featurizer(X, vgg, encoder, n_jobs, chunk_size, verbose):
+    """The featurizer, fitted; with a cache, filled by the workers first."""
     pipeline = make_featurizer(vgg, encoder)
-    features = pipeline.fit_transform(X)
+    network = pipeline.named_steps["vgg"]
+    if network.cache is not None:
+        # Workers fill the cache; fitting and encoding then read it.
+        parallel.precompute(network, X, n_jobs=n_jobs, chunk_size=chunk_size, verbose=verbose)
+    return pipeline.fit(X)  # learns only for VLAD: one pass over X, or the cache
+
+
+def _table(pipeline, features, X, indices):
     names = pipeline.get_feature_names_out()
-    paths = [str(x) if io.is_image_path(x) else i for i, x in enumerate(X)]
+    paths = [str(x) if io.is_image_path(x) else i for i, x in zip(indices, X)]
     table = pd.DataFrame(np.asarray(features), columns=names)
     table.insert(0, "path", paths)
     table.attrs["provenance"] = provenance(pipeline.named_steps["vgg"])
     return table
+
+
+def _write_part(pipeline, X, indices, columns, path):
+    from ._atomic import atomic_path
+
+    table = _table(pipeline, pipeline.transform(X), X, indices)
+    for k, (name, values) in enumerate(columns.items(), 1):
+        table.insert(k, name, values)
+    table.attrs = {}  # provenance is written once, beside the parts
+    with atomic_path(path) as tmp:
+        table.to_parquet(tmp, index=False)
+    return path

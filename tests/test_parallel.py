@@ -1,0 +1,103 @@
+"""Forward passes on joblib workers and on a Dask cluster: same results, each image once."""
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+
+from sklearn_cnntexture import VGGLayerTransformer, VLADEncoder, backbone_image_count, parallel
+from sklearn_cnntexture.featurize import featurize, featurize_to_parquet
+from sklearn_cnntexture.study import fill_cache, make_study, study_results
+
+LAYERS = ["block1_conv2", "block2_conv2"]
+
+
+@pytest.fixture(scope="module")
+def images():
+    return list(np.random.default_rng(0).random((12, 32, 32)).astype(np.float32))
+
+
+def vgg(**params):
+    return VGGLayerTransformer(LAYERS, weights=None, random_state=0, **params)
+
+
+def test_chunks_cover_every_item_once():
+    parts = parallel.chunks(10, n_jobs=2)
+    assert [i for part in parts for i in range(part.start, part.stop)] == list(range(10))
+    assert len(parts) == 5  # about four per worker
+    assert parallel.chunks(10, chunk_size=4) == [slice(0, 4), slice(4, 8), slice(8, 10)]
+
+
+def test_precompute_on_two_workers_forwards_each_image_once(images, tmp_path):
+    before = backbone_image_count()
+    assert parallel.precompute(vgg(cache=tmp_path), images, n_jobs=2) == len(images)
+    assert backbone_image_count() == before  # all of it in the workers
+    assert parallel.precompute(vgg(cache=tmp_path), images, n_jobs=2) == 0  # all cached
+    assert parallel.precompute(vgg(cache=tmp_path), images) == 0  # and in this process
+
+
+def test_precompute_needs_a_cache(images):
+    with pytest.raises(ValueError, match="needs a cache"):
+        parallel.precompute(vgg(), images)
+
+
+@pytest.mark.parametrize(
+    "encoder", ["mean", "gram", VLADEncoder(n_words=4, random_state=0)], ids=str
+)
+def test_featurize_on_workers_equals_featurize_here(encoder, images):
+    here = featurize(images, vgg(), encoder)
+    there = featurize(images, vgg(), encoder, n_jobs=2, chunk_size=5)
+    pd.testing.assert_frame_equal(here, there, rtol=1e-5)
+
+
+def test_partitioned_parquet_reads_back_as_the_table(images, tmp_path):
+    folder = tmp_path / "features.parquet"
+    labels = [f"c{i % 3}" for i in range(len(images))]
+    parts = featurize_to_parquet(images, folder, vgg(), "mean", columns={"label": labels},
+                                 chunk_size=5, n_jobs=2)
+    assert [p.name for p in parts] == ["part-00000.parquet", "part-00001.parquet",
+                                       "part-00002.parquet"]
+    assert (folder / "_provenance.json").is_file()
+    table = pd.read_parquet(folder)
+    expected = featurize(images, vgg(), "mean")
+    expected.insert(1, "label", labels)
+    pd.testing.assert_frame_equal(table, expected, check_dtype=False, rtol=1e-5)
+    with pytest.raises(FileExistsError, match="already holds Parquet parts"):
+        featurize_to_parquet(images, folder, vgg(), "mean")
+
+
+@pytest.mark.slow
+def test_a_dask_cluster_gives_the_serial_results_forwarding_each_image_once(images, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    y = np.repeat([0, 1, 2], 4)
+
+    def study(cache):
+        return make_study(
+            vgg=vgg(cache=str(cache)), layers=LAYERS, encoders=["mean", "gram", "vlad"],
+            raw_image=False, n_repeats=1, n_estimators=10, vlad_resize=None,
+        )
+
+    serial = study(tmp_path / "serial")
+    before = backbone_image_count()
+    fill_cache(serial, images, y, verbose=False)
+    serial_forwarded = backbone_image_count() - before
+    serial.fit(images, y)
+    serial_features = featurize(images, vgg(), "gram")
+
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client, joblib.parallel_backend("dask"):
+        search = study(tmp_path / "cluster")
+        before = backbone_image_count()
+        fill_cache(search, images, y, verbose=False)
+        search.fit(images, y)
+        features = featurize(images, vgg(), "gram")
+        assert backbone_image_count() == before  # nothing ran here
+        on_workers = sum(client.run(backbone_image_count).values())
+    # The cache fill: each image once for the statistics, once for VLAD's codes;
+    # the grid: nothing (all cached); featurize: each image once.
+    assert on_workers == serial_forwarded + len(images)
+    timing_and_objects = ["fit_score_s_per_fold", "params"]
+    pd.testing.assert_frame_equal(study_results(search).drop(columns=timing_and_objects),
+                                  study_results(serial).drop(columns=timing_and_objects))
+    pd.testing.assert_frame_equal(features, serial_features, rtol=1e-5)
