@@ -324,10 +324,13 @@ def _study(args):
 
 def _featurize(args):
     from .datasets import load_image_dataset
-    from .featurize import featurize
+    from .featurize import featurize, featurize_to_parquet
 
     _check_network(args)
     _check_table_path(args.out)
+    if args.partitioned and not args.out.lower().endswith(".parquet"):
+        raise ValueError(f"--partitioned writes a Parquet folder: --out must end in .parquet, "
+                         f"got '{args.out}'")
     _check_output(args, "--out", args.out, folder=False)
     _check_output(args, "--cache", args.cache)
     data = load_image_dataset(args.data)
@@ -336,13 +339,21 @@ def _featurize(args):
     vgg = _vgg(args, layers=args.layers)
     if vgg.cache is not None:
         _mark(vgg.cache)
-    table = featurize(data.filenames, vgg, args.encoder)
-    table.insert(1, "label" if data.task == "classification" else "target", data.target)
+    columns = {"label" if data.task == "classification" else "target": data.target}
     if data.groups is not None:
-        table.insert(2, "group", data.groups)
+        columns["group"] = data.groups
+    workers = dict(n_jobs=args.n_jobs, chunk_size=args.chunk_size, verbose=True)
+    if args.partitioned:
+        parts = featurize_to_parquet(data.filenames, args.out, vgg, args.encoder,
+                                     columns=columns, **workers)
+        print(f"wrote {len(parts)} Parquet parts of {len(data.filenames)} images to {args.out}")
+        return 0
+    table = featurize(data.filenames, vgg, args.encoder, **workers)
+    for k, (name, values) in enumerate(columns.items(), 1):
+        table.insert(k, name, values)
     for path in _write_table(table, args.out):
         print(f"wrote {path}")
-    print(f"{len(table)} images x {table.shape[1] - 2} feature columns")
+    print(f"{len(table)} images x {table.shape[1] - 1 - len(columns)} feature columns")
     return 0
 
 
@@ -596,6 +607,12 @@ def _add_image_options(command):
     command.add_argument("--seed", type=int, default=0, help="random seed")
 
 
+def _add_scheduler_option(command):
+    command.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                         help="a Dask scheduler (tcp://host:8786): forward passes and model "
+                         "fits run on its workers (pip install 'sklearn-cnntexture[dask]')")
+
+
 def _add_study(commands):
     study = commands.add_parser(
         "study", formatter_class=_Formatter,
@@ -625,8 +642,9 @@ def _add_study(commands):
     study.add_argument("--trees", type=_at_least("--trees", 1), default=400,
                        help="trees of the random forest")
     study.add_argument("--n-jobs", type=_n_jobs, default=None,
-                       help="candidates fitted in parallel (None: one at a time, the forests "
-                       "use every core)")
+                       help="worker processes for the forward passes and the candidates' fits "
+                       "(None: one at a time, the forests use every core)")
+    _add_scheduler_option(study)
     from .models import DEFAULT_MODELS
 
     study.add_argument("--models", type=_names, default=list(DEFAULT_MODELS),
@@ -658,6 +676,14 @@ def _add_featurize(commands):
     featurize.add_argument("--encoder", default="mean", choices=list(ENCODERS),
                            help="encoder; vlad learns its words from DATA")
     featurize.add_argument("--cache", default=None, help="cache folder (None: no cache)")
+    featurize.add_argument("--n-jobs", type=_n_jobs, default=None,
+                           help="local worker processes for the forward passes (-1: all cores)")
+    featurize.add_argument("--chunk-size", type=_at_least("--chunk-size", 1), default=None,
+                           help="images per worker task (default: about four per worker)")
+    featurize.add_argument("--partitioned", action="store_true",
+                           help="write OUT (.parquet) as a folder of Parquet parts, one per "
+                           "chunk, each written by its worker: for more images than memory")
+    _add_scheduler_option(featurize)
     featurize.set_defaults(run=_featurize, default_cache=False)
 
 
@@ -799,6 +825,32 @@ def _os_error_line(exc):
     return f"{where}: {exc.strerror or exc}"
 
 
+def _workers(args):
+    """Where joblib sends the work: a Dask cluster with --scheduler, else local processes."""
+    import contextlib
+
+    address = getattr(args, "scheduler", None)
+    if address is None:
+        return contextlib.nullcontext()
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise ValueError(
+            "--scheduler needs Dask: pip install 'sklearn-cnntexture[dask]'"
+        ) from None
+    import joblib
+
+    stack = contextlib.ExitStack()
+    try:
+        stack.enter_context(Client(address, timeout="10s"))
+    except OSError as exc:
+        raise ValueError(
+            f"--scheduler {address}: no Dask scheduler answers there ({exc})"
+        ) from None
+    stack.enter_context(joblib.parallel_backend("dask"))
+    return stack
+
+
 def main(argv=None):
     """Entry point of the ``cnntexture`` console script."""
     from . import backbone_image_count
@@ -807,7 +859,8 @@ def main(argv=None):
     prefix = f"cnntexture {args.command}: error:"
     images_before = backbone_image_count()
     try:
-        return args.run(args)
+        with _workers(args):
+            return args.run(args)
     except KeyboardInterrupt:
         n = backbone_image_count() - images_before
         cache = _cache_folder(args) if args.command != "info" else None

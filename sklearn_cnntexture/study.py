@@ -407,7 +407,7 @@ n_estimators, scoring, n_jobs, random_state, models, combined
     )
     start = time.perf_counter()
     if search.estimator.named_steps["vgg"].cache is not None:
-        fill_cache(search, X, y, groups=groups, verbose=verbose)
+        fill_cache(search, X, y, groups=groups, verbose=verbose, n_jobs=n_jobs)
     featurize_time = time.perf_counter() - start
     start = time.perf_counter()
     with fit_progress(search, enabled=verbose), routing_for(groups):

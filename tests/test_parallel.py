@@ -101,3 +101,50 @@ def test_a_dask_cluster_gives_the_serial_results_forwarding_each_image_once(imag
     pd.testing.assert_frame_equal(study_results(search).drop(columns=timing_and_objects),
                                   study_results(serial).drop(columns=timing_and_objects))
     pd.testing.assert_frame_equal(features, serial_features, rtol=1e-5)
+
+
+def _labelled_folder(root):
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    for name in ("a", "b"):
+        (root / name).mkdir(parents=True)
+        for i in range(3):
+            pixels = (rng.random((32, 32)) * 255).astype(np.uint8)
+            Image.fromarray(pixels).save(root / name / f"{i}.png")
+    return root
+
+
+@pytest.mark.tf  # the network runs behind cli.main's strings
+def test_cli_featurize_on_workers_and_partitioned(tmp_path):
+    from sklearn_cnntexture import cli
+
+    data = _labelled_folder(tmp_path / "data")
+    args = ["featurize", str(data), "--layers", "C1_2", "--weights", "hed-bsds500"]
+    assert cli.main([*args, "--out", str(tmp_path / "one.csv")]) == 0
+    assert cli.main([*args, "--out", str(tmp_path / "two.csv"), "--n-jobs", "2",
+                     "--chunk-size", "2"]) == 0
+    one, two = pd.read_csv(tmp_path / "one.csv"), pd.read_csv(tmp_path / "two.csv")
+    pd.testing.assert_frame_equal(one, two, rtol=1e-5)
+    assert cli.main([*args, "--out", str(tmp_path / "parts.parquet"), "--partitioned",
+                     "--chunk-size", "4"]) == 0
+    parts = pd.read_parquet(tmp_path / "parts.parquet")
+    assert sorted(p.name for p in (tmp_path / "parts.parquet").glob("part-*")) == [
+        "part-00000.parquet", "part-00001.parquet"]
+    pd.testing.assert_frame_equal(parts, one, check_dtype=False, rtol=1e-5)
+
+
+def test_cli_partitioned_needs_parquet_and_an_unreachable_scheduler_is_one_line(
+        tmp_path, capsys):
+    from sklearn_cnntexture import cli
+
+    data = _labelled_folder(tmp_path / "data")
+    before = backbone_image_count()
+    args = ["featurize", str(data), "--weights", "hed-bsds500", "--layers", "C1_2"]
+    assert cli.main([*args, "--out", str(tmp_path / "f.csv"), "--partitioned"]) == 2
+    assert "--partitioned writes a Parquet folder" in capsys.readouterr().err
+    assert cli.main([*args, "--out", str(tmp_path / "f.csv"),
+                     "--scheduler", "tcp://127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--scheduler tcp://127.0.0.1:9" in err and len(err.splitlines()) == 1
+    assert backbone_image_count() == before
