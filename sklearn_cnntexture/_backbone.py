@@ -123,18 +123,20 @@ def _network(weights_key, policy="float32"):
 
 
 @functools.lru_cache(maxsize=32)
-def forward_function(weights_key, layers, precision="float32"):
+def forward_function(weights_key, layers, precision="float32", jit_compile=None):
     """A function from a preprocessed batch (b, H, W, 3) to one float32 array per layer.
 
     The model ends at the deepest of ``layers``: Keras prunes every layer that
     no requested output depends on. ``layers`` holds convolution names only.
     ``precision`` is a key of :data:`PRECISIONS`: the network computes in it,
     and its outputs come back as float32 whatever it is, so that encoders
-    accumulate in float32 or float64.
+    accumulate in float32 or float64. ``jit_compile`` overrides the
+    precision's choice of XLA (the benchmark compares both).
     """
     tf, keras = import_tensorflow()
 
-    policy, jit_compile = PRECISIONS[precision]
+    policy, default_jit = PRECISIONS[precision]
+    jit_compile = default_jit if jit_compile is None else jit_compile
     base = _network(weights_key, policy)
     outputs = [base.get_layer(name).output for name in layers]
     model = keras.Model(base.input, outputs)
