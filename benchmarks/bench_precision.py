@@ -25,37 +25,20 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+# The FLOP count and the matmul yardstick are bench_forward's (this script's folder is
+# on sys.path when it runs): one definition of what a GFLOP/s figure means.
+from bench_forward import conv_flops, matmul_gflops  # noqa: E402
+
 from sklearn_cnntexture import (  # noqa: E402
     PAPER_LAYERS,
     MeanPool,
     VGGLayerTransformer,
     _backbone,
-    _layers,
     load_uhcs_sample,
 )
 from sklearn_cnntexture.weights import resolve_weights  # noqa: E402
 
 VARIANTS = [("float32", False), ("float32", True), ("bfloat16", False), ("bfloat16", True)]
-
-
-def conv_flops(height, width, last="block5_conv3"):
-    """Multiply-adds x 2 of VGG16's convolutions up to ``last`` for one image."""
-    flops = 0
-    for name, (c_in, c_out) in zip(_layers.CONV_LAYERS, _layers.CONV_SHAPES):
-        h, w = _layers.output_size(height, width, name)
-        flops += 2 * h * w * 9 * c_in * c_out
-        if name == last:
-            return flops
-    raise ValueError(last)
-
-
-def matmul_gflops(n=2048, repeats=10):
-    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
-    a @ a
-    start = time.perf_counter()
-    for _ in range(repeats):
-        a @ a
-    return repeats * 2 * n**3 / (time.perf_counter() - start) / 1e9
 
 
 def speeds(n_images, size, rounds, batch=8):
