@@ -117,13 +117,17 @@ def _model_lines(table, mean, std):
             if (table["model"] == PAPER_MODEL).any() else "", ""]
 
 
-def _tie_lines(tied, mean, std):
+def _tie_lines(tied, mean, std, shown=10):
     if not len(tied):
         return []
-    names = "; ".join(f"{row['encoder']} of {_describe(row['layer'])} "
-                      f"({row[mean]:.3f} ± {row[std]:.3f})" for _, row in tied.iterrows())
+    several = "model" in tied.columns and tied["model"].nunique() > 1
+    names = "; ".join(f"{row['encoder']} of {_describe(row['layer'])}"
+                      + (f", {row['model']}" if several else "")
+                      + f" ({row[mean]:.3f} ± {row[std]:.3f})"
+                      for _, row in tied.head(shown).iterrows())
+    more = f"; and {len(tied) - shown} more (see the table)" if len(tied) > shown else ""
     return [f"Within one standard deviation of it ({len(tied)}, not told apart by this "
-            f"study): {names}.", ""]
+            f"study): {names}{more}.", ""]
 
 
 def _highlight_lines(table, mean, std):
