@@ -1,0 +1,117 @@
+"""The study's parameter grid: layers x encoders (x models), and the combined candidates.
+
+One job: which candidates GridSearchCV compares. Public through
+:mod:`sklearn_cnntexture.study`.
+"""
+
+from sklearn.base import clone
+
+from ._layers import IMAGE_LAYER, PAPER_LAYERS, canonical_layer
+from .combined import MeanGramUnion, MultiScale
+from .encoders import ENCODERS, MeanPool, VLADEncoder
+from .union import MultiLayerUnion
+
+__all__ = ["COMBINED", "study_grid"]
+
+#: Combined encoders the grid can add (see :func:`study_grid`).
+COMBINED = ("mean+gram", "multiscale")
+
+
+def study_grid(
+    layers=PAPER_LAYERS,
+    encoders=("mean", "max", "gram", "vlad"),
+    *,
+    raw_image=True,
+    union=True,
+    vlad_resize=255,
+    random_state=0,
+    models=None,
+    combined=(),
+    vgg=None,
+):
+    """The parameter grid of the layer x encoder (x model) study, for :class:`GridSearchCV`.
+
+    Parameters
+    ----------
+    layers : list of str, default=PAPER_LAYERS
+        VGG16 layers to compare (the paper's five by default).
+    encoders : list of {"mean", "max", "gram", "vlad"}
+        Encoders to compare, each with its default parameters.
+    raw_image : bool, default=True
+        Also apply each encoder to the raw gray image (layer ``"image"``), the
+        paper's no-CNN baseline.
+    union : bool, default=True
+        Also the union of the mean features of all ``layers``
+        (:class:`MultiLayerUnion`), the paper's Fig. 7. A union of one layer
+        would be that layer again, so with one layer there is none.
+    vlad_resize : int, (height, width) or None, default=255
+        Size VLAD's images are resized to; the paper used 255 x 255 to bound
+        memory. None keeps the pipeline's own ``resize``.
+    random_state : int, default=0
+        Seed of VLAD's descriptor sample and k-means.
+    models : list of estimator or None, default=None
+        Models to compare (:func:`~sklearn_cnntexture.models.make_model`
+        builds them from names): each part of the grid gets a ``model`` key,
+        so the search covers layer x encoder x model. None leaves the
+        pipeline's own model (the paper's grid).
+    combined : sequence of {"mean+gram", "multiscale"}, default=()
+        Combined encoders (:mod:`~sklearn_cnntexture.combined`), each one more
+        candidate over all ``layers``: the layers' means plus a fold-fitted
+        PCA of the Gram of the first three (``"mean+gram"``), and the means of
+        the image and its half-size version (``"multiscale"``, which needs
+        ``vgg``). Off by default: on the real data they did not beat the
+        paper's candidates (see the user guide).
+    vgg : VGGLayerTransformer or None
+        The network of the multiscale candidate (its cache included).
+
+    Returns
+    -------
+    param_grid : list of dict
+        For ``GridSearchCV(study_pipeline(...), param_grid)``.
+
+    Examples
+    --------
+    >>> from sklearn_cnntexture.study import study_grid
+    >>> grid = study_grid(["block3_conv3"], ["mean", "vlad"], union=False)
+    >>> [sorted(part) for part in grid]
+    [['encode', 'vgg__layers'], ['encode', 'vgg__layers', 'vgg__resize']]
+    >>> grid[0]["vgg__layers"]
+    ['block3_conv3', 'image']
+    """
+    unknown = [name for name in encoders if name not in ENCODERS]
+    if unknown or not encoders:
+        raise ValueError(f"encoders must be among {list(ENCODERS)}, got {list(encoders)}")
+    layers = [canonical_layer(layer) for layer in layers]
+    grid_layers = layers + ([IMAGE_LAYER] if raw_image else [])
+    grid = []
+    pooled = [ENCODERS[name]() for name in encoders if name != "vlad"]
+    if pooled:
+        grid.append({"vgg__layers": grid_layers, "encode": pooled})
+    if "vlad" in encoders:
+        part = {"vgg__layers": grid_layers, "encode": [VLADEncoder(random_state=random_state)]}
+        if vlad_resize is not None:
+            part["vgg__resize"] = [vlad_resize]
+        grid.append(part)
+    if union and len(layers) > 1:
+        grid.append({"vgg__layers": [layers], "encode": [MultiLayerUnion(MeanPool())]})
+    grid += _combined_parts(combined, layers, vgg)
+    if models is not None:
+        for part in grid:
+            part["model"] = list(models)
+    return grid
+
+
+def _combined_parts(combined, layers, vgg):
+    unknown = [name for name in combined if name not in COMBINED]
+    if unknown:
+        raise ValueError(f"combined must be among {list(COMBINED)}, got {list(combined)}")
+    parts = []
+    if "mean+gram" in combined:
+        gram_layers = layers[:3]  # the shallow layers' Gram; deeper ones are 131,328 wide
+        parts.append({"vgg__layers": [layers], "encode": [MeanGramUnion(gram_layers)]})
+    if "multiscale" in combined:
+        if vgg is None:
+            raise ValueError("the multiscale candidate needs the study's vgg")
+        network = clone(vgg).set_params(layers=layers, cache_layers=None)
+        parts.append({"vgg": ["passthrough"], "encode": [MultiScale(network)]})
+    return parts
