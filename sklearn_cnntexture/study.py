@@ -68,7 +68,8 @@ __all__ = [
 CONFIG_FILE = "study.json"
 
 #: VGGLayerTransformer parameters that decide the features, saved with a study.
-_VGG_CONFIG = ("weights", "crop", "resize", "float_scale", "batch_size", "cache", "random_state")
+_VGG_CONFIG = ("weights", "crop", "resize", "float_scale", "precision", "pixel_size",
+               "image_pixel_size", "batch_size", "cache", "random_state")
 
 def study_pipeline(vgg=None, *, task="classification", n_estimators=400, n_jobs=None,
                    random_state=0, model="rf", groups=False):
@@ -171,11 +172,14 @@ def make_study(
         standardized logistic regression with C chosen by an inner CV;
         ``"logreg-balanced"``; ``"ridge"`` for regression) or estimators. One
         model is the pipeline's last step (the paper's grid, unchanged);
-        several are a ``model`` dimension of the grid. With ``groups``, the
-        logistic regression's inner CV keeps groups whole too, which needs
-        scikit-learn's metadata routing: :func:`run_study` switches it on;
-        to fit the search yourself, do so inside
-        ``sklearn.config_context(enable_metadata_routing=True)``.
+        several are a ``model`` dimension of the grid. With ``groups`` and
+        one model, the logistic regression's inner CV keeps groups whole too,
+        through scikit-learn's metadata routing (:func:`run_study` switches it
+        on; to fit the search yourself, do so inside
+        ``sklearn.config_context(enable_metadata_routing=True)``). With
+        several models scikit-learn cannot route the groups (the forests do
+        not consume them), so C is chosen on stratified folds; the study's
+        folds, which give the scores, keep groups whole either way.
     combined : sequence of str, default=()
         Combined encoders, see :func:`study_grid`.
 
@@ -200,8 +204,13 @@ def make_study(
     if raw_image:
         cache_layers.append(IMAGE_LAYER)
     model_jobs = None if n_jobs not in (None, 1) else -1
+    # scikit-learn routes the groups to a model's own inner CV only when every
+    # candidate's pipeline consumes them: a forest does not, so in a grid of
+    # several models the logistic regression picks C on plain stratified folds
+    # (the outer folds still keep groups whole; run_study notes it).
+    group_inner = groups and len(models) == 1
     built = [make_model(m, task, n_estimators=n_estimators, n_jobs=model_jobs,
-                        random_state=random_state, groups=groups) for m in models]
+                        random_state=random_state, groups=group_inner) for m in models]
     pipeline = study_pipeline(
         vgg, task=task, n_estimators=n_estimators, n_jobs=model_jobs,
         random_state=random_state, model=built[0],
@@ -340,7 +349,7 @@ n_estimators, scoring, n_jobs, random_state, models, combined
         scoring=search.scoring, n_images=len(X),
         cv_description=(f"{n_splits} folds x {n_repeats} repeats"
                         f"{' (grouped)' if groups is not None else ''}"),
-        notes=_notes(layers, encoders, union, vlad_resize),
+        notes=_notes(layers, encoders, union, vlad_resize) + _group_notes(groups, search),
         vlad_resize=vlad_resize if "vlad" in encoders else None,
         config=config, provenance=provenance(fitted_vgg), models=model_names,
         nested=nested_result,
@@ -358,6 +367,16 @@ def _notes(layers, encoders, union, vlad_resize):
         notes.append(f"VLAD ran on images resized to {size} (the paper's choice, to bound "
                      "memory), whatever the other encoders' size; vlad_resize changes it.")
     return notes
+
+
+def _group_notes(groups, search):
+    models = search.param_grid[0].get("model", []) if search.param_grid else []
+    inner = [m for m in models if hasattr(m, "steps") and hasattr(m.steps[-1][1], "Cs")]
+    if groups is None or not inner:
+        return []
+    return ["The logistic regression chose its C on inner folds that may split a group (a "
+            "grid of several models cannot route groups to it); the study's folds, which "
+            "give every score, keep each group whole."]
 
 
 def _jsonable(value):

@@ -144,6 +144,22 @@ def test_a_model_with_its_own_inner_cv_gets_the_groups(tmp_path):
     assert type(search.estimator.named_steps["model"][-1].cv).__name__ == "StratifiedGroupKFold"
 
 
+def test_a_grouped_grid_of_several_models_fits_every_candidate(tmp_path):
+    """scikit-learn cannot route groups to one candidate's inner CV when another candidate's
+    pipeline does not consume them: C is then chosen on stratified folds, and the study
+    says so; every candidate is scored (no NaN), on folds that keep groups whole."""
+    X, y = textures(8)
+    groups = np.repeat(np.arange(12), 2)
+    result = run_study(X, y, groups=groups, layers=["C1_2"], encoders=["mean"],
+                       raw_image=False, vgg=VGGLayerTransformer(
+                           weights=None, random_state=0, cache=str(tmp_path)),
+                       n_repeats=1, n_estimators=5, models=["rf", "logreg"], verbose=False)
+    assert result.results["f1_mean"].notna().all()
+    logreg = result.search.param_grid[0]["model"][1]
+    assert type(logreg[-1].cv).__name__ == "StratifiedKFold"
+    assert any("may split a group" in note for note in result.notes)
+
+
 @pytest.mark.tf  # the command line runs the pretrained network
 def test_cli_study_models_and_nested(tmp_path, capsys):
     from PIL import Image
