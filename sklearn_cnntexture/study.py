@@ -13,8 +13,16 @@ the cache first (:func:`fill_cache`), with a progress bar per pass, then fits
 the grid with a bar over its fits; :func:`study_results` turns
 ``cv_results_`` into the paper's table.
 
-The folds and the data checks live in ``_cv``, the table in ``_table``; their
-public names are importable from here.
+Beyond the paper's protocol, the model is a dimension of the grid
+(``models=``, names from :mod:`~sklearn_cnntexture.models`; the paper's
+forest alone by default), combined encoders can be added (``combined=``),
+and :func:`nested_study` (``run_study(nested=True)``) estimates what "run
+the whole selection and use its winner" scores on unseen images: the number
+to report, where the best cell's score is optimistic.
+
+The folds and the data checks live in ``_cv``, the grid in ``_grid``, the
+table in ``_table``, the nested estimate in ``_nested``; their public names
+are importable from here.
 """
 
 import json
