@@ -146,6 +146,8 @@ def bad_outs(data, tmp_path):
     study = ["study", data, *HED, "--layers", "C1_2", "--encoders", "mean", "--repeats", "1"]
     explain = ["explain", data, *HED, "--layers", "C1_2", "--size", "16", "--steps", "1"]
     featurize = ["featurize", data, *HED, "--layers", "C1_2"]
+    fit = ["fit", data, *HED, "--layers", "C1_2", "--encoder", "mean"]
+    predict = ["predict", tmp_path / "model.skops", data]
     return [
         (study + ["--out", existing], "is an existing file"),
         (study + ["--out", data / "study"], "is inside the data folder"),
@@ -156,6 +158,10 @@ def bad_outs(data, tmp_path):
         (featurize + ["--out", tmp_path / "f.txt"], "must end in .csv or .parquet"),
         (featurize + ["--out", data / "f.csv"], "is inside the data folder"),
         (featurize + ["--out", existing / "f.csv"], "is a file, so it cannot hold"),
+        (fit + ["--out", data / "model.skops"], "is inside the data folder"),
+        (fit + ["--out", existing / "model.skops"], "is a file, so it cannot hold"),
+        (predict + ["--out", data / "p.csv"], "is inside the data folder"),
+        (predict + ["--out", existing / "p.csv"], "is a file, so it cannot hold"),
     ]
 
 
