@@ -601,7 +601,8 @@ def _add_image_options(command):
     command.add_argument("--precision", choices=["float32", "bfloat16"],
                          default=_IMAGE_DEFAULTS["precision"],
                          help="arithmetic of the forward pass: bfloat16 is about twice as fast "
-                         "on CPUs with AVX-512 BF16 and on GPUs, features within about 1 %%")
+                         "on CPUs with AVX-512 BF16 and on GPUs; features differ by 0.3 %% on "
+                         "average")
     command.add_argument("--batch-size", type=_at_least("--batch-size", 1), default=8,
                          help="images per forward pass, at most")
     command.add_argument("--seed", type=int, default=0, help="random seed")
