@@ -20,6 +20,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone, is_classifier, is_regressor
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.linear_model import LogisticRegressionCV, RidgeCV
+from sklearn.metrics import f1_score, make_scorer
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -111,7 +112,11 @@ def make_model(model="rf", task="classification", *, n_estimators=400, n_jobs=No
                          ("ridge", RidgeCV(alphas=list(RIDGE_ALPHAS)))])
     logreg = LogisticRegressionCV(
         Cs=list(LOGREG_CS), l1_ratios=(0.0,), cv=_inner_cv(groups, random_state),
-        scoring="f1_macro", max_iter=300, n_jobs=n_jobs, random_state=random_state,
+        # Not scoring="f1_macro": for two classes LogisticRegressionCV rebuilds that
+        # scorer with a second pos_label and fails (scikit-learn 1.9); a scorer
+        # without pos_label is the same macro F1.
+        scoring=make_scorer(f1_score, average="macro"), max_iter=300, n_jobs=n_jobs,
+        random_state=random_state,
         class_weight="balanced" if model == "logreg-balanced" else None,
         use_legacy_attributes=False,
     )
