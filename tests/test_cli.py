@@ -35,8 +35,8 @@ def test_study_writes_table_figures_and_summary(data_folder, tmp_path, capsys):
     for name in ["results.csv", "study.png", "study.svg", "union.png", "union.svg", "summary.md"]:
         assert (out / name).stat().st_size > 0, name
     table = pd.read_csv(out / "results.csv")
-    assert list(table.columns) == ["layer", "encoder", "n_features", "f1_mean", "f1_std",
-                                   "fit_score_s_per_fold"]
+    assert list(table.columns) == ["layer", "encoder", "model", "n_features", "f1_mean",
+                                   "f1_std", "fit_score_s_per_fold"]
     assert len(table) == 3 * 2 + 1  # (raw image + 2 layers) x 2 encoders + union
     assert (out / "cache").is_dir()
     assert "best:" in capsys.readouterr().out
