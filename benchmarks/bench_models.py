@@ -17,8 +17,9 @@ default: on both sets the paper's table has mean within one std of the best
 cell, and a logistic regression's inner CV over the deeper layers' 131,328 Gram
 features costs minutes per fold on 2 shared cores) and the union of the five
 layers; ``--raw`` adds the raw-image baseline, ``--gram`` the Gram of the three
-shallower layers. ``--combined`` instead compares the union of the means with
-the combined encoders (mean + fold-fitted PCA of Gram; multiscale).
+shallower layers. (The combined encoders measured with this script, mean +
+fold-fitted PCA of Gram and multiscale, helped nowhere and were removed: see
+commit bf7daeb for them and its ``--combined``.)
 
 Usage::
 
@@ -72,8 +73,6 @@ def main():
     parser.add_argument("--raw", action="store_true", help="also the raw-image baseline")
     parser.add_argument("--gram", action="store_true",
                         help="also the Gram of the three shallower layers")
-    parser.add_argument("--combined", action="store_true",
-                        help="only the union of means against the combined encoders")
     parser.add_argument("--out", default=None, help="folder for results.csv and run.json")
     args = parser.parse_args()
 
@@ -87,10 +86,7 @@ def main():
     models = args.models.split(",")
     vgg = VGGLayerTransformer(weights="hed-bsds500", cache=args.cache)
     search = make_study(vgg=vgg, encoders=args.encoders.split(","), n_repeats=args.repeats,
-                        raw_image=args.raw, models=models,
-                        combined=("mean+gram", "multiscale") if args.combined else ())
-    if args.combined:  # the union of the means against the combined encoders, nothing else
-        search.param_grid = search.param_grid[-3:]
+                        raw_image=args.raw, models=models)
     if args.gram:
         part = {"vgg__layers": list(PAPER_LAYERS[:3]), "encode": [GramEncoder()]}
         if len(models) > 1:

@@ -1,20 +1,14 @@
-"""The study's parameter grid: layers x encoders (x models), and the combined candidates.
+"""The study's parameter grid: layers x encoders (x models).
 
 One job: which candidates GridSearchCV compares. Public through
 :mod:`sklearn_cnntexture.study`.
 """
 
-from sklearn.base import clone
-
 from ._layers import IMAGE_LAYER, PAPER_LAYERS, canonical_layer
-from .combined import MeanGramUnion, MultiScale
 from .encoders import ENCODERS, MeanPool, VLADEncoder
 from .union import MultiLayerUnion
 
-__all__ = ["COMBINED", "study_grid"]
-
-#: Combined encoders the grid can add (see :func:`study_grid`).
-COMBINED = ("mean+gram", "multiscale")
+__all__ = ["study_grid"]
 
 
 def study_grid(
@@ -26,8 +20,6 @@ def study_grid(
     vlad_resize=255,
     random_state=0,
     models=None,
-    combined=(),
-    vgg=None,
 ):
     """The parameter grid of the layer x encoder (x model) study, for :class:`GridSearchCV`.
 
@@ -54,15 +46,6 @@ def study_grid(
         builds them from names): each part of the grid gets a ``model`` key,
         so the search covers layer x encoder x model. None leaves the
         pipeline's own model (the paper's grid).
-    combined : sequence of {"mean+gram", "multiscale"}, default=()
-        Combined encoders (:mod:`~sklearn_cnntexture.combined`), each one more
-        candidate over all ``layers``: the layers' means plus a fold-fitted
-        PCA of the Gram of the first three (``"mean+gram"``), and the means of
-        the image and its half-size version (``"multiscale"``, which needs
-        ``vgg``). Off by default: on the real data they did not beat the
-        paper's candidates (see the user guide).
-    vgg : VGGLayerTransformer or None
-        The network of the multiscale candidate (its cache included).
 
     Returns
     -------
@@ -94,24 +77,8 @@ def study_grid(
         grid.append(part)
     if union and len(layers) > 1:
         grid.append({"vgg__layers": [layers], "encode": [MultiLayerUnion(MeanPool())]})
-    grid += _combined_parts(combined, layers, vgg)
     if models is not None:
         for part in grid:
             part["model"] = list(models)
     return grid
 
-
-def _combined_parts(combined, layers, vgg):
-    unknown = [name for name in combined if name not in COMBINED]
-    if unknown:
-        raise ValueError(f"combined must be among {list(COMBINED)}, got {list(combined)}")
-    parts = []
-    if "mean+gram" in combined:
-        gram_layers = layers[:3]  # the shallow layers' Gram; deeper ones are 131,328 wide
-        parts.append({"vgg__layers": [layers], "encode": [MeanGramUnion(gram_layers)]})
-    if "multiscale" in combined:
-        if vgg is None:
-            raise ValueError("the multiscale candidate needs the study's vgg")
-        network = clone(vgg).set_params(layers=layers, cache_layers=None)
-        parts.append({"vgg": ["passthrough"], "encode": [MultiScale(network)]})
-    return parts

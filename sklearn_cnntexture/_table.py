@@ -9,7 +9,6 @@ import pandas as pd
 from sklearn.utils import Bunch
 
 from ._layers import IMAGE_LAYER, canonical_layer, layer_order, n_channels
-from .combined import MeanGramUnion, MultiScale
 from .encoders import ENCODERS, GramEncoder, MeanPool, VLADEncoder, encoder_name
 from .models import model_name
 from .union import UNION, MultiLayerUnion
@@ -27,9 +26,6 @@ __all__ = [
 
 #: The paper's model's name in the ``model`` column: its rows are the paper's protocol.
 PAPER_MODEL = "rf"
-
-#: The ``layer`` of the multi-scale candidate's row.
-MULTISCALE = "multiscale"
 
 #: The seconds column: mean wall time to fit the forest (and the encoder) on
 #: one training fold and score it on its test fold, features read from cache.
@@ -54,10 +50,8 @@ def metric_of(results):
 def _layer_label(layers, encoder):
     # A union is labelled "union" whatever its layers, so that a union row can
     # never be mistaken for a single layer's (issue 10, item 1).
-    if isinstance(encoder, (MultiLayerUnion, MeanGramUnion)):
+    if isinstance(encoder, MultiLayerUnion):
         return UNION
-    if isinstance(encoder, MultiScale):
-        return MULTISCALE
     if isinstance(layers, str):
         return canonical_layer(layers)
     (layer,) = layers
@@ -68,12 +62,6 @@ def _n_features(encoder, layers):
     """Features an encoder makes from ``layers`` (without fitting it)."""
     if isinstance(layers, str):
         layers = [layers]
-    if isinstance(encoder, MultiScale):
-        inner = encoder.encoder or MultiLayerUnion(MeanPool())
-        return len(encoder.scales) * _n_features(inner, encoder.vgg.layers)
-    if isinstance(encoder, MeanGramUnion):
-        return (_n_features(MultiLayerUnion(MeanPool()), layers)
-                + encoder.n_components * len(encoder.gram_layers))
     if isinstance(encoder, MultiLayerUnion):
         return sum(_n_features(encoder.encoder or MeanPool(), [layer]) for layer in layers)
     (layer,) = layers
@@ -100,7 +88,7 @@ def study_results(search):
     results : pandas.DataFrame
         One row per candidate: ``layer`` (Keras name, ``"image"`` for the raw
         image, ``"union"`` for a :class:`MultiLayerUnion`), ``encoder``
-        (``"mean"``, ``"max"``, ``"gram"``, ``"vlad"``, ``"mean+gram"``),
+        (``"mean"``, ``"max"``, ``"gram"``, ``"vlad"``),
         ``model`` (a name of :data:`~sklearn_cnntexture.models.MODELS`, or the
         class name of another estimator; ``"rf"`` is the paper's), ``n_features``,
         ``<metric>_mean`` and ``<metric>_std`` over all folds and repeats
@@ -108,7 +96,7 @@ def study_results(search):
         seconds to fit the candidate on one training fold and score it on its
         test fold) and ``params`` (the candidate's parameters). Sorted by
         model (in the grid's order), layer (network order, image first,
-        union and multiscale last), then encoder.
+        union last), then encoder.
     """
     cv = search.cv_results_
     metric = metric_name(search.scoring)
@@ -128,9 +116,8 @@ def study_results(search):
     table = pd.DataFrame(rows)
     encoder_rank = {name: k for k, name in enumerate(ENCODERS)}
     model_rank = {name: k for k, name in enumerate(dict.fromkeys(table["model"]))}
-    last = {UNION: 99, MULTISCALE: 100}
     table["_m"] = [model_rank[name] for name in table["model"]]
-    table["_l"] = [last[name] if name in last else layer_order(name) for name in table["layer"]]
+    table["_l"] = [99 if name == UNION else layer_order(name) for name in table["layer"]]
     table["_e"] = [encoder_rank.get(name, 9) for name in table["encoder"]]
     table = table.sort_values(["_m", "_l", "_e"], kind="stable").drop(columns=["_m", "_l", "_e"])
     return table.reset_index(drop=True)
@@ -145,10 +132,6 @@ def _candidate(search, params):
 
 
 def _encoder_label(encoder):
-    if isinstance(encoder, MeanGramUnion):
-        return encoder.name
-    if isinstance(encoder, MultiScale):
-        return encoder_name(encoder.encoder or MultiLayerUnion(MeanPool()))
     return encoder_name(encoder)
 
 
@@ -234,5 +217,5 @@ def best_explainable(results):
     layers = [best["layer"]]
     if best["layer"] == UNION:
         layers = [name for name in dict.fromkeys(results["layer"])
-                  if name not in (UNION, IMAGE_LAYER, MULTISCALE)]
+                  if name not in (UNION, IMAGE_LAYER)]
     return Bunch(layers=layers, encoder=best["encoder"], row=best.to_dict(), metric=metric)

@@ -305,7 +305,7 @@ def _study(args):
         layers=args.layers, encoders=args.encoders, raw_image=not args.no_raw,
         union=not args.no_union, vlad_resize=args.vlad_resize, n_splits=args.folds,
         n_repeats=args.repeats, n_estimators=args.trees, n_jobs=args.n_jobs,
-        random_state=args.seed, verbose=True, models=models, combined=args.combined,
+        random_state=args.seed, verbose=True, models=models,
         nested=args.nested,
     )
     for path in write_study(result, args.out):
@@ -651,9 +651,6 @@ def _add_study(commands):
     study.add_argument("--models", type=_names, default=list(DEFAULT_MODELS),
                        help="comma-separated models compared: rf (the paper's forest), "
                        "rf-balanced, logreg, logreg-balanced; ridge for regression")
-    study.add_argument("--combined", type=_names, default=[],
-                       help="combined encoders added to the grid: mean+gram, multiscale "
-                       "(none by default: they did not help on the real data)")
     study.add_argument("--nested", action="store_true",
                        help="also estimate the winner's score by nested CV (the number to "
                        "report; costs about 4/--repeats times the fitting)")

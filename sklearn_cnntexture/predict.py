@@ -98,7 +98,7 @@ def study_configuration(study, *, task="classification"):
     ------
     ValueError
         If the study has no config (written before ``study.json``), or its
-        best row is a combined candidate this function does not rebuild.
+        best row is a candidate this function does not rebuild.
     """
     if study.config is None or study.vgg is None:
         raise ValueError("the study folder has no study.json (written by an older version): "
@@ -109,8 +109,8 @@ def study_configuration(study, *, task="classification"):
     layer, encoder, model = best["layer"], best["encoder"], best.get("model", "rf")
     if encoder not in ENCODERS or layer not in (UNION, *_layers.CONV_LAYERS,
                                                  _layers.IMAGE_LAYER):
-        raise ValueError(f"the study's best candidate is {encoder} of {layer}, a combined "
-                         "candidate fit cannot rebuild yet: give --layers and --encoder")
+        raise ValueError(f"the study's best candidate is {encoder} of {layer}, which fit "
+                         "cannot rebuild: give --layers and --encoder")
     layers = config["layers"] if layer == UNION else [layer]
     if layer == UNION:
         encoder = "mean"  # the study's union is of mean features

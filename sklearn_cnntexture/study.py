@@ -15,8 +15,7 @@ the grid with a bar over its fits; :func:`study_results` turns
 
 Beyond the paper's protocol, the model is a dimension of the grid
 (``models=``, names from :mod:`~sklearn_cnntexture.models`; the paper's
-forest alone by default), combined encoders can be added (``combined=``),
-and :func:`nested_study` (``run_study(nested=True)``) estimates what "run
+forest alone by default), and :func:`nested_study` (``run_study(nested=True)``) estimates what "run
 the whole selection and use its winner" scores on unseen images: the number
 to report, where the best cell's score is optimistic.
 
@@ -37,7 +36,7 @@ from sklearn.utils import Bunch
 
 from . import parallel
 from ._cv import RepeatedGroupSplits, check_folds, check_study_data, study_cv
-from ._grid import COMBINED, study_grid
+from ._grid import study_grid
 from ._layers import IMAGE_LAYER, PAPER_LAYERS, canonical_layer, layer_order
 from ._nested import check_nested_data, nested_study, routing_for
 from ._progress import fit_progress
@@ -54,7 +53,6 @@ from .provenance import provenance
 from .vgg import VGGLayerTransformer
 
 __all__ = [
-    "COMBINED",
     "CONFIG_FILE",
     "RepeatedGroupSplits",
     "TIME_COLUMN",
@@ -142,7 +140,6 @@ def make_study(
     random_state=0,
     verbose=0,
     models=DEFAULT_MODELS,
-    combined=(),
 ):
     """The study as an unfitted :class:`~sklearn.model_selection.GridSearchCV`.
 
@@ -188,8 +185,6 @@ def make_study(
         several models scikit-learn cannot route the groups (the forests do
         not consume them), so C is chosen on stratified folds; the study's
         folds, which give the scores, keep groups whole either way.
-    combined : sequence of str, default=()
-        Combined encoders, see :func:`study_grid`.
 
     Returns
     -------
@@ -226,8 +221,7 @@ def make_study(
     pipeline.named_steps["vgg"].set_params(cache_layers=cache_layers)
     grid = study_grid(layers, encoders, raw_image=raw_image, union=union,
                       vlad_resize=vlad_resize, random_state=random_state,
-                      models=built if len(built) > 1 else None, combined=combined,
-                      vgg=pipeline.named_steps["vgg"])
+                      models=built if len(built) > 1 else None)
     cv = study_cv(task, n_splits=n_splits, n_repeats=n_repeats, groups=groups,
                   random_state=random_state)
     if scoring is None:
@@ -258,7 +252,6 @@ def run_study(
     verbose=True,
     grid_verbose=0,
     models=DEFAULT_MODELS,
-    combined=(),
     nested=False,
 ):
     """Run the layer x encoder (x model) study on images ``X`` with labels ``y``.
@@ -282,7 +275,7 @@ def run_study(
     task : {"classification", "regression"} or None
         None infers it from ``y`` (numbers with fractions: regression).
     layers, encoders, raw_image, union, vlad_resize, n_splits, n_repeats, \
-n_estimators, scoring, n_jobs, random_state, models, combined
+n_estimators, scoring, n_jobs, random_state, models
         See :func:`make_study`.
     nested : bool, default=False
         Also estimate, by nested cross-validation (:func:`nested_study`:
@@ -321,7 +314,6 @@ n_estimators, scoring, n_jobs, random_state, models, combined
         vlad_resize=vlad_resize, n_splits=n_splits, n_repeats=n_repeats,
         groups=groups is not None, n_estimators=n_estimators, scoring=scoring,
         n_jobs=n_jobs, random_state=random_state, verbose=grid_verbose, models=models,
-        combined=combined,
     )
     start = time.perf_counter()
     if search.estimator.named_steps["vgg"].cache is not None:
@@ -345,7 +337,7 @@ n_estimators, scoring, n_jobs, random_state, models, combined
         "encoders": list(encoders), "raw_image": raw_image, "union": union,
         "vlad_resize": _jsonable(vlad_resize), "n_splits": n_splits, "n_repeats": n_repeats,
         "n_estimators": n_estimators, "scoring": search.scoring, "random_state": random_state,
-        "models": model_names, "combined": list(combined),
+        "models": model_names,
     }
     if nested_result is not None:
         config["nested"] = {key: _jsonable(nested_result[key])

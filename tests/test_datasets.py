@@ -219,7 +219,8 @@ def test_broken_link_in_class_folder_is_reported(class_folder):
 
 def test_broken_link_as_class_folder_is_reported(class_folder):
     (class_folder / "ferrite").symlink_to(class_folder.parent / "unmounted" / "ferrite")
-    with pytest.raises(FileNotFoundError, match=r"in '.*data' point to missing files: '.*ferrite'"):
+    match = r"in '.*data' point to missing files: '.*ferrite'"
+    with pytest.raises(FileNotFoundError, match=match):
         load_image_dataset(class_folder)
 
 

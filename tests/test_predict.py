@@ -68,9 +68,9 @@ def test_the_study_best_row_becomes_the_pipeline(tmp_path):
     choice = study_configuration(_study_folder(tmp_path, [vlad, row]))
     vgg, encode, _ = (step for _, step in choice.pipeline.steps)
     assert isinstance(encode, VLADEncoder) and vgg.resize == 255  # the study's VLAD size
-    combined = {**row, "encoder": "mean+gram", "f1_mean": 0.99}
+    foreign = {**row, "encoder": "mean+gram", "f1_mean": 0.99}  # not a candidate of ours
     with pytest.raises(ValueError, match="mean\\+gram of union.*--layers and --encoder"):
-        study_configuration(_study_folder(tmp_path, [combined, row]))
+        study_configuration(_study_folder(tmp_path, [foreign, row]))
 
 
 def test_scores_and_supporting_filters():

@@ -14,8 +14,10 @@ from sklearn_cnntexture import (
     MeanPool,
     VGGLayerTransformer,
     WeightsUnavailableError,
+    _backbone,
+    _layers,
+    weights,
 )
-from sklearn_cnntexture import _backbone, _layers, weights
 from sklearn_cnntexture.weights import random_kernels, read_vgg16_kernels
 
 keras = pytest.importorskip("keras")
@@ -43,7 +45,8 @@ def write_legacy_h5(path, kernels):
         f.attrs["layer_names"] = np.array([n.encode() for n in names])
         for name, (kernel, bias) in zip(names, kernels):
             group = f.create_group(name)
-            group.attrs["weight_names"] = np.array([f"{name}_W_1:0".encode(), f"{name}_b_1:0".encode()])
+            weight_names = [f"{name}_W_1:0".encode(), f"{name}_b_1:0".encode()]
+            group.attrs["weight_names"] = np.array(weight_names)
             group.create_dataset(f"{name}_W_1:0", data=kernel)
             group.create_dataset(f"{name}_b_1:0", data=bias)
 
@@ -272,7 +275,8 @@ def test_bad_images_get_clear_errors(X, error, match):
 
 
 def test_too_small_for_the_layer_names_image_and_minimum():
-    with pytest.raises(ValueError, match=r"image at index 1 is 8 x 8.*block5_conv3.*16 x 16.*resize"):
+    match = r"image at index 1 is 8 x 8.*block5_conv3.*16 x 16.*resize"
+    with pytest.raises(ValueError, match=match):
         np.asarray(vgg(layers="C5_3").transform([np.zeros((32, 32)), np.zeros((8, 8))]))
 
 
