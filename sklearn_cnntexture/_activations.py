@@ -9,6 +9,11 @@ It also owns reuse: with a cache folder, the per-image statistics the encoders
 need (``_stats.py``) and per-image results such as VLAD codes are read from the
 cache, and an image goes through the network only when something of it is
 missing; then the statistics of every cached layer are stored at once.
+
+Images larger than the tile budget go through the network in exact tiles
+(``_tiling.py``): per-image results are accumulated tile by tile, so no
+feature depends on the tiling and memory is bounded by a tile, whatever the
+image's size.
 """
 
 import dataclasses
@@ -18,7 +23,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from . import _backbone, _cache, _layers, _stats, io
+from . import _backbone, _cache, _layers, _stats, _tiling, io
 from .weights import weights_fingerprint
 
 #: Most pixels one forward pass takes. Batching pays off for small images only
@@ -68,8 +73,10 @@ class ForwardSpec:
     layers: tuple  # canonical names, as requested
     batch_size: int
     verbose: bool = False
-    cache: str | None = None  # folder of the per-image cache (see _cache.py)
+    cache: object = None  # folder of the per-image cache (see _cache.py), or a MemoryStore
     cache_layers: tuple = ()  # also computed and stored on a cache miss
+    # Images above this many pixels go through in tiles; None: the device's default.
+    tile_pixels: int | None = None
 
     @property
     def conv_layers(self):
@@ -103,21 +110,42 @@ class _Request:
                 for name in self.names}
 
 
-def _split_by_pixels(pixels, budget=None):
-    """Slices of consecutive images with at most ``budget`` pixels (one image at least)."""
-    budget = MAX_BATCH_PIXELS if budget is None else budget
-    start, total = 0, 0
-    for i, n in enumerate(pixels):
-        if i > start and total + n > budget:
-            yield slice(start, i)
-            start, total = i, 0
-        total += n
-    if pixels:
-        yield slice(start, len(pixels))
-
-
 def _source_name(item, index):
     return f"'{item}'" if io.is_image_path(item) else f"image at index {index}"
+
+
+@dataclasses.dataclass
+class _Batch:
+    """Images that went through the network together: their indices and outputs."""
+
+    indices: list
+    outputs: dict  # layer -> array (b, h, w, C), or list of (h, w, C) arrays
+
+
+@dataclasses.dataclass
+class _LargeImage:
+    """An image above the tile budget, held in its own dtype and channels.
+
+    ``float_scale`` is the one that takes its values to the 0-255 scale
+    (1.0 once resampled to float).
+    """
+
+    array: np.ndarray
+    float_scale: float
+    source: str
+    index: int
+
+    @property
+    def size(self):
+        return self.array.shape[:2]
+
+    def map_sizes(self, layers):
+        return {layer: _layers.output_size(*self.size, layer) for layer in layers}
+
+    def rgb(self, rows, cols):
+        """One tile's pixels as float RGB on the 0-255 scale."""
+        return io.to_rgb_float(self.array[rows, cols], float_scale=self.float_scale,
+                               source=self.source)
 
 
 class Activations:
@@ -236,8 +264,11 @@ class Activations:
         """Compute the activations ``batch_size`` images at a time.
 
         A batch of large images is split further so that no forward pass
-        holds more than :data:`MAX_BATCH_PIXELS` pixels: memory is bounded by
-        that, whatever the images' number and size.
+        holds more than :data:`MAX_BATCH_PIXELS` pixels. An image above the
+        tile budget goes through the network in exact tiles and comes as a
+        batch of its own, its maps put together from the tiles': such maps
+        can be larger than memory (encoders never ask for them, see
+        :meth:`statistics`), which is refused before the network runs.
 
         Yields
         ------
@@ -246,8 +277,53 @@ class Activations:
             list of (height_i, width_i, n_filters) arrays when sizes differ.
             For several layers, a dict from layer name to such a batch.
         """
-        for outputs in self._iter_layer_batches():
+        for group in self._iter_groups():
+            if isinstance(group, _LargeImage):
+                maps = self._whole_maps(group, {layer: None for layer in self.layers})
+                outputs = {layer: m[np.newaxis] for layer, m in maps.items()}
+            else:
+                outputs = group.outputs
             yield outputs[self.layers[0]] if len(self.layers) == 1 else outputs
+
+    def image_maps(self, index, channels):
+        """Some channels of one image's maps, put together from tiles for a large image.
+
+        Heat maps need one filter's map at full resolution; for a large
+        image the whole map of all filters may not fit in memory, its
+        channels do.
+
+        Parameters
+        ----------
+        index : int
+            The image.
+        channels : dict of str to list of int
+            The filters wanted of each layer (among ``layers``).
+
+        Returns
+        -------
+        maps : dict of str to ndarray of shape (height, width, len(filters))
+        """
+        unknown = set(channels) - set(self.layers)
+        if unknown:
+            raise KeyError(f"{sorted(unknown)} not among the computed layers {self.layers}")
+        subset = self._subset([index], dataclasses.replace(self._spec, layers=tuple(channels)))
+        (group,) = subset._iter_groups()
+        if isinstance(group, _LargeImage):
+            return subset._whole_maps(group, channels)
+        return {layer: group.outputs[layer][0][..., list(picked)]
+                for layer, picked in channels.items()}
+
+    def in_memory(self):
+        """These activations with a store in memory, shared by their layers and images.
+
+        The first per-image request (:meth:`statistics`, :meth:`map_images`)
+        runs the network once for every layer and keeps the same result of
+        each layer; the other layers' requests then read it.
+        :class:`MultiLayerUnion` encodes all its layers from one pass this way.
+        """
+        spec = dataclasses.replace(self._spec, cache=_cache.MemoryStore(),
+                                   cache_layers=self.layers)
+        return self._subset(range(len(self)), spec)
 
     # -- per-image results, reused through the cache ----------------------------
 
@@ -255,7 +331,7 @@ class Activations:
         """Per-image statistics of the one layer (see ``_stats.py``).
 
         Read from the cache when there is one (running the network only for
-        images not cached yet), else computed batch by batch.
+        images not cached yet), else computed, tile by tile for large images.
 
         Parameters
         ----------
@@ -273,35 +349,25 @@ class Activations:
         """
         layer = self._single_layer("statistics")
         request = _Request(layer, "stats", tuple(names), head=head)
-        if self.cached:
-            (found,) = self._fetch([request])
-        else:
-            seeds = None
-            if "descriptors" in request.names:
-                seeds = iter([_seed(fp) for fp in self._fingerprints()])
-            found = []
-            for batch in self.iter_batches():
-                for F in _stats.as_groups(batch):
-                    computed = _stats.compute(
-                        F, request.names, seeds=seeds and [next(seeds) for _ in F]
-                    )
-                    found += [request.pick({name: computed[name][k] for name in request.names})
-                              for k in range(len(F))]
+        (found,) = self._fetch([request])
         return {name: [result[name] for result in found] for name in request.names}
 
     def map_images(self, key, function):
         """``function`` of each image's (locations, channels) activations of the one layer.
 
-        With a cache, results are stored under ``key`` and read back later, so
-        ``key`` must name the function exactly (VLAD uses its dictionary's
-        digest): the same key must always mean the same result.
+        ``function`` must be a sum over locations: each array it returns for
+        a set of locations is the sum of those it returns for any split of
+        them. A large image is then computed tile by tile, the tiles' results
+        added up. With a cache, results are stored under ``key`` and read back
+        later, so ``key`` must name the function exactly (VLAD uses its
+        dictionary's digest): the same key must always mean the same result.
 
         Parameters
         ----------
         key : str
             Names the function; part of the cache key.
         function : callable
-            From one image's float (L, C) array to a dict of arrays.
+            From a float (L, C) array of locations to a dict of arrays.
 
         Returns
         -------
@@ -309,11 +375,8 @@ class Activations:
             One per image, in order.
         """
         layer = self._single_layer("map_images")
-        if self.cached:
-            (found,) = self._fetch([_Request(layer, key, None, function)])
-            return found
-        return [function(F[0]) for batch in self.iter_batches()
-                for F in _stats.as_groups(batch, per_sample=True)]
+        (found,) = self._fetch([_Request(layer, key, None, function)])
+        return found
 
     def precompute(self, maps=(), *, description=None):
         """Fill the cache for these images in one pass over those not cached yet.
@@ -347,8 +410,14 @@ class Activations:
         return [hashlib.sha256(f"{fp}|pixel_size={size!r}".encode()).hexdigest()
                 for fp, size in zip(fingerprints, self._pixel_sizes)]
 
+    def _store(self):
+        cache = self._spec.cache
+        if cache is None or isinstance(cache, _cache.MemoryStore):
+            return cache
+        return _cache.DiskCache(cache)
+
     def _fetch(self, requests, *, keep=True, description=None):
-        """Per-image results of ``requests`` via the cache (see statistics, map_images).
+        """Per-image results of ``requests``, via the cache if there is one.
 
         Images with any result missing go through the network once, for all
         the requests' layers and ``cache_layers`` together; their statistics
@@ -361,85 +430,204 @@ class Activations:
         list (one per request) of lists (one per image) of dicts of arrays,
         or None with ``keep=False``.
         """
-        disk = _cache.DiskCache(self._spec.cache)
-        forward_fp = self._spec.preprocessing.fingerprint()
-        fingerprints = self._fingerprints()
+        store = self._store()
         found = [[None] * len(self) for _ in requests] if keep else None
+        needs_seeds = any("descriptors" in (r.names or ()) for r in requests)
+        fingerprints = self._fingerprints() if store is not None or needs_seeds else None
+        if store is None:
+            self._compute_missing(requests, fingerprints, range(len(self)), found, None,
+                                  description)
+            return found
+        forward_fp = self._spec.preprocessing.fingerprint()
         missing = []
         for i, fp in enumerate(fingerprints):
             hit = True
             for r, request in enumerate(requests):
                 key = _cache.entry_key(fp, forward_fp, request.layer, request.what)
                 if not keep:
-                    hit = hit and disk.has(key)
+                    hit = hit and store.has(key)
                     continue
-                result = disk.load(key, request.names)
+                result = store.load(key, request.names)
                 found[r][i] = None if result is None else request.pick(result)
                 hit = hit and result is not None
             if not hit:
                 missing.append(i)
         if missing:
-            self._compute_missing(requests, fingerprints, missing, found, disk, description)
+            self._compute_missing(requests, fingerprints, missing, found, store, description)
         return found
 
-    def _compute_missing(self, requests, fingerprints, missing, found, disk, description):
+    def _compute_missing(self, requests, fingerprints, missing, found, store, description):
         spec = self._spec
-        forward_fp = spec.preprocessing.fingerprint()
-        layers = set(spec.cache_layers) | {request.layer for request in requests}
+        stats_requests = [r for r in requests if r.what == "stats"]
+        map_requests = [r for r in requests if r.what != "stats"]
+        layers = {r.layer for r in requests}
+        if store is None:
+            stats_layers = {r.layer for r in stats_requests}
+        else:
+            layers |= set(spec.cache_layers)
+            stats_layers = layers
         layers = tuple(sorted(layers, key=_layers.layer_order))
+        if getattr(store, "keeps_everything", False):
+            # A folder serves later requests too: every statistic, every row.
+            names, head = _stats.STATISTICS, None
+        else:
+            # In memory, or nowhere: only what was asked (every layer is asked
+            # the same by a union), descriptors cut to the share asked.
+            names = tuple(dict.fromkeys(n for r in stats_requests for n in r.names))
+            heads = {r.head for r in stats_requests}
+            head = None if None in heads or not heads else max(heads)
+        forward_fp = spec.preprocessing.fingerprint() if store is not None else None
         subset = self._subset(missing, dataclasses.replace(spec, layers=layers))
-        position = iter(missing)
-        for outputs in subset._iter_layer_batches(description):
-            for j in range(len(outputs[layers[0]])):
-                i = next(position)
-                fp = fingerprints[i]
-                stats = {}
-                for layer in layers:
-                    F = outputs[layer][j]
-                    F = F.reshape(1, -1, F.shape[-1])
-                    computed = _stats.compute(F, _stats.STATISTICS, seeds=[_seed(fp)])
-                    stats[layer] = {name: values[0] for name, values in computed.items()}
+        for i, (sizes, parts) in zip(missing, subset._iter_images(description), strict=True):
+            seed = _seed(fingerprints[i]) if "descriptors" in names else None
+            accumulators = {layer: _stats.Accumulator(names, sizes[layer], seed=seed)
+                            for layer in stats_layers}
+            sums = [None] * len(map_requests)
+            for blocks in parts:
+                for layer, accumulator in accumulators.items():
+                    block, offset = blocks[layer]
+                    accumulator.add(block, *offset)
+                for m, request in enumerate(map_requests):
+                    block = blocks[request.layer][0]
+                    if block.size == 0:
+                        continue
+                    part = request.function(block.reshape(-1, block.shape[-1]))
+                    sums[m] = part if sums[m] is None else {
+                        name: sums[m][name] + value for name, value in part.items()}
+            results = {}
+            for layer, accumulator in accumulators.items():
+                stats = accumulator.result()
+                if head is not None and "descriptors" in stats:
+                    stats["descriptors"] = stats["descriptors"][:head]
+                results[layer, "stats"] = stats
+                if store is not None:
                     # Local descriptors are sparse (ReLU): deflated, a third of the size.
-                    disk.store(_cache.entry_key(fp, forward_fp, layer, "stats"), stats[layer],
-                               compressed=("descriptors",))
+                    store.store(_cache.entry_key(fingerprints[i], forward_fp, layer, "stats"),
+                                stats, compressed=("descriptors",))
+            for request, result in zip(map_requests, sums, strict=True):
+                results[request.layer, request.what] = result
+                if store is not None:
+                    key = _cache.entry_key(fingerprints[i], forward_fp, request.layer,
+                                           request.what)
+                    store.store(key, result)
+            if found is not None:
                 for r, request in enumerate(requests):
-                    if request.what == "stats":
-                        result = stats[request.layer]
-                    else:
-                        F = outputs[request.layer][j]
-                        result = request.function(F.reshape(-1, F.shape[-1]))
-                        key = _cache.entry_key(fp, forward_fp, request.layer, request.what)
-                        disk.store(key, result)
-                    if found is not None:
-                        found[r][i] = request.pick(result)
+                    found[r][i] = request.pick(results[request.layer, request.what])
 
-    def _iter_layer_batches(self, description=None):
+    # -- running the network ------------------------------------------------------
+
+    def _iter_images(self, description=None):
+        """Each image's map sizes and parts, in order: ``(sizes, parts)``.
+
+        ``sizes`` maps each layer to the (height, width) of the image's whole
+        map; ``parts`` iterates over dicts from layer to ``(block, (top,
+        left))``, blocks of the map that cover it once: the whole map for an
+        image that shared a forward pass, tiles' cores for a large image
+        (computed as ``parts`` is consumed).
+        """
+        for group in self._iter_groups(description):
+            if isinstance(group, _LargeImage):
+                yield group.map_sizes(self.layers), self._tile_blocks(group)
+                continue
+            for j in range(len(group.indices)):
+                blocks = {layer: (group.outputs[layer][j], (0, 0)) for layer in self.layers}
+                yield {layer: b.shape[:2] for layer, (b, _) in blocks.items()}, [blocks]
+
+    def _iter_groups(self, description=None):
+        """The images in order, as batches of small images run together, or large images.
+
+        Yields a :class:`_Batch` (the outputs of one forward pass) or a
+        :class:`_LargeImage` (to be run tile by tile).
+        """
         spec = self._spec
-        starts = range(0, len(self), spec.batch_size)
         progress = None
         if spec.verbose:
             from tqdm.auto import tqdm
 
             progress = tqdm(total=len(self), desc=description or self._description(),
                             unit="image")
+        pending, pixels = [], 0
+
+        def run_pending():
+            batch = _Batch([i for i, _ in pending],
+                           self._run_batch([rgb for _, rgb in pending],
+                                           [i for i, _ in pending]))
+            if progress is not None:
+                progress.update(len(pending))
+            return batch
+
         try:
-            for start in starts:
-                indices = range(start, min(start + spec.batch_size, len(self)))
-                rgb = [self._load(i) for i in indices]
-                for chunk in _split_by_pixels([im.shape[0] * im.shape[1] for im in rgb]):
-                    yield self._run_batch(rgb[chunk], indices[chunk])
+            for index in range(len(self)):
+                image = self._load(index)
+                if isinstance(image, _LargeImage):
+                    if pending:
+                        yield run_pending()
+                        pending, pixels = [], 0
+                    yield image
                     if progress is not None:
-                        progress.update(len(indices[chunk]))
+                        progress.update(1)
+                    continue
+                size = image.shape[0] * image.shape[1]
+                if pending and (len(pending) == spec.batch_size
+                                or pixels + size > MAX_BATCH_PIXELS):
+                    yield run_pending()
+                    pending, pixels = [], 0
+                pending.append((index, image))
+                pixels += size
+            if pending:
+                yield run_pending()
         finally:
             if progress is not None:
                 progress.close()
+
+    def _tile_blocks(self, image):
+        """The blocks of a large image's maps, one dict per tile, computed tile by tile."""
+        deepest = max(self.layers, key=_layers.layer_order)
+        tiles = _tiling.plan(*image.size, deepest, self._tile_pixels())
+        for tile in tiles:
+            outputs = self._run_batch([image.rgb(tile.rows, tile.cols)], [image.index],
+                                      tiled=True)
+            blocks = {}
+            for layer in self.layers:
+                (rows, cols), offset = tile.block(layer)
+                blocks[layer] = (outputs[layer][0][rows, cols], offset)
+            yield blocks
+
+    def _whole_maps(self, image, channels):
+        """A large image's maps of ``channels`` (None: all) of each layer, from its tiles."""
+        sizes = image.map_sizes(channels)
+        need = sum(4 * h * w * (_layers.n_channels(layer) if channels[layer] is None
+                                else len(channels[layer]))
+                   for layer, (h, w) in sizes.items())
+        available = available_memory()
+        if available is not None and need > MEMORY_FRACTION * available:
+            raise MemoryError(
+                f"{image.source} is {image.size[0]} x {image.size[1]} pixels: its whole maps "
+                f"of {list(channels)} take {_amount(need)}, more than this machine has "
+                f"available ({_amount(available)}). Encode them instead (MeanPool, "
+                "GramEncoder, ...: computed tile by tile), or ask for fewer filters."
+            )
+        maps = {}
+        for layer, (h, w) in sizes.items():
+            n = _layers.n_channels(layer) if channels[layer] is None else len(channels[layer])
+            maps[layer] = np.empty((h, w, n), dtype=np.float32)
+        for blocks in self._tile_blocks(image):
+            for layer, (block, (top, left)) in blocks.items():
+                picked = block if channels[layer] is None else block[..., list(channels[layer])]
+                maps[layer][top:top + block.shape[0], left:left + block.shape[1]] = picked
+        return maps
+
+    def _tile_pixels(self):
+        if self._spec.tile_pixels is not None:
+            return self._spec.tile_pixels
+        return _backbone.default_tile_pixels()
 
     def _description(self):
         resize = self._spec.preprocessing.resize
         size = "native size" if resize is None else f"{resize[0]} x {resize[1]}"
         return f"VGG16 at {size}"
 
-    def _run_batch(self, rgb, indices):
+    def _run_batch(self, rgb, indices, *, tiled=False):
         """Activations of a batch of loaded images, in the batch's order."""
         spec = self._spec
         # Only images of one size can share a forward pass.
@@ -454,7 +642,7 @@ class Activations:
             for size, members in by_size.items():
                 source = _source_name(self._images[indices[members[0]]], indices[members[0]])
                 self._check_size(size, source)
-                check_memory(size, len(members), spec.conv_layers, source)
+                check_memory(size, len(members), spec.conv_layers, source, tiled=tiled)
                 _backbone.count_images(len(members))
                 batch = _backbone.caffe_preprocess(np.stack([rgb[j] for j in members]))
                 for layer, out in zip(spec.conv_layers, forward(batch)):
@@ -475,18 +663,29 @@ class Activations:
         return outputs
 
     def _load(self, index):
+        """The image as the network sees it: float RGB, or a large image to tile.
+
+        A large image is kept in its file's dtype and channels (or, when
+        resampled, as float gray or RGB) and made float RGB a tile at a time.
+        """
         item = self._images[index]
         source = _source_name(item, index)
         prep = self._spec.preprocessing
-        image = io.read_image(item) if io.is_image_path(item) else item
+        image = io.read_image(item) if io.is_image_path(item) else np.asarray(item)
         if prep.crop is not None:
             image = io.crop_bottom(image, prep.crop, source=source)
-        rgb = io.to_rgb_float(image, float_scale=prep.float_scale, source=source)
-        if prep.pixel_size is not None:
-            rgb = io.resample_to_pixel_size(rgb, self._pixel_sizes[index], prep.pixel_size)
-        if prep.resize is not None:
-            rgb = io.resize_image(rgb, prep.resize)
-        return rgb
+        float_scale = prep.float_scale
+        if prep.pixel_size is not None or prep.resize is not None:
+            image = io.to_float_intensities(image, float_scale=float_scale, source=source)
+            float_scale = 1.0  # on the 0-255 scale now
+            if prep.pixel_size is not None:
+                image = io.resample_to_pixel_size(image, self._pixel_sizes[index],
+                                                  prep.pixel_size)
+            if prep.resize is not None:
+                image = io.resize_image(image, prep.resize)
+        if image.shape[0] * image.shape[1] > self._tile_pixels():
+            return _LargeImage(image, float_scale, source, index)
+        return io.to_rgb_float(image, float_scale=float_scale, source=source)
 
     def _check_size(self, size, source):
         deepest = self._spec.deepest
@@ -560,8 +759,16 @@ def available_memory():
         return None
 
 
-def check_memory(size, n_images, layers, source):
+def _amount(n_bytes):
+    return f"{n_bytes / 2**30:.1f} GiB" if n_bytes >= 2**30 else f"{n_bytes / 2**20:.0f} MiB"
+
+
+def check_memory(size, n_images, layers, source, *, tiled=False):
     """Refuse, before it runs, a forward pass that cannot fit in memory.
+
+    Images are tiled to fit (see ``_tiling.py``), so only a tile budget set
+    too high for the machine, or an image whose tile is all it can take,
+    gets here.
 
     Raises
     ------
@@ -572,9 +779,11 @@ def check_memory(size, n_images, layers, source):
     available = available_memory()
     if available is None or need <= MEMORY_FRACTION * available:
         return
+    what = f"a tile of {source}" if tiled else source
     raise MemoryError(
-        f"{source} is {size[0]} x {size[1]} pixels: its forward pass through "
-        f"{max(layers, key=_layers.layer_order)} needs about {need / 2**30:.1f} GiB, more "
-        f"than this machine has available ({available / 2**30:.1f} GiB). Resize it "
-        "(resize=..., or --resize on the command line) to a size the texture allows."
+        f"{what} is {size[0]} x {size[1]} pixels: its forward pass through "
+        f"{max(layers, key=_layers.layer_order)} needs about {_amount(need)}, more "
+        f"than this machine has available ({_amount(available)}). Lower tile_pixels "
+        "(--tile-pixels on the command line): larger images are computed in tiles of at "
+        "most that many pixels, with the same features."
     )

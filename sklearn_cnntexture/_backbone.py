@@ -153,6 +153,22 @@ def forward_function(weights_key, layers, precision="float32", jit_compile=None)
     return forward
 
 
+#: Tile budgets (pixels of one tile, margins included) when the user sets none.
+#: Each tile is extended by 112 pixels a side for block5, so small tiles cost
+#: time: 2**21 (1448 x 1448) leaves common SEM sizes (up to 1600 x 1200)
+#: untiled and pushes 1.4x the pixels of a huge image through the network, at
+#: about 3 GiB peak on a CPU; 2**19 keeps a process under 2 GiB for 2.1x the
+#: pixels. A GPU's memory (16 GB and more) takes 2048 x 2048.
+CPU_TILE_PIXELS = 2**21
+GPU_TILE_PIXELS = 2**22
+
+
+def default_tile_pixels():
+    """The tile budget for this machine: :data:`GPU_TILE_PIXELS` with a GPU, else CPU's."""
+    tf, _ = import_tensorflow()
+    return GPU_TILE_PIXELS if tf.config.list_physical_devices("GPU") else CPU_TILE_PIXELS
+
+
 def caffe_preprocess(rgb):
     """VGG16's caffe preprocessing of float RGB intensities on the 0-255 scale.
 

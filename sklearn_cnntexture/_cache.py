@@ -33,7 +33,9 @@ from . import _atomic, io
 #: Bumped whenever what an entry holds, or how it is computed, changes
 #: (including the rule of io.find_banner_height, which crop="auto" keys by name).
 #: 2: entries hold their own key.
-CACHE_VERSION = 2
+#: 3: the descriptor sample is drawn without replacement (numpy's choice), so
+#: that a tiled image draws it without a permutation of all its locations.
+CACHE_VERSION = 3
 
 #: The name under which an entry stores its own key.
 _KEY = "__key__"
@@ -96,6 +98,9 @@ def entry_key(image_fp, forward_fp, layer, what):
 class DiskCache:
     """A folder of ``.npz`` entries, written atomically."""
 
+    #: Entries serve later sessions: on a miss, store every statistic.
+    keeps_everything = True
+
     def __init__(self, directory):
         self.directory = Path(directory)
 
@@ -127,3 +132,31 @@ class DiskCache:
     def store(self, key, arrays, *, compressed=()):
         """Write entry ``key`` atomically; ``compressed`` names the arrays to deflate."""
         _atomic.save_npz(self._path(key), {**arrays, _KEY: np.str_(key)}, compressed=compressed)
+
+
+class MemoryStore:
+    """Entries in a dict, with :class:`DiskCache`'s methods: results of one pass
+    shared by the consumers of several layers (see ``Activations.in_memory``)."""
+
+    #: Only what was asked is computed and kept.
+    keeps_everything = False
+
+    def __init__(self):
+        self._entries = {}
+
+    def load(self, key, names=None):
+        """The arrays ``names`` (None: all) of entry ``key``, or None if any is missing."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        names = list(entry) if names is None else names
+        if not set(names) <= set(entry):
+            return None
+        return {name: entry[name] for name in names}
+
+    def has(self, key):
+        return key in self._entries
+
+    def store(self, key, arrays, *, compressed=()):
+        """Keep entry ``key`` (``compressed`` is ignored: nothing is written)."""
+        self._entries[key] = dict(arrays)

@@ -20,9 +20,12 @@ channels), each with one row per image:
 ``n_locations``
     L, as int64.
 ``descriptors``
-    Up to :data:`DESCRIPTORS_PER_IMAGE` local descriptors in a fixed random
-    order seeded by the image (VLAD's dictionary samples from them). Needs a
-    seed per image.
+    Up to :data:`DESCRIPTORS_PER_IMAGE` local descriptors at locations drawn
+    without replacement, in the order drawn, seeded by the image (VLAD's
+    dictionary samples from them). Needs a seed per image.
+
+:class:`Accumulator` gives the same statistics of one image from blocks of
+its map, so a large image can be computed tile by tile (``_tiling.py``).
 """
 
 import numpy as np
@@ -87,8 +90,96 @@ def as_groups(batch, *, per_sample=False):
 
 
 def _descriptor_sample(F, seed):
-    order = np.random.default_rng(seed).permutation(len(F))
-    return F[order[:DESCRIPTORS_PER_IMAGE]]
+    return F[descriptor_locations(len(F), seed)]
+
+
+def descriptor_locations(n_locations, seed):
+    """The locations (row-major indices) of an image's descriptor sample, in order.
+
+    Drawn without replacement (Floyd's algorithm for large maps), so memory is
+    the sample's, not the map's: a 15000 x 15000 block1 map has 225 million
+    locations.
+    """
+    rng = np.random.default_rng(seed)
+    return rng.choice(n_locations, min(DESCRIPTORS_PER_IMAGE, n_locations), replace=False)
+
+
+class Accumulator:
+    """Statistics of one image's (height, width, C) map from blocks of it.
+
+    Add blocks that together cover the map once (tiles' cores, or the whole
+    map as one block); :meth:`result` then equals :func:`compute` on the whole
+    map up to float rounding (sums are accumulated in float64) and exactly for
+    ``max``, ``n_locations`` and ``descriptors``.
+
+    Parameters
+    ----------
+    names : iterable of str
+        Among :data:`STATISTICS`.
+    map_size : (int, int)
+        The whole map's (height, width).
+    seed : int, optional
+        The image's seed; needed for ``"descriptors"`` only.
+    """
+
+    def __init__(self, names, map_size, *, seed=None):
+        self.names = tuple(names)
+        unknown = set(self.names) - set(STATISTICS)
+        if unknown:
+            raise ValueError(f"unknown statistic {unknown.pop()!r}; expected one of {STATISTICS}")
+        self.map_size = tuple(map_size)
+        self._count = 0
+        self._sum = self._max = self._gram = self._descriptors = None
+        if "descriptors" in self.names:
+            where = descriptor_locations(self.map_size[0] * self.map_size[1], seed)
+            self._rows, self._cols = np.divmod(where, self.map_size[1])
+
+    def add(self, block, top=0, left=0):
+        """Add the (h, w, C) block of the map whose first location is (top, left)."""
+        height, width, channels = block.shape
+        if height * width == 0:
+            return
+        F = block.reshape(-1, channels)
+        self._count += len(F)
+        if "mean" in self.names:
+            part = F.sum(axis=0, dtype=np.float64)
+            self._sum = part if self._sum is None else self._sum + part
+        if "max" in self.names:
+            part = F.max(axis=0)
+            self._max = part if self._max is None else np.maximum(self._max, part)
+        if "gram" in self.names:
+            rows, cols = np.triu_indices(channels)
+            part = (F.T @ F)[rows, cols].astype(np.float64)
+            self._gram = part if self._gram is None else self._gram + part
+        if "descriptors" in self.names:
+            if self._descriptors is None:
+                self._descriptors = np.zeros((len(self._rows), channels), dtype=F.dtype)
+            inside = ((self._rows >= top) & (self._rows < top + height)
+                      & (self._cols >= left) & (self._cols < left + width))
+            self._descriptors[inside] = block[self._rows[inside] - top,
+                                              self._cols[inside] - left]
+        self._dtype = F.dtype
+
+    def result(self):
+        """The statistics of the whole map: a dict from name to one image's array."""
+        expected = self.map_size[0] * self.map_size[1]
+        if self._count != expected:
+            raise ValueError(
+                f"the blocks added cover {self._count} locations of a map of {expected}"
+            )
+        out = {}
+        for name in self.names:
+            if name == "mean":
+                out[name] = (self._sum / self._count).astype(self._dtype)
+            elif name == "max":
+                out[name] = self._max
+            elif name == "gram":
+                out[name] = self._gram.astype(self._dtype)
+            elif name == "n_locations":
+                out[name] = np.int64(self._count)
+            else:
+                out[name] = self._descriptors
+        return out
 
 
 def gram_features(upper, n_locations, n_channels, *, normalize, triangle):

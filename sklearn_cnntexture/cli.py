@@ -219,6 +219,7 @@ def _vgg(args, layers=None):
         verbose=True,
         pixel_size=getattr(args, "pixel_size", None),
         image_pixel_size=_image_pixel_size(args),
+        tile_pixels=args.tile_pixels,
     )
 
 
@@ -505,6 +506,8 @@ def _study_for_fit(args):
         if args.pixel_size is not None:
             study.vgg.set_params(pixel_size=args.pixel_size)
         study.vgg.set_params(image_pixel_size=_image_pixel_size(args))
+        if args.tile_pixels is not None:
+            study.vgg.set_params(tile_pixels=args.tile_pixels)
     return study
 
 
@@ -540,6 +543,8 @@ def _predict(args):
         raise ValueError(f"--pixel-size {args.pixel_size}: the model works at "
                          f"{vgg.pixel_size} um per pixel; give DATA's own pixel size with "
                          "--data-pixel-size")
+    if args.tile_pixels is not None:
+        vgg.set_params(tile_pixels=args.tile_pixels)
     vgg.set_params(cache=_cache_folder(args), verbose=True, batch_size=args.batch_size,
                    image_pixel_size=data_pixel_sizes(X, data.pixel_sizes,
                                                      args.data_pixel_size))
@@ -605,7 +610,15 @@ def _add_image_options(command):
                          "average")
     command.add_argument("--batch-size", type=_at_least("--batch-size", 1), default=8,
                          help="images per forward pass, at most")
+    _add_tile_option(command)
     command.add_argument("--seed", type=int, default=0, help="random seed")
+
+
+def _add_tile_option(command):
+    command.add_argument("--tile-pixels", type=_at_least("--tile-pixels", 1), default=None,
+                         help="images above this many pixels go through the network in exact "
+                         "tiles (same features, memory bounded by a tile); default 2097152 "
+                         "on a CPU (about 3 GiB), 4194304 on a GPU; 524288 stays under 2 GiB")
 
 
 def _add_scheduler_option(command):
@@ -787,6 +800,7 @@ def _add_predict(commands):
     _add_scale_options(predict)
     predict.add_argument("--batch-size", type=_at_least("--batch-size", 1), default=8,
                          help="images per forward pass, at most")
+    _add_tile_option(predict)
     predict.add_argument("--cache", default=None, help="cache folder (None: no cache)")
     predict.set_defaults(run=_predict, default_cache=False)
 

@@ -21,18 +21,20 @@ An activation source has
 - ``iter_batches()``: yields arrays ``(b, *locations, C)``, or lists of
   ``(*locations, C)`` arrays when the samples differ in size;
 
-and may offer precomputed results, when ``cached`` is true:
+and may offer per-sample results:
 
 - ``statistics(names, head=None)``: per-sample statistics of ``_stats.py``
   (``"mean"``, ``"max"``, ``"gram"``, ``"n_locations"``, ``"descriptors"``),
   a dict from name to a list with one array per sample;
 - ``map_images(key, function)``: ``function`` of each sample's (L, C) array,
-  reused under ``key``.
+  reused under ``key``; ``function`` is a sum over locations (its arrays add
+  up over any split of them).
 
-The encoders then read those instead of iterating the batches: this is how a
-cached study encodes without running the network. They never import the
-network, the cache or the activations: the source decides how its batches and
-statistics are made.
+The encoders then use those instead of iterating the batches: this is how a
+cached study encodes without running the network, and how an image larger
+than memory is encoded tile by tile (every encoder is a sum or a maximum over
+locations). They never import the network, the cache or the activations: the
+source decides how its batches and statistics are made.
 
 A stack of raw grayscale images needs its channel axis: ``images[..., None]``
 is ``(n, H, W, 1)`` (a 3-D array is read as ``(n, L, C)``, never guessed), or use
@@ -69,8 +71,9 @@ def is_activation_source(X):
     return callable(getattr(X, "iter_batches", None)) and hasattr(X, "layers")
 
 
-def _reads_store(X):
-    return is_activation_source(X) and bool(getattr(X, "cached", False))
+def _offers_statistics(X):
+    """Whether the source computes per-sample results itself (see the module docstring)."""
+    return callable(getattr(X, "statistics", None)) and callable(getattr(X, "map_images", None))
 
 
 class _BaseEncoder(TransformerMixin, BaseEstimator):
@@ -81,7 +84,7 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
     ``_from_statistics(stats)`` from those statistics, stacked one row per
     sample, to (b, n_outputs) features, plus ``_output_tokens(channels)``. An
     encoder that learns from the data (VLAD) overrides ``_learns_from_data``,
-    ``_fit_groups``, ``_fit_store`` and ``_encode_source``.
+    ``_fit_groups``, ``_fit_image_samples`` and ``_encode_source``.
     """
 
     _name = ""
@@ -107,8 +110,8 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
         if is_activation_source(X):
             self._check_source(X, reset=True)
             if self._learns_from_data:
-                if _reads_store(X):
-                    self._fit_store(X)
+                if _offers_statistics(X):
+                    self._fit_image_samples(X)
                 else:
                     self._fit_groups(_source_groups(X))
             return self
@@ -208,7 +211,7 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
         return np.concatenate(parts)
 
     def _encode_source(self, X):
-        if not _reads_store(X):
+        if not _offers_statistics(X):
             return self._encode_all(_source_groups(X))
         stats = X.statistics(self._statistics)
         return self._from_statistics({name: np.stack(v) for name, v in stats.items()})
@@ -467,7 +470,10 @@ class VLADEncoder(_BaseEncoder):
 
     ``fit`` learns a dictionary of ``n_words`` visual words by k-means on a
     random sample of at most ``max_descriptors`` local descriptors (one per
-    location), drawn uniformly from all samples in one pass. ``transform``
+    location). From arrays it is drawn uniformly from all samples in one
+    pass; from VGG16 activations, each image gives an equal share of a fixed
+    random sample of its locations (seeded by its content), so the dictionary
+    is the same with or without a cache and whatever the tiling. ``transform``
     assigns every descriptor of a sample to its nearest word and sums the
     residuals (descriptor minus word) per word: ``n_words x n_channels``
     features, word-major. Words no descriptor chose give zeros. Then, as usual
@@ -601,9 +607,9 @@ class VLADEncoder(_BaseEncoder):
         self.__dict__.pop("_sample", None)  # a finished fit: no partial_fit to continue
         self._fit_words(sample.descriptors, sample.rng)
 
-    def _fit_store(self, X):
+    def _fit_image_samples(self, X):
         # The dictionary's sample: an equal share of max_descriptors from each
-        # image, taken from the fixed random sample of its locations the store
+        # image, taken from the fixed random sample of its locations the source
         # keeps, then a uniform subsample if that is still too many.
         self._check_sample_size()
         per_image = _stats.descriptors_per_image(self.max_descriptors, len(X))
@@ -633,54 +639,62 @@ class VLADEncoder(_BaseEncoder):
         self.cluster_centers_ = kmeans.cluster_centers_
 
     def per_image_encoding(self):
-        """This fitted encoder as a function of one image, and a key naming it.
+        """This fitted encoder as a sum over one image's locations, and a key naming it.
 
         Returns
         -------
         key : str
-            ``"vlad-"`` and a digest of the words and normalization: equal
-            keys mean equal codes, so a store may reuse codes under it (they
-            are reused only by an encoder with the very same dictionary, i.e.
-            the same training fold).
+            ``"vlad-residuals-"`` and a digest of the words: equal keys mean
+            equal results, so a store may reuse them under it (they are
+            reused only by an encoder with the very same dictionary, i.e. the
+            same training fold).
         function : callable
-            From one image's (L, n_channels) local descriptors to
-            ``{"code": features}``.
+            From (L, n_channels) local descriptors to ``{"residuals": sums}``,
+            the float64 residual sums per word before normalization: a sum
+            over locations, so a large image's is the sum of its tiles'.
         """
         check_is_fitted(self)
-        digest = hashlib.sha256(self.cluster_centers_.tobytes())
-        digest.update(repr((self.power, self.l2_normalize)).encode())
+        digest = hashlib.sha256(self.cluster_centers_.tobytes()).hexdigest()
 
         def function(F):
-            return {"code": self._encode(F.reshape(1, -1, F.shape[-1]))[0]}
+            return {"residuals": self._residual_sums(F)}
 
-        return f"vlad-{digest.hexdigest()}", function
+        return f"vlad-residuals-{digest}", function
 
     def _encode_source(self, X):
-        if not _reads_store(X):
+        if not _offers_statistics(X):
             return self._encode_all(_source_groups(X))
-        return np.stack([result["code"] for result in X.map_images(*self.per_image_encoding())])
+        results = X.map_images(*self.per_image_encoding())
+        codes = self._normalized(np.stack([r["residuals"] for r in results]))
+        return codes.astype(getattr(X, "dtype", np.float32))
 
     def _encode(self, F):
+        sums = np.stack([self._residual_sums(descriptors) for descriptors in F])
+        return self._normalized(sums).astype(F.dtype, copy=False)
+
+    def _residual_sums(self, descriptors):
+        """Sum of residuals to the nearest word, per word, of (L, C) descriptors: (k C,)."""
         words = self.cluster_centers_
-        k, c = words.shape
-        out = np.empty((len(F), k * c), dtype=np.float64)
-        for i, descriptors in enumerate(F):
-            nearest = _nearest_word(descriptors, words.astype(F.dtype))
-            # Summed residuals = sum of descriptors per word - count x word. Both
-            # terms are large and nearly cancel: accumulate them in float64.
-            onehot = scipy.sparse.csr_matrix(
-                (np.ones(len(nearest)), (nearest, np.arange(len(nearest)))),
-                shape=(k, len(nearest)),
-            )
-            counts = np.bincount(nearest, minlength=k)
-            sums = onehot @ descriptors.astype(np.float64)
-            out[i] = (sums - counts[:, None] * words).ravel()
+        k, _ = words.shape
+        nearest = _nearest_word(descriptors, words.astype(descriptors.dtype))
+        # Summed residuals = sum of descriptors per word - count x word. Both
+        # terms are large and nearly cancel: accumulate them in float64.
+        onehot = scipy.sparse.csr_matrix(
+            (np.ones(len(nearest)), (nearest, np.arange(len(nearest)))),
+            shape=(k, len(nearest)),
+        )
+        counts = np.bincount(nearest, minlength=k)
+        sums = onehot @ descriptors.astype(np.float64)
+        return (sums - counts[:, None] * words).ravel()
+
+    def _normalized(self, out):
+        """Signed power and L2 normalization of (b, k C) float64 residual sums."""
         if self.power is not None:
             out = np.sign(out) * np.abs(out) ** out.dtype.type(self.power)
         if self.l2_normalize:
             norms = np.linalg.norm(out, axis=1, keepdims=True)
-            out /= np.where(norms > 0, norms, 1)
-        return out.astype(F.dtype, copy=False)
+            out = out / np.where(norms > 0, norms, 1)
+        return out
 
     def _output_tokens(self, channels):
         return [f"{w}_{ch}" for w in range(self.n_words) for ch in channels]

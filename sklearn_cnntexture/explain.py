@@ -469,7 +469,8 @@ def activation_heatmap(image, layer, filter, *, vgg=None):
     network = clone(vgg).set_params(
         layers=layer, crop=None, batch_size=1, verbose=False, cache=None, cache_layers=None
     )
-    activation = network.transform([image])[0][:, :, filter]  # (h, w)
+    # One filter's map, put together from tiles for a large image.
+    activation = network.transform([image]).image_maps(0, {layer: [filter]})[layer][:, :, 0]
     height, width = image.shape[:2]
     seen = (height, width) if vgg.resize is None else _pair(vgg.resize)
     stride = 2 ** _layers.n_pools_before(layer)
@@ -511,11 +512,27 @@ def _cell_coordinates(n_pixels, n_seen, stride):
 
 
 def _upsample(activation, rows, cols):
-    from scipy import ndimage
+    """Bilinear interpolation of a map at (rows x cols) cell coordinates, edges held.
 
-    grid = np.meshgrid(rows, cols, indexing="ij")
-    heat = ndimage.map_coordinates(activation.astype(np.float64), grid, order=1, mode="nearest")
-    return heat.astype(np.float32)
+    Separable, one axis after the other, and the second in bands of rows, so
+    that memory stays near the output's even for a heat map of a mosaic.
+    """
+    along_rows = _interpolate(activation.astype(np.float32), rows)  # (H, w)
+    heat = np.empty((len(rows), len(cols)), dtype=np.float32)
+    band = max(1, 2**22 // max(len(cols), 1))
+    for start in range(0, len(rows), band):
+        heat[start:start + band] = _interpolate(along_rows[start:start + band].T, cols).T
+    return heat
+
+
+def _interpolate(values, coordinates):
+    """Linear interpolation along axis 0 at ``coordinates``, clamped to the ends."""
+    n = len(values)
+    coordinates = np.clip(coordinates, 0, n - 1)
+    low = np.floor(coordinates).astype(np.intp)
+    high = np.minimum(low + 1, n - 1)
+    frac = (coordinates - low).astype(np.float32)[:, None]
+    return values[low] * (1 - frac) + values[high] * frac
 
 
 # -- the whole explanation --------------------------------------------------------

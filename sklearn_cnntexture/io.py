@@ -541,7 +541,7 @@ def _warn_if_far_above_255(values, array, float_scale, source):
         f"0-255 scale VGG16 expects (floats are read as 0-1 intensities by default); "
         f"{advice}. The values are used unchanged.",
         UserWarning,
-        stacklevel=3,
+        stacklevel=4,
     )
 
 
@@ -583,6 +583,23 @@ def to_rgb_float(image, *, float_scale=255.0, source=None):
         than 1 or 3, or contains NaN or infinite values; or if `float_scale`
         is not a positive finite number.
     """
+    values = _float_intensities(image, float_scale, source)
+    if values.shape[2] == 1:
+        values = np.repeat(values, 3, axis=2)
+    return values
+
+
+def to_float_intensities(image, *, float_scale=255.0, source=None):
+    """Like :func:`to_rgb_float`, but keeping the image's channels: (H, W, 1) or (H, W, 3).
+
+    A large gray micrograph then takes a third of the memory while it is
+    resampled; the network's tiles are made RGB one at a time.
+    """
+    return _float_intensities(image, float_scale, source)
+
+
+def _float_intensities(image, float_scale, source):
+    # Two frames below the public functions: the warning points at their caller.
     source = "image" if source is None else str(source)
     if isinstance(float_scale, bool) or not isinstance(float_scale, Real) \
             or not np.isfinite(float_scale) or float_scale <= 0:
@@ -602,8 +619,6 @@ def to_rgb_float(image, *, float_scale=255.0, source=None):
         _warn_if_far_above_255(values, array, float_scale, source)
     if values.ndim == 2:
         values = values[:, :, np.newaxis]
-    if values.shape[2] == 1:
-        values = np.repeat(values, 3, axis=2)
     return values
 
 

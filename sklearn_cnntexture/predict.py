@@ -321,6 +321,10 @@ def _layer_filter(name):
     return parts[0], int(parts[-1])
 
 
+#: Most pixels a side of the micrograph in a heat-map figure.
+_SHOWN_PIXELS = 2048
+
+
 def heatmap_figure(model, item, pairs, *, pixel_size=None, title=None):
     """An image next to the heat maps of ``pairs`` of (layer, filter), as the model sees it.
 
@@ -354,24 +358,27 @@ def heatmap_figure(model, item, pairs, *, pixel_size=None, title=None):
     image = io.read_image(item) if io.is_image_path(item) else np.asarray(item)
     if vgg.crop is not None:
         image = io.crop_bottom(image, vgg.crop, source=item)
-    rgb = io.to_rgb_float(image, float_scale=vgg.float_scale, source=item)
+    # Gray stays one channel: a large micrograph is made RGB a tile at a time.
+    values = io.to_float_intensities(image, float_scale=vgg.float_scale, source=item)
     if vgg.pixel_size is not None:
-        rgb = io.resample_to_pixel_size(rgb, pixel_size, vgg.pixel_size)
+        values = io.resample_to_pixel_size(values, pixel_size, vgg.pixel_size)
     layers = sorted({layer for layer, _ in pairs}, key=_layers.layer_order)
     # The image is prepared already: the network gets it on the 0-255 scale as is.
     network = clone(vgg).set_params(layers=layers, crop=None, pixel_size=None,
                                     image_pixel_size=None, float_scale=1.0, cache=None,
                                     cache_layers=None, verbose=False, batch_size=1)
-    (batch,) = network.transform([rgb]).iter_batches()
-    batch = batch if isinstance(batch, dict) else {layers[0]: batch}
-    gray = rgb.mean(axis=-1)
+    wanted = {layer: [f for other, f in pairs if other == layer] for layer in layers}
+    maps = network.transform([values]).image_maps(0, wanted)
+    # Shown at most _SHOWN_PIXELS a side: a figure cannot show more.
+    step = -(-max(values.shape[:2]) // _SHOWN_PIXELS)
+    gray = values[::step, ::step].mean(axis=-1)
     fig, axes = plt.subplots(1, len(pairs) + 1, figsize=(3.2 * (len(pairs) + 1), 3.4),
                              squeeze=False)
     axes = axes[0]
     axes[0].imshow(gray, cmap="gray")
     axes[0].set_title("micrograph" if title is None else title, fontsize=9)
     for ax, (layer, f) in zip(axes[1:], pairs):
-        activation = np.asarray(batch[layer][0])[:, :, f:f + 1]
+        activation = maps[layer][:, :, [wanted[layer].index(f)]]
         heat = io.resize_image(activation, gray.shape)[:, :, 0]
         ax.imshow(gray, cmap="gray")
         ax.imshow(heat, cmap="inferno", alpha=0.55)

@@ -18,9 +18,11 @@ class MultiLayerUnion(TransformerMixin, BaseEstimator):
     layer with its own copy of ``encoder`` and concatenates the features,
     layer by layer, in the order of the layers. The images go through the
     network once for all layers (twice in ``fit_transform`` for an encoder that
-    learns from the data, such as :class:`VLADEncoder`: once to learn, with
-    its ``partial_fit`` batch by batch, once to encode); with a cache, the
-    layers are read from it one by one.
+    learns from the data, such as :class:`VLADEncoder`: once to learn, once to
+    encode): the first layer's per-image results are computed for every layer
+    at once and kept in memory for the others
+    (:meth:`~sklearn_cnntexture.Activations.in_memory`); with a cache, they
+    come from it.
 
     Like :class:`~sklearn.pipeline.FeatureUnion`, parameters nest
     (``encoder__triangle``) and output names carry the layer
@@ -117,18 +119,16 @@ class MultiLayerUnion(TransformerMixin, BaseEstimator):
                 f"MultiLayerUnion was fitted on layers {list(self.encoders_)}, "
                 f"got {list(X.layers)}"
             )
-        if getattr(X, "cached", False):  # per-image results come from the store, layer by layer
-            return np.concatenate(
-                [encoder.transform(X[layer]) for layer, encoder in self.encoders_.items()], axis=1
-            )
-        batches = []
-        for outputs in _layer_batches(X):
-            batches.append(np.concatenate(
-                [encoder.transform(_LayerBatch(layer, outputs[layer]))
-                 for layer, encoder in self.encoders_.items()],
-                axis=1,
-            ))
-        return np.concatenate(batches)
+        shared = _shared(X)
+        per_image = {layer: encoder.per_image_encoding()
+                     for layer, encoder in self.encoders_.items()
+                     if callable(getattr(encoder, "per_image_encoding", None))}
+        if per_image and callable(getattr(shared, "precompute", None)):
+            # Each layer's own function (VLAD's words): all computed in one pass.
+            shared.precompute([(layer, *encoding) for layer, encoding in per_image.items()])
+        return np.concatenate(
+            [encoder.transform(shared[layer]) for layer, encoder in self.encoders_.items()], axis=1
+        )
 
     def get_feature_names_out(self, input_features=None):
         """Each layer's encoder's names, in order: ``block3_conv3__mean__17``.
@@ -161,35 +161,14 @@ class MultiLayerUnion(TransformerMixin, BaseEstimator):
             return
         for attr in ("n_features_in_", "feature_names_in_"):
             self.__dict__.pop(attr, None)
-        learns = hasattr(prototype, "partial_fit")
-        if not learns or getattr(X, "cached", False):
-            # Nothing to learn (fit only records the layer), or a store to read.
-            self.encoders_ = {layer: clone(prototype).fit(X[layer]) for layer in X.layers}
-            return
-        # One pass over the images feeds every layer's encoder.
-        encoders = {layer: clone(prototype) for layer in X.layers}
-        for outputs in _layer_batches(X):
-            for layer, encoder in encoders.items():
-                encoder.partial_fit(_LayerBatch(layer, outputs[layer]))
-        self.encoders_ = encoders
+        # Nothing to learn (fit only records the layer), or per-image samples
+        # that the first layer computes for all (see _shared).
+        shared = _shared(X)
+        self.encoders_ = {layer: clone(prototype).fit(shared[layer]) for layer in X.layers}
 
 
-def _layer_batches(X):
-    """A source's batches as dicts from layer to batch (one layer yields bare batches)."""
-    for batch in X.iter_batches():
-        yield batch if len(X.layers) > 1 else {X.layers[0]: batch}
-
-
-class _LayerBatch:
-    """One batch of one layer, as an activation source (see ``encoders.py``)."""
-
-    def __init__(self, layer, batch):
-        self.layers = (layer,)
-        self._batch = batch
-        self.shape = (len(batch), batch[0].shape[-1])
-
-    def __len__(self):
-        return len(self._batch)
-
-    def iter_batches(self):
-        yield self._batch
+def _shared(X):
+    """``X`` with its per-image results shared by its layers: one pass computes all."""
+    if getattr(X, "cached", False) or not callable(getattr(X, "in_memory", None)):
+        return X
+    return X.in_memory()

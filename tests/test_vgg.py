@@ -369,7 +369,8 @@ def test_a_forward_pass_too_large_for_memory_is_refused_before_it_runs(monkeypat
 
     monkeypatch.setattr(_activations, "available_memory", lambda: 2**20)  # 1 MiB left
     before = backbone_image_count()
-    with pytest.raises(MemoryError, match=r"image at index 0 is 64 x 48 pixels.*GiB.*resize"):
+    with pytest.raises(MemoryError,
+                       match=r"image at index 0 is 64 x 48 pixels.*MiB.*Lower tile_pixels"):
         np.asarray(vgg(layers="C2_2").transform(gray_images(1, (64, 48))))
     assert backbone_image_count() == before
 

@@ -1,0 +1,216 @@
+"""Exact tiling of large images: the plan's arithmetic, and tiled == untiled features."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sklearn_cnntexture import _layers, _stats, _tiling
+
+LAYERS = (_layers.IMAGE_LAYER, *_layers.CONV_LAYERS)
+
+
+def test_receptive_radius_of_the_paper_layers():
+    # Each 3x3 convolution adds 2**level pixels a side, each pooling 2**level:
+    # block5_conv3 = 2*1 + 2*2 + 3*4 + 3*8 + 3*16 + (1 + 2 + 4 + 8) = 105.
+    radii = [_tiling.receptive_radius(layer) for layer in _layers.PAPER_LAYERS]
+    assert radii == [2, 7, 21, 49, 105]
+    assert _tiling.receptive_radius("image") == 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(height=st.integers(1, 1200), width=st.integers(1, 1200),
+       layer=st.sampled_from(LAYERS), extra=st.integers(0, 2**20))
+def test_the_cores_partition_every_layer_map(height, width, layer, extra):
+    budget = _tiling.min_tile_pixels(layer) + extra
+    tiles = _tiling.plan(height, width, layer, budget)
+    step = _tiling.alignment(layer)
+    for tile in tiles:
+        pixels = (tile.rows.stop - tile.rows.start) * (tile.cols.stop - tile.cols.start)
+        assert pixels <= max(budget, height * width if len(tiles) == 1 else 0)
+        # Starts on the deepest grid; ends on it or at the image's edge.
+        assert tile.rows.start % step == 0 and tile.cols.start % step == 0
+        assert tile.rows.stop in (height,) or tile.rows.stop % step == 0
+        assert tile.cols.stop in (width,) or tile.cols.stop % step == 0
+        # The margin covers the receptive field wherever the tile was cut.
+        radius = _tiling.receptive_radius(layer)
+        if tile.rows.start > 0:
+            assert tile.core_rows[0] - tile.rows.start >= radius
+        if tile.rows.stop < height:
+            assert tile.rows.stop - tile.core_rows[1] >= radius
+    for level_layer in LAYERS[: LAYERS.index(layer) + 1]:
+        h, w = _layers.output_size(height, width, level_layer)
+        covered = np.zeros((h, w), dtype=int)
+        for tile in tiles:
+            (rows, cols), (top, left) = tile.block(level_layer)
+            tile_h, tile_w = _layers.output_size(tile.rows.stop - tile.rows.start,
+                                                 tile.cols.stop - tile.cols.start, level_layer)
+            assert 0 <= rows.start <= rows.stop <= tile_h
+            assert 0 <= cols.start <= cols.stop <= tile_w
+            covered[top:top + rows.stop - rows.start, left:left + cols.stop - cols.start] += 1
+        assert (covered == 1).all()
+
+
+def test_an_image_within_the_budget_is_one_tile():
+    (tile,) = _tiling.plan(500, 400, "block5_conv3", 500 * 400)
+    assert (tile.rows, tile.cols) == (slice(0, 500), slice(0, 400))
+
+
+def test_a_budget_below_the_margins_is_refused():
+    with pytest.raises(ValueError, match=r"tile_pixels=1000 is too small for block5_conv3.*112"):
+        _tiling.plan(5000, 5000, "block5_conv3", 1000)
+
+
+@settings(max_examples=100, deadline=None)
+@given(height=st.integers(1, 40), width=st.integers(1, 40), channels=st.integers(1, 5),
+       row_cuts=st.lists(st.integers(1, 39), max_size=3),
+       col_cuts=st.lists(st.integers(1, 39), max_size=3), seed=st.integers(0, 2**32 - 1))
+def test_accumulated_statistics_equal_the_whole_maps(height, width, channels, row_cuts,
+                                                     col_cuts, seed):
+    F = np.random.default_rng(seed).random((height, width, channels)).astype(np.float32)
+    whole = _stats.compute(F.reshape(1, -1, channels), _stats.STATISTICS, seeds=[seed])
+    accumulator = _stats.Accumulator(_stats.STATISTICS, (height, width), seed=seed)
+    rows = sorted({0, height, *[c for c in row_cuts if c < height]})
+    cols = sorted({0, width, *[c for c in col_cuts if c < width]})
+    for top, bottom in zip(rows, rows[1:]):
+        for left, right in zip(cols, cols[1:]):
+            accumulator.add(F[top:bottom, left:right], top, left)
+    parts = accumulator.result()
+    for name in ("max", "n_locations", "descriptors"):
+        np.testing.assert_array_equal(parts[name], whole[name][0])
+    for name in ("mean", "gram"):
+        np.testing.assert_allclose(parts[name], whole[name][0], rtol=1e-5)
+
+
+def test_an_accumulator_missing_a_block_says_so():
+    accumulator = _stats.Accumulator(("mean",), (4, 4))
+    accumulator.add(np.ones((2, 4, 3), np.float32), 0, 0)
+    with pytest.raises(ValueError, match="cover 8 locations of a map of 16"):
+        accumulator.result()
+
+
+# --------------------------------------------------------------------------
+# Tiled == untiled, through the network (random weights: the arithmetic is the same)
+
+from sklearn_cnntexture import (  # noqa: E402
+    PAPER_LAYERS,
+    GramEncoder,
+    MaxPool,
+    MeanPool,
+    MultiLayerUnion,
+    VGGLayerTransformer,
+    VLADEncoder,
+)
+
+ALL = (_layers.IMAGE_LAYER, *PAPER_LAYERS)
+
+
+def _micrograph(height, width, seed=0):
+    """8-bit grains with noise: activations that vary across the image."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(seed)
+    grains = ndimage.gaussian_filter(rng.random((height, width)), 4) > 0.5
+    return np.clip(90 + 90 * grains + rng.normal(0, 15, (height, width)), 0, 255).astype(np.uint8)
+
+
+def _relative_error(tiled, untiled):
+    """Largest difference over the largest magnitude, per row (one image's features)."""
+    tiled, untiled = np.atleast_2d(tiled), np.atleast_2d(untiled)
+    scale = np.abs(untiled).max(axis=1, keepdims=True)
+    return float((np.abs(tiled - untiled) / np.where(scale > 0, scale, 1)).max())
+
+
+def _cached_statistics(vgg, image, tmp_path, name):
+    folder = tmp_path / name
+    acts = vgg.set_params(cache=str(folder)).transform([image])
+    acts.precompute()
+    return {layer: acts[layer].statistics(_stats.STATISTICS) for layer in vgg.layers}
+
+
+def check_tiled_equals_untiled(image, tile_pixels, tmp_path, encoders):
+    """Every statistic of every layer through the cache, then each encoder and the
+    union without a cache, tiled against untiled, within 1e-4 relative."""
+    def make_vgg(tiles):
+        return VGGLayerTransformer(ALL, weights=None, random_state=0, tile_pixels=tiles)
+
+    tiles = _tiling.plan(*image.shape, "block5_conv3", tile_pixels)
+    assert len(tiles) > 4  # really tiled, in both directions
+    whole = _cached_statistics(make_vgg(None), image, tmp_path, "untiled")
+    parts = _cached_statistics(make_vgg(tile_pixels), image, tmp_path, "tiled")
+    for layer in ALL:
+        for name in ("n_locations", "descriptors", "max"):
+            np.testing.assert_allclose(parts[layer][name][0], whole[layer][name][0], rtol=1e-4,
+                                       atol=1e-4 * np.abs(whole[layer][name][0]).max(),
+                                       err_msg=f"{layer} {name}")
+        for name in ("mean", "gram"):
+            assert _relative_error(parts[layer][name][0], whole[layer][name][0]) < 1e-4, \
+                (layer, name)
+    # The encoders and the union, no cache: the per-image results in memory.
+    for encoder in encoders:
+        untiled = MultiLayerUnion(encoder).fit(make_vgg(None).transform([image]))
+        tiled_acts = make_vgg(tile_pixels).transform([image])
+        tiled = MultiLayerUnion(encoder).fit(tiled_acts)
+        for layer in ALL:
+            if isinstance(encoder, VLADEncoder):  # the same dictionary from the same sample
+                np.testing.assert_allclose(tiled.encoders_[layer].cluster_centers_,
+                                           untiled.encoders_[layer].cluster_centers_,
+                                           rtol=1e-4, atol=1e-4)
+        # Codes with one dictionary, so that only the tiling differs.
+        expected = untiled.transform(make_vgg(None).transform([image]))
+        got = untiled.transform(tiled_acts)
+        assert _relative_error(got, expected) < 1e-4, type(encoder).__name__
+
+
+def test_tiled_features_equal_untiled_features(tmp_path):
+    # 20 tiles of at most 320 x 320 (96-pixel cores, block5's 112-pixel margins);
+    # the encoders' statistics come from the cache, VLAD's codes from the union.
+    check_tiled_equals_untiled(_micrograph(400, 360), 320 * 320, tmp_path,
+                               [VLADEncoder(n_words=8, random_state=0)])
+
+
+@pytest.mark.slow
+def test_a_2048_micrograph_tiled_equals_untiled(tmp_path):
+    check_tiled_equals_untiled(
+        _micrograph(2048, 2048), 2**19, tmp_path,
+        [MeanPool(), MaxPool(), GramEncoder(), VLADEncoder(n_words=32, random_state=0)])
+
+
+def test_heat_map_of_a_tiled_image_equals_the_untiled_one():
+    from sklearn_cnntexture import activation_heatmap
+
+    image = _micrograph(200, 180)
+    vgg = VGGLayerTransformer(weights=None, random_state=0)
+    untiled, _ = activation_heatmap(image, "block3_conv3", 7, vgg=vgg)
+    tiled, _ = activation_heatmap(image, "block3_conv3", 7,
+                                  vgg=vgg.set_params(tile_pixels=_tiling.min_tile_pixels(
+                                      "block3_conv3") * 2))
+    assert tiled.shape == untiled.shape == (200, 180)
+    assert _relative_error(tiled, untiled) < 1e-4
+
+
+def test_whole_maps_of_a_tiled_image_equal_the_untiled_ones():
+    image = _micrograph(150, 130)
+    make = lambda tiles: VGGLayerTransformer(  # noqa: E731
+        ["block1_conv2", "block3_conv3"], weights=None, random_state=0, tile_pixels=tiles)
+    (untiled,) = make(None).transform([image]).iter_batches()
+    (tiled,) = make(100 * 100).transform([image]).iter_batches()
+    for layer in untiled:
+        assert tiled[layer].shape == untiled[layer].shape
+        assert _relative_error(tiled[layer].ravel(), untiled[layer].ravel()) < 1e-4
+
+
+def test_whole_maps_larger_than_memory_are_refused_before_the_network_runs(monkeypatch):
+    from sklearn_cnntexture import _activations, backbone_image_count
+
+    # 8 MiB left: a 64 x 64 tile's forward pass fits, the 15 MiB map does not.
+    monkeypatch.setattr(_activations, "available_memory", lambda: 8 * 2**20)
+    acts = VGGLayerTransformer("block1_conv2", weights=None, random_state=0,
+                               tile_pixels=64 * 64).transform([_micrograph(300, 200)])
+    before = backbone_image_count()
+    with pytest.raises(MemoryError, match=r"image at index 0 is 300 x 200 pixels: its whole "
+                                          r"maps.*15 MiB.*Encode them instead"):
+        np.asarray(acts)
+    assert backbone_image_count() == before
+    # Encoding works: it never holds a whole map.
+    assert MeanPool().fit_transform(acts).shape == (1, 64)
