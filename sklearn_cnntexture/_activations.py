@@ -671,7 +671,8 @@ class Activations:
         item = self._images[index]
         source = _source_name(item, index)
         prep = self._spec.preprocessing
-        image = io.read_image(item) if io.is_image_path(item) else np.asarray(item)
+        # Mapped where the format allows: a large TIFF is read a tile at a time.
+        image = io.read_image_lazily(item) if io.is_image_path(item) else np.asarray(item)
         if prep.crop is not None:
             image = io.crop_bottom(image, prep.crop, source=source)
         float_scale = prep.float_scale

@@ -344,12 +344,16 @@ def _featurize(args):
     if data.groups is not None:
         columns["group"] = data.groups
     workers = dict(n_jobs=args.n_jobs, chunk_size=args.chunk_size, verbose=True)
+    # VLAD's words depend on its seed: --seed makes the table reproducible.
+    encoder = ENCODERS[args.encoder]()
+    if "random_state" in encoder.get_params():
+        encoder.set_params(random_state=args.seed)
     if args.partitioned:
-        parts = featurize_to_parquet(data.filenames, args.out, vgg, args.encoder,
+        parts = featurize_to_parquet(data.filenames, args.out, vgg, encoder,
                                      columns=columns, **workers)
         print(f"wrote {len(parts)} Parquet parts of {len(data.filenames)} images to {args.out}")
         return 0
-    table = featurize(data.filenames, vgg, args.encoder, **workers)
+    table = featurize(data.filenames, vgg, encoder, **workers)
     for k, (name, values) in enumerate(columns.items(), 1):
         table.insert(k, name, values)
     for path in _write_table(table, args.out):

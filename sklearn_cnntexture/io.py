@@ -58,6 +58,7 @@ import os
 import pathlib
 import re
 import struct
+import sys
 import threading
 import warnings
 import zlib
@@ -79,9 +80,11 @@ __all__ = [
     "is_image_path",
     "list_image_files",
     "read_image",
+    "read_image_lazily",
     "read_pixel_size",
     "resample_to_pixel_size",
     "resize_image",
+    "to_float_intensities",
     "to_rgb_float",
 ]
 
@@ -275,6 +278,38 @@ def read_image(path):
     # Big-endian files (TIFF, 16-bit PNG) give e.g. '>u2'; downstream code
     # wants the plain native dtype.
     return image.astype(image.dtype.newbyteorder("="), copy=False)
+
+
+def read_image_lazily(path):
+    """:func:`read_image`, memory-mapped where the file allows it.
+
+    An uncompressed single-page TIFF in native byte order (how SEMs save
+    images, and how mosaics are best kept) is mapped, not read: only the parts
+    of it that are used (a tile) are read from disk, so a mosaic larger than
+    memory can be tiled. Any other file is read whole with :func:`read_image`.
+
+    Returns
+    -------
+    numpy.ndarray or numpy.memmap
+        The same values, shape and dtype as :func:`read_image` gives.
+    """
+    path = _check_file(path)
+    if path.suffix.lower() in _TIFF_SUFFIXES:
+        with _reported_as_unreadable(path), tifffile.TiffFile(path) as tif:
+            page = _single_page(tif, path)
+            _check_pixel_count(path, (page.imagelength, page.imagewidth))
+            native = tif.byteorder == ("<" if sys.byteorder == "little" else ">")
+            mappable = (native and page.is_memmappable and page.axes in ("YX", "YXS")
+                        and page.dtype != np.bool_ and page.imagelength * page.imagewidth > 0)
+            extra = len(page.extrasamples)
+        if mappable:
+            with _reported_as_unreadable(path):
+                image = tifffile.memmap(path, mode="r")
+            if image.ndim == 3:  # drop alpha / extra samples, as read_image does
+                image = image[..., : image.shape[-1] - extra]
+                image = image[..., 0] if image.shape[-1] == 1 else image
+            return image
+    return read_image(path)
 
 
 def image_size(path):

@@ -5,7 +5,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sklearn_cnntexture import _layers, _stats, _tiling
+from sklearn_cnntexture import (
+    PAPER_LAYERS,
+    MeanPool,
+    MultiLayerUnion,
+    VGGLayerTransformer,
+    VLADEncoder,
+    _layers,
+    _stats,
+    _tiling,
+)
 
 LAYERS = (_layers.IMAGE_LAYER, *_layers.CONV_LAYERS)
 
@@ -18,8 +27,8 @@ def test_receptive_radius_of_the_paper_layers():
     assert _tiling.receptive_radius("image") == 0
 
 
-@settings(max_examples=150, deadline=None)
-@given(height=st.integers(1, 1200), width=st.integers(1, 1200),
+@settings(max_examples=80, deadline=None)
+@given(height=st.integers(1, 900), width=st.integers(1, 900),
        layer=st.sampled_from(LAYERS), extra=st.integers(0, 2**20))
 def test_the_cores_partition_every_layer_map(height, width, layer, extra):
     budget = _tiling.min_tile_pixels(layer) + extra
@@ -92,15 +101,6 @@ def test_an_accumulator_missing_a_block_says_so():
 # --------------------------------------------------------------------------
 # Tiled == untiled, through the network (random weights: the arithmetic is the same)
 
-from sklearn_cnntexture import (  # noqa: E402
-    PAPER_LAYERS,
-    GramEncoder,
-    MaxPool,
-    MeanPool,
-    MultiLayerUnion,
-    VGGLayerTransformer,
-    VLADEncoder,
-)
 
 ALL = (_layers.IMAGE_LAYER, *PAPER_LAYERS)
 
@@ -171,9 +171,41 @@ def test_tiled_features_equal_untiled_features(tmp_path):
 
 @pytest.mark.slow
 def test_a_2048_micrograph_tiled_equals_untiled(tmp_path):
-    check_tiled_equals_untiled(
-        _micrograph(2048, 2048), 2**19, tmp_path,
-        [MeanPool(), MaxPool(), GramEncoder(), VLADEncoder(n_words=32, random_state=0)])
+    # Every statistic of every layer through the cache; the encoders on it:
+    # test_featurize_with_a_small_tile_budget_equals_untiled.
+    check_tiled_equals_untiled(_micrograph(2048, 2048), 2**19, tmp_path, [])
+
+
+@pytest.mark.slow
+@pytest.mark.tf
+def test_featurize_with_a_small_tile_budget_equals_untiled(tmp_path):
+    """``cnntexture featurize --tile-pixels`` on a 2048 x 2048 micrograph: every
+    encoder of the five paper layers and the raw image, against untiled."""
+    import pandas as pd
+    from PIL import Image
+
+    from sklearn_cnntexture.cli import main
+
+    data = tmp_path / "data" / "steel"
+    data.mkdir(parents=True)
+    Image.fromarray(_micrograph(2048, 2048)).save(data / "mosaic.png")
+    layers = ",".join(ALL)
+    for encoder in ("mean", "max", "gram", "vlad"):
+        tables = {}
+        for budget in (None, 2**19):
+            name = "untiled" if budget is None else "tiled"
+            out = tmp_path / f"{encoder}-{name}.csv"
+            tiles = [] if budget is None else ["--tile-pixels", str(budget)]
+            assert main(["featurize", str(data.parent), "--out", str(out), "--weights",
+                         "hed-bsds500", "--layers", layers, "--encoder", encoder,
+                         "--cache", str(tmp_path / f"cache-{name}"), *tiles]) == 0
+            tables[name] = pd.read_csv(out)
+        assert list(tables["tiled"].columns) == list(tables["untiled"].columns)
+        for layer in ALL:
+            columns = [c for c in tables["tiled"].columns if c.startswith(f"{layer}__")]
+            got = tables["tiled"][columns].to_numpy()
+            expected = tables["untiled"][columns].to_numpy()
+            assert _relative_error(got, expected) < 1e-4, (encoder, layer)
 
 
 def test_heat_map_of_a_tiled_image_equals_the_untiled_one():
@@ -214,3 +246,45 @@ def test_whole_maps_larger_than_memory_are_refused_before_the_network_runs(monke
     assert backbone_image_count() == before
     # Encoding works: it never holds a whole map.
     assert MeanPool().fit_transform(acts).shape == (1, 64)
+
+
+@pytest.mark.parametrize("kind", ["gray8", "gray16", "rgb", "rgba", "big-endian", "deflate"])
+def test_uncompressed_tiffs_are_mapped_the_rest_read(tmp_path, kind):
+    import tifffile
+
+    from sklearn_cnntexture import io
+
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, (120, 90), dtype=np.uint8)
+    options = {}
+    if kind == "gray16":
+        image = rng.integers(0, 65535, (120, 90), dtype=np.uint16)
+    elif kind in ("rgb", "rgba"):
+        image = rng.integers(0, 255, (120, 90, 3 if kind == "rgb" else 4), dtype=np.uint8)
+        options = {"photometric": "rgb"}
+        if kind == "rgba":
+            options["extrasamples"] = ["unassalpha"]
+    elif kind == "big-endian":
+        image = rng.integers(0, 65535, (120, 90), dtype=np.uint16)
+        options = {"byteorder": ">"}
+    elif kind == "deflate":
+        options = {"compression": "zlib"}
+    path = tmp_path / "micrograph.tif"
+    tifffile.imwrite(path, image, **options)
+    lazy = io.read_image_lazily(path)
+    assert isinstance(lazy, np.memmap) == (kind not in ("big-endian", "deflate"))
+    np.testing.assert_array_equal(lazy, io.read_image(path))
+    assert lazy.dtype == io.read_image(path).dtype
+
+
+def test_a_mapped_tiff_tiles_like_the_array(tmp_path):
+    import tifffile
+
+    image = _micrograph(300, 260)
+    path = tmp_path / "mosaic.tif"
+    tifffile.imwrite(path, image)
+    vgg = VGGLayerTransformer("block3_conv3", weights=None, random_state=0,
+                              tile_pixels=_tiling.min_tile_pixels("block3_conv3") * 4)
+    from_file = MeanPool().fit_transform(vgg.transform([str(path)]))
+    from_array = MeanPool().fit_transform(vgg.transform([image]))
+    np.testing.assert_array_equal(from_file, from_array)
