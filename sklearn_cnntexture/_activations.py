@@ -162,6 +162,12 @@ class Activations:
     Images of different sizes give maps of different sizes: then a batch is a
     list of ``(height_i, width_i, n_filters)`` arrays and ``np.asarray`` raises.
 
+    An image above the transformer's ``tile_pixels`` goes through the network
+    in exact tiles (``_tiling.py``): per-image results (:meth:`statistics`,
+    :meth:`map_images`) add up over the tiles and equal the untiled ones up to
+    float rounding, with memory bounded by a tile; whole maps are put
+    together from the tiles when asked for.
+
     With a ``pixel_size`` in the preprocessing, ``pixel_sizes`` holds each
     image's own micrometres per pixel, and every image is resampled from it
     to that common scale (after ``crop``, before ``resize``).

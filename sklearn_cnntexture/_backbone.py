@@ -163,6 +163,7 @@ CPU_TILE_PIXELS = 2**21
 GPU_TILE_PIXELS = 2**22
 
 
+@functools.cache
 def default_tile_pixels():
     """The tile budget for this machine: :data:`GPU_TILE_PIXELS` with a GPU, else CPU's."""
     tf, _ = import_tensorflow()

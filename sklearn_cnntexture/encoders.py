@@ -676,16 +676,20 @@ class VLADEncoder(_BaseEncoder):
         """Sum of residuals to the nearest word, per word, of (L, C) descriptors: (k C,)."""
         words = self.cluster_centers_
         k, _ = words.shape
-        nearest = _nearest_word(descriptors, words.astype(descriptors.dtype))
+        # In float64: the nearest word is an argmin of ||w||^2 - 2 x.w, whose
+        # terms nearly cancel; in float32 its rounding depends on how BLAS
+        # blocks the product, so a descriptor near a tie could change word with
+        # the number of locations (a tile's against the whole image's).
+        descriptors = descriptors.astype(np.float64)
+        nearest = _nearest_word(descriptors, words)
         # Summed residuals = sum of descriptors per word - count x word. Both
-        # terms are large and nearly cancel: accumulate them in float64.
+        # terms are large and nearly cancel: accumulated in float64 too.
         onehot = scipy.sparse.csr_matrix(
             (np.ones(len(nearest)), (nearest, np.arange(len(nearest)))),
             shape=(k, len(nearest)),
         )
         counts = np.bincount(nearest, minlength=k)
-        sums = onehot @ descriptors.astype(np.float64)
-        return (sums - counts[:, None] * words).ravel()
+        return (onehot @ descriptors - counts[:, None] * words).ravel()
 
     def _normalized(self, out):
         """Signed power and L2 normalization of (b, k C) float64 residual sums."""
