@@ -18,12 +18,11 @@ image's size.
 
 import dataclasses
 import hashlib
-import os
 from collections import defaultdict
 
 import numpy as np
 
-from . import _backbone, _cache, _layers, _stats, _tiling, io
+from . import _backbone, _cache, _layers, _memory, _stats, _tiling, io
 from .weights import weights_fingerprint
 
 #: Most pixels one forward pass takes. Batching pays off for small images only
@@ -33,9 +32,6 @@ from .weights import weights_fingerprint
 #: TensorFlow's own 0.7 GiB).
 MAX_BATCH_PIXELS = 2**19
 
-#: Share of the machine's available memory one forward pass may plan to use;
-#: beyond it an image is refused before the network runs (see check_memory).
-MEMORY_FRACTION = 0.8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -605,14 +601,7 @@ class Activations:
         need = sum(4 * h * w * (_layers.n_channels(layer) if channels[layer] is None
                                 else len(channels[layer]))
                    for layer, (h, w) in sizes.items())
-        available = available_memory()
-        if available is not None and need > MEMORY_FRACTION * available:
-            raise MemoryError(
-                f"{image.source} is {image.size[0]} x {image.size[1]} pixels: its whole maps "
-                f"of {list(channels)} take {_amount(need)}, more than this machine has "
-                f"available ({_amount(available)}). Encode them instead (MeanPool, "
-                "GramEncoder, ...: computed tile by tile), or ask for fewer filters."
-            )
+        _memory.check_maps(need, image.size, list(channels), image.source)
         maps = {}
         for layer, (h, w) in sizes.items():
             n = _layers.n_channels(layer) if channels[layer] is None else len(channels[layer])
@@ -648,7 +637,8 @@ class Activations:
             for size, members in by_size.items():
                 source = _source_name(self._images[indices[members[0]]], indices[members[0]])
                 self._check_size(size, source)
-                check_memory(size, len(members), spec.conv_layers, source, tiled=tiled)
+                _memory.check_forward(size, len(members), spec.conv_layers, source,
+                                      tiled=tiled)
                 _backbone.count_images(len(members))
                 batch = _backbone.caffe_preprocess(np.stack([rgb[j] for j in members]))
                 for layer, out in zip(spec.conv_layers, forward(batch)):
@@ -729,68 +719,3 @@ class Activations:
 def _seed(fingerprint):
     """The seed of an image's descriptor sample: fixed by its content."""
     return int(fingerprint[:16], 16)
-
-
-def forward_memory(size, n_images, layers):
-    """Bytes a float32 forward pass of ``n_images`` images of ``size`` needs, about.
-
-    The peak is one convolution's input and output maps of the whole batch
-    (TensorFlow frees the rest as it goes) plus the requested layers' outputs,
-    which are returned; for VGG16 that is block1's two 64-filter maps.
-    """
-    height, width = size
-    peak = 0
-    deepest = max(layers, key=_layers.layer_order)
-    for name, (c_in, c_out) in zip(_layers.CONV_LAYERS, _layers.CONV_SHAPES):
-        h, w = _layers.output_size(height, width, name)
-        peak = max(peak, h * w * (c_in + c_out))
-        if name == deepest:
-            break
-    kept = sum(np.prod(_layers.output_size(height, width, layer)) * _layers.n_channels(layer)
-               for layer in layers)
-    return int(4 * n_images * (peak + kept))
-
-
-def available_memory():
-    """Bytes of memory available to this process now (Linux: MemAvailable), or None."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def _amount(n_bytes):
-    return f"{n_bytes / 2**30:.1f} GiB" if n_bytes >= 2**30 else f"{n_bytes / 2**20:.0f} MiB"
-
-
-def check_memory(size, n_images, layers, source, *, tiled=False):
-    """Refuse, before it runs, a forward pass that cannot fit in memory.
-
-    Images are tiled to fit (see ``_tiling.py``), so only a tile budget set
-    too high for the machine, or an image whose tile is all it can take,
-    gets here.
-
-    Raises
-    ------
-    MemoryError
-        Naming the image, its size, the estimate and the remedy.
-    """
-    need = forward_memory(size, n_images, layers)
-    available = available_memory()
-    if available is None or need <= MEMORY_FRACTION * available:
-        return
-    what = f"a tile of {source}" if tiled else source
-    raise MemoryError(
-        f"{what} is {size[0]} x {size[1]} pixels: its forward pass through "
-        f"{max(layers, key=_layers.layer_order)} needs about {_amount(need)}, more "
-        f"than this machine has available ({_amount(available)}). Lower tile_pixels "
-        "(--tile-pixels on the command line): larger images are computed in tiles of at "
-        "most that many pixels, with the same features."
-    )

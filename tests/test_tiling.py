@@ -134,10 +134,14 @@ def check_tiled_equals_untiled(image, tile_pixels, tmp_path, encoders):
     def make_vgg(tiles):
         return VGGLayerTransformer(ALL, weights=None, random_state=0, tile_pixels=tiles)
 
+    from sklearn_cnntexture import backbone_image_count
+
     tiles = _tiling.plan(*image.shape, "block5_conv3", tile_pixels)
     assert len(tiles) > 4  # really tiled, in both directions
     whole = _cached_statistics(make_vgg(None), image, tmp_path, "untiled")
+    before = backbone_image_count()
     parts = _cached_statistics(make_vgg(tile_pixels), image, tmp_path, "tiled")
+    assert backbone_image_count() - before == len(tiles)  # one forward pass per tile
     for layer in ALL:
         for name in ("n_locations", "descriptors", "max"):
             np.testing.assert_allclose(parts[layer][name][0], whole[layer][name][0], rtol=1e-4,
@@ -233,10 +237,10 @@ def test_whole_maps_of_a_tiled_image_equal_the_untiled_ones():
 
 
 def test_whole_maps_larger_than_memory_are_refused_before_the_network_runs(monkeypatch):
-    from sklearn_cnntexture import _activations, backbone_image_count
+    from sklearn_cnntexture import _memory, backbone_image_count
 
     # 8 MiB left: a 64 x 64 tile's forward pass fits, the 15 MiB map does not.
-    monkeypatch.setattr(_activations, "available_memory", lambda: 8 * 2**20)
+    monkeypatch.setattr(_memory, "available_memory", lambda: 8 * 2**20)
     acts = VGGLayerTransformer("block1_conv2", weights=None, random_state=0,
                                tile_pixels=64 * 64).transform([_micrograph(300, 200)])
     before = backbone_image_count()

@@ -365,9 +365,9 @@ def test_no_images_is_said_so(X):
 
 
 def test_a_forward_pass_too_large_for_memory_is_refused_before_it_runs(monkeypatch):
-    from sklearn_cnntexture import _activations, backbone_image_count
+    from sklearn_cnntexture import _memory, backbone_image_count
 
-    monkeypatch.setattr(_activations, "available_memory", lambda: 2**20)  # 1 MiB left
+    monkeypatch.setattr(_memory, "available_memory", lambda: 2**20)  # 1 MiB left
     before = backbone_image_count()
     with pytest.raises(MemoryError,
                        match=r"image at index 0 is 64 x 48 pixels.*MiB.*Lower tile_pixels"):
@@ -376,7 +376,7 @@ def test_a_forward_pass_too_large_for_memory_is_refused_before_it_runs(monkeypat
 
 
 def test_forward_memory_estimate_grows_with_pixels_and_batch():
-    from sklearn_cnntexture._activations import forward_memory
+    from sklearn_cnntexture._memory import forward_memory
 
     small = forward_memory((100, 100), 1, ("block1_conv2",))
     assert small >= 100 * 100 * 128 * 4  # block1's two 64-filter maps, float32
