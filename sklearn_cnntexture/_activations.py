@@ -586,6 +586,10 @@ class Activations:
         """The blocks of a large image's maps, one dict per tile, computed tile by tile."""
         deepest = max(self.layers, key=_layers.layer_order)
         tiles = _tiling.plan(*image.size, deepest, self._tile_pixels())
+        if self._spec.verbose and len(tiles) > 1:  # a mosaic takes minutes: show its tiles
+            from tqdm.auto import tqdm
+
+            tiles = tqdm(tiles, desc=f"tiles of {image.source}", unit="tile", leave=False)
         for tile in tiles:
             outputs = self._run_batch([image.rgb(tile.rows, tile.cols)], [image.index],
                                       tiled=True)
