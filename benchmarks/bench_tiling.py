@@ -70,6 +70,7 @@ def child(path, tile_pixels, precision, weights):
         MultiLayerUnion,
         VGGLayerTransformer,
         _tiling,
+        io,
     )
 
     with tempfile.TemporaryDirectory() as cache:
@@ -83,8 +84,7 @@ def child(path, tile_pixels, precision, weights):
         mean = MultiLayerUnion(MeanPool()).fit_transform(acts)
         gram = MultiLayerUnion(GramEncoder()).fit_transform(acts)
         seconds = time.perf_counter() - start
-    with Image.open(path) as im:
-        width, height = im.size
+    height, width = io.image_size(path)  # Pillow's own limit would refuse a mosaic
     tiles = _tiling.plan(height, width, "block5_conv3", tile_pixels)
     through = sum((t.rows.stop - t.rows.start) * (t.cols.stop - t.cols.start) for t in tiles)
     print(json.dumps({
