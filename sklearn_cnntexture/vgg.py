@@ -384,6 +384,11 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
                 record[field.name] = getattr(preprocessing, field.name)
         return record
 
+    def __setstate__(self, state):
+        # A model file saved before tile_pixels existed loads with its default:
+        # it decides memory and time only, never a feature.
+        super().__setstate__({"tile_pixels": None, **state})
+
     def __sklearn_is_fitted__(self):
         return True  # stateless
 

@@ -292,3 +292,12 @@ def test_a_mapped_tiff_tiles_like_the_array(tmp_path):
     from_file = MeanPool().fit_transform(vgg.transform([str(path)]))
     from_array = MeanPool().fit_transform(vgg.transform([image]))
     np.testing.assert_array_equal(from_file, from_array)
+
+
+def test_a_transformer_saved_before_tile_pixels_loads_with_the_default():
+    import pickle
+
+    vgg = VGGLayerTransformer(weights=None, random_state=0)
+    del vgg.tile_pixels  # as pickled (or saved with skops) before the parameter existed
+    loaded = pickle.loads(pickle.dumps(vgg))
+    assert loaded.get_params()["tile_pixels"] is None
