@@ -560,12 +560,12 @@ class VLADEncoder(_BaseEncoder):
     def partial_fit(self, X, y=None):
         """Add ``X``'s local descriptors to the dictionary's sample and refit the words.
 
-        The sample is the same uniform reservoir :meth:`fit` draws, so after
-        ``partial_fit`` on each batch of a data set in turn the words are
-        exactly those of ``fit`` on the whole of it. Each call runs k-means on
-        the sample so far (up to ``max_descriptors`` rows): feed large batches.
-        :class:`MultiLayerUnion` uses this to learn every layer's dictionary
-        from one pass over the images.
+        The sample is the same uniform reservoir :meth:`fit` draws from arrays,
+        so after ``partial_fit`` on each batch of an array data set in turn
+        the words are exactly those of ``fit`` on the whole of it (on VGG16
+        activations ``fit`` samples each image's fixed locations instead, and
+        whole maps are read here). Each call runs k-means on the sample so far
+        (up to ``max_descriptors`` rows): feed large batches.
 
         Parameters
         ----------
