@@ -34,6 +34,7 @@ from . import __version__
 # configured once when it is first imported: quiet it before anything can.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from ._backbone import CPU_TILE_PIXELS, GPU_TILE_PIXELS  # noqa: E402
 from ._layers import CONV_LAYERS, IMAGE_LAYER, PAPER_LAYERS, canonical_layer, paper_name  # noqa: E402
 from .encoders import ENCODERS  # noqa: E402
 from .weights import WeightsUnavailableError  # noqa: E402
@@ -621,8 +622,9 @@ def _add_image_options(command):
 def _add_tile_option(command):
     command.add_argument("--tile-pixels", type=_at_least("--tile-pixels", 1), default=None,
                          help="images above this many pixels go through the network in exact "
-                         "tiles (same features, memory bounded by a tile); default 2097152 "
-                         "on a CPU (about 3 GiB), 4194304 on a GPU; 524288 stays under 2 GiB")
+                         "tiles (same features, memory bounded by a tile); default "
+                         f"{CPU_TILE_PIXELS} on a CPU (about 3 GiB), {GPU_TILE_PIXELS} on a "
+                         f"GPU; {2**19} stays under 2 GiB")
 
 
 def _add_scheduler_option(command):
