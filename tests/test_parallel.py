@@ -1,5 +1,7 @@
 """Forward passes on joblib workers and on a Dask cluster: same results, each image once."""
 
+import contextlib
+
 import joblib
 import numpy as np
 import pandas as pd
@@ -148,3 +150,119 @@ def test_cli_partitioned_needs_parquet_and_an_unreachable_scheduler_is_one_line(
     err = capsys.readouterr().err.strip()
     assert "--scheduler tcp://127.0.0.1:9" in err and len(err.splitlines()) == 1
     assert backbone_image_count() == before
+
+
+# --- dask_client: an address that is not a scheduler is one line, quickly ---
+
+@contextlib.contextmanager
+def _listening(banner=None):
+    """The address of a socket on 127.0.0.1 that accepts, then sends ``banner`` or stays silent."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:  # closed by the test
+                return
+            accepted.append(conn)
+            if banner is not None:
+                conn.sendall(banner)
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        with server:
+            yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        for conn in accepted:
+            conn.close()
+
+
+def _closed_port():
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        return server.getsockname()[1]  # free once closed: nothing listens
+
+
+def _error_within(seconds, address, timeout):
+    """The ValueError of ``dask_client(address)``, failing if it takes over ``seconds``."""
+    import threading
+    import time
+
+    result = {}
+
+    def connect():
+        start = time.monotonic()
+        try:
+            with parallel.dask_client(address, timeout=timeout):
+                result["error"] = None
+        except ValueError as exc:
+            result["error"] = exc
+        result["seconds"] = time.monotonic() - start
+
+    thread = threading.Thread(target=connect, daemon=True)  # a hang fails, not blocks
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"dask_client({address!r}) still waiting after {seconds} s"
+    assert result["error"] is not None, "connected to something that is not a scheduler"
+    message = str(result["error"])
+    assert address in message and len(message.splitlines()) == 1
+    return message, result["seconds"]
+
+
+def test_dask_client_refuses_a_closed_port_at_once():
+    pytest.importorskip("distributed")
+    address = f"tcp://127.0.0.1:{_closed_port()}"
+    message, seconds = _error_within(5, address, timeout=3)
+    assert "nothing listens there" in message
+    assert seconds < 1  # Client alone retries for its whole timeout
+
+
+def test_dask_client_gives_up_on_a_silent_peer_after_its_timeout():
+    pytest.importorskip("distributed")
+    with _listening() as address:
+        message, seconds = _error_within(10, address, timeout=1)
+    assert "no answer within 1 s: not a Dask scheduler" in message
+    assert 0.9 < seconds < 4  # Client alone waits forever in its handshake
+
+
+@pytest.mark.parametrize("banner", [b"SSH-2.0-OpenSSH_9.6\r\n",
+                                    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"],
+                         ids=["ssh", "http"])
+def test_dask_client_names_a_peer_that_speaks_something_else(banner):
+    pytest.importorskip("distributed")
+    with _listening(banner) as address:
+        message, seconds = _error_within(10, address, timeout=3)
+    # Client alone reads the banner as a frame length: "Unable to allocate 2.82 EiB".
+    assert "something answers there but it is not a Dask scheduler" in message
+    assert "EiB" not in message
+    assert seconds < 4
+
+
+def test_dask_client_names_a_malformed_address():
+    pytest.importorskip("distributed")
+    with pytest.raises(ValueError, match=r"^--scheduler http://127.0.0.1:8786: not a Dask "
+                                         r"address .*unknown scheme 'http'"):
+        with parallel.dask_client("http://127.0.0.1:8786", name="--scheduler"):
+            pass
+
+
+def test_dask_client_connects_to_a_scheduler_and_sends_joblib_there():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  protocol="tcp", dashboard_address=None) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        with parallel.dask_client(cluster.scheduler_address) as client:
+            assert client.status == "running"
+            backend, _ = joblib.parallel.get_active_backend()
+            assert type(backend).__name__ == "DaskDistributedBackend"
+            assert joblib.Parallel()(joblib.delayed(abs)(-i) for i in range(3)) == [0, 1, 2]
+        assert client.status == "closed"
+        worker = next(iter(cluster.workers.values())).address
+        message, _ = _error_within(10, worker, timeout=3)
+        assert "a Dask Worker answers there, not a Dask scheduler" in message
