@@ -454,6 +454,7 @@ class Activations:
                 hit = hit and result is not None
             if not hit:
                 missing.append(i)
+        store.warn_damaged()
         if missing:
             self._compute_missing(requests, fingerprints, missing, found, store, description)
         return found

@@ -103,6 +103,15 @@ class DiskCache:
 
     def __init__(self, directory):
         self.directory = Path(directory)
+        self.damaged = []  # (path, error) of entries found damaged: see warn_damaged
+
+    def warn_damaged(self):
+        """One warning for the damaged entries met since the last call, then forget them."""
+        if self.damaged:
+            (path, error), n = self.damaged[0], len(self.damaged)
+            warnings.warn(f"recomputing {n} damaged cache entr{'y' if n == 1 else 'ies'} in "
+                          f"'{self.directory}' (first: '{path}': {error})", stacklevel=3)
+            self.damaged = []
 
     def _path(self, key):
         return self.directory / key[:2] / f"{key}.npz"
@@ -122,8 +131,9 @@ class DiskCache:
             return None
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
             # Only a file damaged outside this library gets here (writes are
-            # atomic); it is recomputed and replaced, and the user told.
-            warnings.warn(f"recomputing the damaged cache entry '{path}': {exc}", stacklevel=3)
+            # atomic); it is recomputed and replaced, and the user told once for all
+            # (warn_damaged), not once per entry.
+            self.damaged.append((path, exc))
             return None
 
     def has(self, key):
@@ -143,6 +153,9 @@ class MemoryStore:
 
     def __init__(self):
         self._entries = {}
+
+    def warn_damaged(self):
+        """Nothing: entries in memory are never damaged."""
 
     def load(self, key, names=None):
         """The arrays ``names`` (None: all) of entry ``key``, or None if any is missing."""

@@ -190,8 +190,23 @@ def test_a_damaged_entry_is_recomputed_with_a_warning(images, tmp_path):
     expected = MeanPool().fit_transform(transformer.transform(images[:1]))
     (entry,) = [p for p in tmp_path.rglob("*.npz")]
     entry.write_bytes(b"not a zip file")
-    with pytest.warns(UserWarning, match="damaged cache entry"):
+    with pytest.warns(UserWarning, match="recomputing 1 damaged cache entry in"):
         again = MeanPool().fit_transform(transformer.transform(images[:1]))
+    np.testing.assert_allclose(again, expected)
+
+
+def test_many_damaged_entries_are_one_warning(images, tmp_path):
+    transformer = vgg("block1_conv2", tmp_path)
+    expected = MeanPool().fit_transform(transformer.transform(images[:4]))
+    entries = list(tmp_path.rglob("*.npz"))
+    assert len(entries) == 4
+    for entry in entries:
+        entry.write_bytes(b"not a zip file")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        again = MeanPool().fit_transform(transformer.transform(images[:4]))
+    damaged = [w for w in caught if "damaged cache" in str(w.message)]
+    assert len(damaged) == 1 and "recomputing 4 damaged cache entries" in str(damaged[0].message)
     np.testing.assert_allclose(again, expected)
 
 
