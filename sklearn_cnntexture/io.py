@@ -33,7 +33,13 @@ three equal channels. Other channel counts (e.g. RGBA) are rejected; drop
 the alpha channel first. NaN or infinite pixels are rejected. A float image
 whose values, times ``float_scale``, go above 1.5 x 255 (with the default
 scale: floats above 1.5) is most likely on the 0-255 scale already; it is
-used unchanged, but :func:`to_rgb_float` warns, naming it.
+used unchanged, but :func:`to_rgb_float` warns (:class:`DataWarning`),
+naming it.
+
+Palette images (PNG, GIF, TIFF) are read as the intensities their palette
+gives, never as palette indices: gray where the palette is gray, RGB
+otherwise. :func:`image_channels` tells gray content from colour by the
+pixels, whatever the file's channel count.
 
 Image size limit
 ----------------
@@ -54,6 +60,7 @@ none does.
 """
 
 import contextlib
+import math
 import os
 import pathlib
 import re
@@ -71,6 +78,7 @@ from PIL import Image
 __all__ = [
     "IMAGE_SUFFIXES",
     "MAX_IMAGE_PIXELS",
+    "DataWarning",
     "check_crop",
     "check_no_broken_links",
     "crop_bottom",
@@ -79,17 +87,23 @@ __all__ = [
     "image_size",
     "is_image_path",
     "list_image_files",
+    "network_input_sizes",
     "read_image",
     "read_image_lazily",
     "read_pixel_size",
     "resample_to_pixel_size",
+    "resampled_size",
     "resize_image",
     "to_float_intensities",
     "to_rgb_float",
 ]
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif")
 _TIFF_SUFFIXES = (".tif", ".tiff")
+# Pillow formats that may hold several frames, of which read_image would
+# silently take the first: refused, as a multi-page TIFF is. (Not MPO: a
+# camera JPEG's second frame is a preview of the first.)
+_ANIMATED_FORMATS = ("GIF", "PNG")
 
 #: The most pixels (height x width) an image file may have; larger ones are
 #: refused from their header. See "Image size limit" in the module docstring.
@@ -130,6 +144,15 @@ _CODEC_PACKAGES = ("PIL", "tifffile", "imagecodecs")
 # noisy or processed pixels do overshoot a little), while a 0-255 float
 # image goes far above it.
 _FLOAT_WARN_FACTOR = 1.5
+
+
+class DataWarning(UserWarning):
+    """Something about the data a user should know, though nothing stops.
+
+    Files skipped in a data folder, float pixels far above the scale they are
+    read on. A program may show these as one line each (the message says all;
+    the line of the library that raised it does not help a user).
+    """
 
 
 class _UnsupportedImageError(ValueError):
@@ -226,7 +249,7 @@ def check_no_broken_links(paths, folder):
 def read_image(path):
     """Read one image file into an array in the file's own dtype.
 
-    PNG, JPEG, BMP (and anything else Pillow reads) go through Pillow;
+    PNG, JPEG, BMP, GIF (and anything else Pillow reads) go through Pillow;
     ``.tif``/``.tiff`` through tifffile (falling back to Pillow for
     compressions that tifffile needs the optional ``imagecodecs`` package
     for, such as LZW).
@@ -242,8 +265,10 @@ def read_image(path):
         ``(H, W)`` for grayscale, ``(H, W, C)`` for colour, in the file's
         dtype: ``uint8`` for 8-bit files, ``uint16`` for 16-bit grayscale
         PNG/TIFF, ``float32`` for float TIFFs, ``int32`` for 32-bit integer
-        images. Bilevel images become ``uint8`` 0/255, palette images become
-        grayscale if the palette is gray and RGB otherwise. Alpha channels are
+        images. Bilevel images become ``uint8`` 0/255, palette images (PNG,
+        GIF, TIFF) the intensities of their palette: grayscale if the palette
+        is gray and RGB otherwise (a TIFF's 16-bit colour map of 8-bit
+        values as ``uint8``). Alpha channels are
         dropped (LA -> L, RGBA -> RGB). Pillow reads 16-bit-per-channel colour
         PNGs as 8-bit RGB; save such images as TIFF to keep 16 bits.
 
@@ -257,8 +282,8 @@ def read_image(path):
         If the file is empty, not an image, corrupt, truncated or damaged
         (whatever the codec: deflate, LZW, JPEG, ...), holds a zero-size
         image or one of more than :data:`MAX_IMAGE_PIXELS` pixels, or is a
-        TIFF with more than one page (a stack is not one micrograph; split
-        it first). The message names the file.
+        TIFF with more than one page or an animated GIF or PNG (a stack is
+        not one micrograph; split it first). The message names the file.
     MemoryError
         If the image is within the size limit but does not fit in memory;
         the message names the file.
@@ -300,7 +325,8 @@ def read_image_lazily(path):
             _check_pixel_count(path, (page.imagelength, page.imagewidth))
             native = tif.byteorder == ("<" if sys.byteorder == "little" else ">")
             mappable = (native and page.is_memmappable and page.axes in ("YX", "YXS")
-                        and page.dtype != np.bool_ and page.imagelength * page.imagewidth > 0)
+                        and page.dtype != np.bool_ and page.imagelength * page.imagewidth > 0
+                        and page.photometric != tifffile.PHOTOMETRIC.PALETTE)  # indices
             extra = len(page.extrasamples)
         if mappable:
             with _reported_as_unreadable(path):
@@ -357,6 +383,7 @@ def image_size(path):
         else:
             with _PILLOW_LIMIT_LIFTED, Image.open(path) as im:
                 size = (im.height, im.width)
+                _check_single_frame(im, path)
     if 0 in size:
         raise ValueError(f"image file '{path}' holds a zero-size image (shape {size})")
     _check_pixel_count(path, size)
@@ -469,12 +496,22 @@ def _read_pillow(path):
     # TIFF files.
     with _PILLOW_LIMIT_LIFTED, Image.open(path) as im:
         _check_pixel_count(path, (im.height, im.width))
+        _check_single_frame(im, path)
         im.load()  # decode now, so truncated files raise inside read_image's try
         if im.mode == "P":
             im = im.convert("L" if _has_gray_palette(im) else "RGB")
         elif im.mode in _PILLOW_CONVERSIONS:
             im = im.convert(_PILLOW_CONVERSIONS[im.mode])
         return np.array(im)
+
+
+def _check_single_frame(im, path):
+    """Refuse an animated GIF or PNG: which frame is the micrograph is not ours to guess."""
+    if im.format in _ANIMATED_FORMATS and getattr(im, "n_frames", 1) > 1:
+        raise _UnsupportedImageError(
+            f"{im.format} file '{path}' has {im.n_frames} frames; read_image reads single "
+            "images and will not silently pick one frame. Save each frame as its own file."
+        )
 
 
 def _has_gray_palette(im):
@@ -506,8 +543,12 @@ def _read_tiff(path):
             # e.g. LZW or JPEG compression; Pillow decodes these itself.
             return _read_pillow(path)
         axes, extra_samples = page.axes, len(page.extrasamples)
+        colormap = page.colormap if page.photometric == tifffile.PHOTOMETRIC.PALETTE else None
     if image.size == 0:
         return image  # read_image reports zero-size images for all formats
+    if colormap is not None:
+        # tifffile gives the palette's indices; the micrograph is what they point to.
+        return _apply_colormap(image, colormap)
     if axes == "SYX":  # planar RGB is stored channel-first
         image = np.moveaxis(image, 0, -1)
     if image.ndim == 3 and 0 < extra_samples < image.shape[-1]:
@@ -520,6 +561,26 @@ def _read_tiff(path):
             f"axes {axes!r}); expected a 2-D grayscale or 3-D colour image"
         )
     return image
+
+
+def _apply_colormap(indices, colormap):
+    """A palette TIFF's intensities: gray ``(H, W)`` where the map is gray, else RGB.
+
+    TIFF colour maps hold 16-bit values. Writers store an 8-bit palette as
+    ``v * 257`` (the spec's full range) or ``v * 256`` (Pillow, many others):
+    either is given back as the 8-bit ``v``, as Pillow reads a palette PNG;
+    any other map stays 16-bit.
+    """
+    colormap = np.asarray(colormap)
+    if colormap.ndim == 1:  # tifffile gives a gray map as one row
+        colormap = colormap[np.newaxis]
+    if np.all(colormap % 257 == 0):
+        colormap = (colormap // 257).astype(np.uint8)
+    elif np.all(colormap % 256 == 0):
+        colormap = (colormap // 256).astype(np.uint8)
+    if np.all(colormap == colormap[:1]):
+        return colormap[0][indices]
+    return np.moveaxis(colormap[:, indices], 0, -1)
 
 
 def _check_pixel_dtype(array, source):
@@ -565,17 +626,21 @@ def _warn_if_far_above_255(values, array, float_scale, source):
     """Warn, naming `source`, when scaled float pixels go far above 255 (module docstring)."""
     if values.max() <= _FLOAT_WARN_FACTOR * 255:
         return
+    # A fitted model keeps the scale it was fitted with, so the advice names
+    # where a scale is chosen, not the command that happens to be running.
+    where = ("where the features are defined (the float_scale of VGGLayerTransformer; "
+             "--float-scale of cnntexture study, featurize and fit; a fitted model keeps "
+             "its own)")
     if float_scale == 1.0:
-        advice = "pass a float_scale (command line: --float-scale) that maps its range onto 0-255"
+        advice = f"set a float_scale that maps its range onto 0-255 {where}"
     else:
-        advice = ("if its floats are already on the 0-255 scale, pass float_scale=1.0 "
-                  "(command line: --float-scale 1)")
+        advice = f"if its floats are already on the 0-255 scale, set float_scale=1.0 {where}"
     warnings.warn(
         f"{source} is a float image with values up to {float(array.max()):.4g}, which "
         f"float_scale={float_scale!r} maps to {float(values.max()):.4g}, far above the "
         f"0-255 scale VGG16 expects (floats are read as 0-1 intensities by default); "
         f"{advice}. The values are used unchanged.",
-        UserWarning,
+        DataWarning,
         stacklevel=4,
     )
 
@@ -602,7 +667,7 @@ def to_rgb_float(image, *, float_scale=255.0, source=None):
 
     Warns
     -----
-    UserWarning
+    DataWarning
         If `image` is a float image whose values times `float_scale` go
         above 1.5 x 255 (with the default scale: floats above 1.5), which
         suggests floats already on the 0-255 scale read with the 0-1 rule.
@@ -998,32 +1063,89 @@ _CENTIMETRE = 3
 
 
 def image_channels(path):
-    """Colour channels of an image file from its header: 1 (gray) or 3 (colour).
+    """Colour channels of an image file's content: 1 (gray) or 3 (colour).
 
-    Alpha is not counted (:func:`read_image` drops it), and a palette image is
-    gray when its palette is. Used to refuse, before any network runs, images
-    unlike those a model was trained on.
+    Decided by the pixels, not by how the file stores them: an RGB, RGBA or
+    palette image whose three colour channels are equal at every pixel is
+    gray (1), as is a gray palette. This is how much gray content is saved
+    (gray micrographs exported as RGB PNGs or JPEGs), and its features are
+    exactly those of the gray image: :func:`to_rgb_float` makes a gray image
+    three equal channels. One pixel whose channels differ makes the image
+    colour (3).
+
+    Alpha is ignored, whatever it holds, as :func:`read_image` drops it: the
+    network never sees it.
+
+    Cost: a file stored with one channel (gray PNG, JPEG or TIFF, 16-bit or
+    float) is answered from its header. Any other is read once, as
+    :func:`read_image` reads it (an uncompressed TIFF memory-mapped, so a
+    mosaic is compared a band of rows at a time), and compared channel by
+    channel: about a millisecond per megapixel, plus the decoding.
 
     Parameters
     ----------
     path : str or os.PathLike
+        The image file.
 
     Returns
     -------
     int
+        1 or 3.
+
+    Raises
+    ------
+    FileNotFoundError, IsADirectoryError, ValueError
+        As :func:`read_image`.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> from sklearn_cnntexture.io import image_channels
+    >>> gray = np.arange(64, dtype=np.uint8).reshape(8, 8)
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "gray-as-rgb.png"
+    >>> Image.fromarray(np.dstack([gray, gray, gray])).save(path)  # stored as RGB
+    >>> image_channels(path)
+    1
+    >>> colour = np.dstack([gray, gray, gray])
+    >>> colour[3, 5, 0] += 1  # one pixel a shade redder
+    >>> Image.fromarray(colour).save(path)
+    >>> image_channels(path)
+    3
     """
     path = _check_file(path)
     with _reported_as_unreadable(path):
         if path.suffix.lower() in _TIFF_SUFFIXES:
             with tifffile.TiffFile(path) as tif:
                 page = _single_page(tif, path)
-                samples = int(page.samplesperpixel) - len(page.extrasamples)
-                return 1 if samples <= 1 else 3
-        with _PILLOW_LIMIT_LIFTED, Image.open(path) as im:
-            if im.mode == "P":
-                return 1 if _has_gray_palette(im) else 3
-            bands = [band for band in im.getbands() if band != "A"]
-            return 1 if len(bands) == 1 else 3
+                stored = int(page.samplesperpixel) - len(page.extrasamples)
+                if stored <= 1 and page.photometric != tifffile.PHOTOMETRIC.PALETTE:
+                    return 1
+        else:
+            with _PILLOW_LIMIT_LIFTED, Image.open(path) as im:
+                if im.mode not in ("P", "PA") and len(im.getbands()) - ("A" in im.getbands()) == 1:
+                    return 1
+    # Stored as colour (or a palette): the pixels decide.
+    image = read_image_lazily(path)
+    with _reported_as_unreadable(path):
+        return 1 if image.ndim == 2 or _channels_equal(image) else 3
+
+
+#: Elements compared at a time by _channels_equal: a band of rows of a
+#: mosaic, so that a memory-mapped TIFF is never read whole into memory.
+_COMPARE_ELEMENTS = 2**24
+
+
+def _channels_equal(image):
+    """Whether every pixel of an (H, W, C) image has C equal values."""
+    rows = max(1, _COMPARE_ELEMENTS // (image.shape[1] * image.shape[2]))
+    for top in range(0, image.shape[0], rows):
+        band = np.asarray(image[top:top + rows])
+        first = band[..., :1]
+        if not np.all(band[..., 1:] == first):
+            return False
+    return True
 
 
 def read_pixel_size(path):
@@ -1110,7 +1232,7 @@ def _x_resolution(page):
     return float(value) if isinstance(value, (int, float)) else None
 
 
-def resample_to_pixel_size(image, pixel_size, target):
+def resample_to_pixel_size(image, pixel_size, target, *, source=None):
     """Resample an image to another physical scale (bilinear, antialiased).
 
     Parameters
@@ -1122,12 +1244,250 @@ def resample_to_pixel_size(image, pixel_size, target):
     target : float
         The micrometres per pixel wanted: the image grows by
         ``pixel_size / target`` along each side (rounded to whole pixels).
+    source : str, optional
+        How to name the image in error messages, e.g. its file path.
 
     Returns
     -------
     numpy.ndarray of shape (H', W', C), dtype float32
+
+    Raises
+    ------
+    ValueError
+        If the resampled image would be below one pixel or above
+        :data:`MAX_IMAGE_PIXELS` (see :func:`resampled_size`), before any
+        memory is taken.
     """
-    factor = float(pixel_size) / float(target)
-    height, width = image.shape[:2]
-    size = (max(1, round(height * factor)), max(1, round(width * factor)))
+    size = resampled_size(image.shape[:2], pixel_size, target, source=source)
     return resize_image(image, size)
+
+
+def resampled_size(size, pixel_size, target, *, source=None):
+    """The ``(height, width)`` an image of ``size`` takes at another pixel size, checked.
+
+    What :func:`resample_to_pixel_size` makes: each side times
+    ``pixel_size / target``, rounded to whole pixels. Computed in floating
+    point and checked before anything is allocated, so that a pixel size off
+    by orders of magnitude (a metadata tag in the wrong unit, ``1e-300``
+    typed for ``1e-3``) is one clear line rather than an OverflowError or a
+    MemoryError.
+
+    Parameters
+    ----------
+    size : tuple of (int, int)
+        ``(height, width)`` at ``pixel_size``, e.g. from :func:`image_size`.
+    pixel_size : float
+        The image's micrometres per pixel.
+    target : float
+        The micrometres per pixel wanted.
+    source : str, optional
+        How to name the image in error messages, e.g. its file path.
+
+    Returns
+    -------
+    tuple of (int, int)
+
+    Raises
+    ------
+    ValueError
+        If a pixel size is not a positive finite number, or the result would
+        be less than one pixel high or wide, or more than
+        :data:`MAX_IMAGE_PIXELS` pixels; the message names the image, both
+        pixel sizes and the resulting size.
+
+    Examples
+    --------
+    >>> from sklearn_cnntexture.io import resampled_size
+    >>> resampled_size((480, 640), 0.1, 0.2)
+    (240, 320)
+    >>> resampled_size((480, 640), 1e3, 0.1, source="fei.tif")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: fei.tif, 480 x 640 pixels of 1000 um, resampled to 0.1 um per pixel would be ...
+    """
+    problem, new = _resample_problem(size, pixel_size, target, source)
+    if problem is not None:
+        raise ValueError(f"{problem}; {_PIXEL_SIZE_ADVICE}")
+    return new
+
+
+_PIXEL_SIZE_ADVICE = ("check the two pixel sizes (pixel_size, --pixel-size; the image's own "
+                      "from its metadata, a pixel_size column or --data-pixel-size)")
+_TOO_LARGE = f"above the limit of {MAX_IMAGE_PIXELS} pixels (io.MAX_IMAGE_PIXELS)"
+
+
+def _resample_problem(size, pixel_size, target, source):
+    """(what is wrong, None) for a resampling refused by resampled_size, else (None, size)."""
+    source = "image" if source is None else str(source)
+    for name, value in (("pixel size", pixel_size), ("target pixel size", target)):
+        if isinstance(value, bool) or not isinstance(value, Real) \
+                or not (math.isfinite(value) and value > 0):
+            return (f"{source}: its {name} {value!r} is not a positive number of micrometres "
+                    "per pixel"), None
+    height, width = int(size[0]), int(size[1])
+    factor = float(pixel_size) / float(target)  # inf or 0.0 at the extremes, never an error
+    exact = (height * factor, width * factor)
+    where = (f"{source}, {height} x {width} pixels of {float(pixel_size):g} um, resampled to "
+             f"{float(target):g} um per pixel would be {_side(exact[0])} x {_side(exact[1])} "
+             "pixels")
+    # Compared as floats first: round() of an infinite side raises.
+    if not exact[0] * exact[1] <= 4 * MAX_IMAGE_PIXELS:
+        return f"{where}, {_TOO_LARGE}", None
+    new = (round(exact[0]), round(exact[1]))
+    if new[0] * new[1] > MAX_IMAGE_PIXELS:
+        return f"{where}, {_TOO_LARGE}", None
+    if min(new) < 1:
+        return f"{where}, less than one pixel", None
+    return None, new
+
+
+def _side(length):
+    return f"{length:.4g}" if math.isfinite(length) else "over 1e308"
+
+
+def network_input_sizes(images, *, crop=None, resize=None, pixel_size=None,
+                        image_pixel_sizes=None, min_size=1, needed_by=None):
+    """Each image's ``(height, width)`` as the network gets it, from headers, checked.
+
+    The size after the bottom crop, the resampling to ``pixel_size`` and the
+    resize, in the order :class:`~sklearn_cnntexture.VGGLayerTransformer`
+    applies them, computed from each file's header (:func:`image_size`:
+    about a millisecond a file, no pixels read), so that a data set's
+    impossible images are refused, all of them at once, before any image
+    goes through the network.
+
+    Parameters
+    ----------
+    images : sequence of str, os.PathLike or array
+        Image files (their headers are read) or arrays (their shape).
+    crop : None, int, float or "auto", default=None
+        As ``VGGLayerTransformer(crop=...)``. With ``"auto"`` the banner's
+        height is only known once the pixels are read: the sizes given are
+        those before that crop (the banner takes at most 40 % of the height,
+        see :func:`find_banner_height`), and an image is refused only where
+        no banner could save or doom it.
+    resize : int, (height, width) or None, default=None
+        As ``VGGLayerTransformer(resize=...)``: the network's input size
+        whatever the rest (the resampling before it is still checked).
+    pixel_size : float or None, default=None
+        The micrometres per pixel every image is resampled to.
+    image_pixel_sizes : float or sequence of float, optional
+        Each image's own micrometres per pixel (one number for all, or one per
+        image, e.g. ``VGGLayerTransformer.image_pixel_sizes(images)``).
+        Required with ``pixel_size``.
+    min_size : int, default=1
+        The fewest pixels each side must have, e.g. ``2 ** n_pools`` before a
+        deep layer of VGG16.
+    needed_by : str, optional
+        What needs ``min_size``, for the message (e.g. ``"block5_conv3"``).
+
+    Returns
+    -------
+    list of tuple of (int, int)
+        One ``(height, width)`` per image.
+
+    Raises
+    ------
+    ValueError
+        Naming every image (the first few, and a count) whose crop removes
+        every row, whose resampled size is below one pixel or above
+        :data:`MAX_IMAGE_PIXELS`, or whose size is below ``min_size``; or,
+        as :func:`image_size`, files that cannot be read as images.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_cnntexture.io import network_input_sizes
+    >>> images = [np.zeros((100, 80)), np.zeros((12, 300))]
+    >>> network_input_sizes(images, crop=10, pixel_size=0.2, image_pixel_sizes=0.1)
+    [(45, 40), (1, 150)]
+    >>> network_input_sizes(images, crop=10, min_size=16,
+    ...                     needed_by="block5_conv3")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: 1 of the 2 images is too small for block5_conv3, which needs ...
+    """
+    images = list(images)
+    crop = check_crop(crop)
+    if resize is not None:
+        resize = (resize, resize) if isinstance(resize, Integral) else _check_size(resize)
+    sizes_given = _per_image(image_pixel_sizes, len(images)) if pixel_size is not None else None
+    sizes, cropped, resampled, small = [], [], [], []
+    for index, item in enumerate(images):
+        source = f"'{item}'" if is_image_path(item) else f"image {index}"
+        height, width = image_size(item) if is_image_path(item) else np.shape(item)[:2]
+        low, high = _rows_left(height, crop)
+        if high < 1:
+            cropped.append(f"{source} ({height} rows high)")
+            continue
+        if pixel_size is not None:
+            problem, new = _resample_problem((high, width), sizes_given[index], pixel_size,
+                                             source)
+            if problem is not None and low < high and problem.endswith(_TOO_LARGE):
+                # An auto crop may leave fewer rows, which may fit: checked when read.
+                problem = _resample_problem((low, width), sizes_given[index], pixel_size,
+                                            source)[0]
+                new = (round(high * sizes_given[index] / pixel_size),
+                       round(width * sizes_given[index] / pixel_size))
+            if problem is not None:
+                resampled.append(problem)
+                continue
+            high, width = new
+        size = tuple(resize) if resize is not None else (high, width)
+        sizes.append(size)
+        if min(size) < min_size:
+            small.append(f"{source} ({size[0]} x {size[1]})")
+    problems = resampled + ([f"crop={crop!r} removes every row of {_first_few(cropped)}"]
+                            if cropped else [])
+    if problems:
+        advice = "; ".join(([_PIXEL_SIZE_ADVICE] if resampled else [])
+                           + (["use a smaller crop"] if cropped else []))
+        n_bad = len(resampled) + len(cropped)
+        head = f"{n_bad} of the {len(images)} images cannot go through the network: "
+        raise ValueError((head if n_bad > 1 else "") + "; ".join(_first(problems))
+                         + f"; {advice}")
+    if small:
+        what = needed_by if needed_by is not None else "the network"
+        raise ValueError(
+            f"{len(small)} of the {len(images)} images {'is' if len(small) == 1 else 'are'} "
+            f"too small for {what}, which needs at least {min_size} x {min_size} pixels "
+            f"(after crop, resampling and resize): {_first_few(small)}; use a shallower "
+            "layer, or resize the images"
+        )
+    return sizes
+
+
+_N_LISTED = 5  # how many offending images a message names
+
+
+def _first_few(items):
+    more = f" and {len(items) - _N_LISTED} more" if len(items) > _N_LISTED else ""
+    return ", ".join(items[:_N_LISTED]) + more
+
+
+def _first(problems):
+    if len(problems) <= _N_LISTED:
+        return problems
+    return problems[:_N_LISTED] + [f"and {len(problems) - _N_LISTED} more"]
+
+
+def _rows_left(height, crop):
+    """The fewest and the most rows a crop leaves of ``height`` (they differ for "auto")."""
+    if crop is None:
+        return height, height
+    if crop == "auto":
+        return height - int(_BANNER_MAX_FRACTION * height), height
+    rows = round(crop * height) if isinstance(crop, float) else crop
+    return height - rows, height - rows
+
+
+def _per_image(sizes, n):
+    if sizes is None:
+        raise ValueError("pixel_size resamples every image: image_pixel_sizes must give "
+                         "their own pixel sizes (e.g. VGGLayerTransformer.image_pixel_sizes)")
+    if isinstance(sizes, Real) and not isinstance(sizes, bool):
+        return [sizes] * n
+    sizes = list(sizes)
+    if len(sizes) != n:
+        raise ValueError(f"image_pixel_sizes has {len(sizes)} values for {n} images")
+    return sizes

@@ -375,16 +375,16 @@ def test_is_image_path(tmp_path):
 
 def test_list_image_files(tmp_path):
     names = ["img10.png", "img2.PNG", "img1.jpg", "b.TIFF", "c.bmp", "d.jpeg", "e.tif",
-             "notes.txt", ".hidden.png", "noext"]
+             "f.GIF", "notes.txt", ".hidden.png", "noext"]
     for name in names:
         (tmp_path / name).write_bytes(b"x")
     (tmp_path / "sub.png").mkdir()  # a folder with an image suffix is not a file
     (tmp_path / "sub.png" / "deep.png").write_bytes(b"x")
     found = list_image_files(str(tmp_path))
-    assert [p.name for p in found] == ["b.TIFF", "c.bmp", "d.jpeg", "e.tif",
+    assert [p.name for p in found] == ["b.TIFF", "c.bmp", "d.jpeg", "e.tif", "f.GIF",
                                        "img1.jpg", "img2.PNG", "img10.png"]
     assert all(p.is_absolute() for p in found)
-    assert set(IMAGE_SUFFIXES) == {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
+    assert set(IMAGE_SUFFIXES) == {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif"}
 
 
 def test_list_image_files_errors(tmp_path):

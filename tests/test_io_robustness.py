@@ -20,6 +20,7 @@ from PIL import Image
 from sklearn_cnntexture import io as cio
 from sklearn_cnntexture.io import (
     MAX_IMAGE_PIXELS,
+    DataWarning,
     image_size,
     list_image_files,
     read_image,
@@ -354,9 +355,10 @@ def test_image_size_errors_like_read_image(tmp_path):
 
 def test_float_0_255_image_warns_naming_it():
     image = np.linspace(0, 255, 30, dtype=np.float32).reshape(5, 6)
-    with pytest.warns(UserWarning, match=r"^scan\.tif is a float image with values up to 255, "
+    with pytest.warns(DataWarning, match=r"^scan\.tif is a float image with values up to 255, "
                       r"which float_scale=255\.0 maps to 6\.502e\+04.*float_scale=1\.0 "
-                      r"\(command line: --float-scale 1\)") as record:
+                      r"where the features are defined .*--float-scale of cnntexture study, "
+                      r"featurize and fit") as record:
         out = to_rgb_float(image, source="scan.tif")
     assert len(record) == 1
     np.testing.assert_array_equal(out[..., 0], image * 255)  # values not altered
@@ -382,7 +384,7 @@ def test_float_scale_one_on_0_255_does_not_warn():
 
 
 def test_float_scale_one_far_above_advises_another_scale():
-    with pytest.warns(UserWarning, match="pass a float_scale .* that maps its range onto 0-255"):
+    with pytest.warns(DataWarning, match="set a float_scale that maps its range onto 0-255 where"):
         to_rgb_float(np.array([[0.0, 65535.0]]), float_scale=1.0)
 
 
@@ -431,3 +433,193 @@ def test_list_image_files_names_first_broken_links(tmp_path):
         (tmp_path / f"gone{i}.tif").symlink_to(tmp_path / f"target{i}.tif")
     with pytest.raises(FileNotFoundError, match=r"^7 symbolic link.* and 2 more"):
         list_image_files(tmp_path)
+
+
+# --------------------------------------------------------------------------
+# Issue 18: gray content stored as colour, palettes, GIFs
+
+
+def _gray_as(path, mode):
+    """GRAY8 written by Pillow in ``mode``: the same gray content, stored otherwise."""
+    if mode == "RGB":
+        Image.fromarray(np.dstack([GRAY8] * 3)).save(path)
+    elif mode == "RGBA":
+        Image.fromarray(np.dstack([GRAY8] * 3 + [np.full_like(GRAY8, 7)])).save(path)
+    elif mode == "P":  # a gray palette whose indices are not the intensities
+        image = Image.fromarray(255 - GRAY8).convert("P")  # indices into Pillow's own map
+        image.putpalette([v for k in range(256) for v in (255 - k,) * 3])
+        image.save(path)
+    return path
+
+
+@pytest.mark.parametrize("name, mode", [("rgb.png", "RGB"), ("rgba.png", "RGBA"),
+                                        ("palette.png", "P"), ("rgb.jpg", "RGB"),
+                                        ("rgb.tif", "RGB"), ("palette.gif", "P")])
+def test_gray_content_stored_as_colour_or_palette_is_gray(tmp_path, name, mode):
+    path = tmp_path / name
+    if name == "rgb.tif":
+        tifffile.imwrite(path, np.dstack([GRAY8] * 3), photometric="rgb")
+    else:
+        _gray_as(path, mode)
+    assert cio.image_channels(path) == 1
+    values = to_rgb_float(read_image(path))
+    if name != "rgb.jpg":  # JPEG is lossy: equal channels, not GRAY8's values
+        np.testing.assert_array_equal(values, to_rgb_float(GRAY8))  # the gray image's input
+    assert np.all(values == values[..., :1])
+
+
+def test_one_coloured_pixel_makes_an_image_colour(tmp_path):
+    colour = np.dstack([GRAY8] * 3)
+    colour[-1, -1, 2] ^= 1  # the last pixel, a shade bluer
+    Image.fromarray(colour).save(tmp_path / "almost.png")
+    assert cio.image_channels(tmp_path / "almost.png") == 3
+    palette = Image.fromarray(GRAY8 // 16).convert("P")
+    palette.putpalette([v for k in range(16) for v in (k * 16, k * 16, 255 - k * 16)])
+    palette.save(tmp_path / "colour-palette.png")
+    assert cio.image_channels(tmp_path / "colour-palette.png") == 3
+    assert read_image(tmp_path / "colour-palette.png").shape == GRAY8.shape + (3,)
+
+
+def test_a_mosaic_is_compared_a_band_at_a_time_to_its_last_pixel(tmp_path, monkeypatch):
+    monkeypatch.setattr(cio, "_COMPARE_ELEMENTS", 3 * 80 * 5)  # bands of 5 rows
+    rgb = np.dstack([GRAY8] * 3)
+    tifffile.imwrite(tmp_path / "gray.tif", rgb, photometric="rgb")  # memory-mapped
+    assert isinstance(cio.read_image_lazily(tmp_path / "gray.tif"), np.memmap)
+    assert cio.image_channels(tmp_path / "gray.tif") == 1
+    rgb[-1, -1, 1] += 1
+    tifffile.imwrite(tmp_path / "colour.tif", rgb, photometric="rgb")
+    assert cio.image_channels(tmp_path / "colour.tif") == 3
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.float32])
+def test_one_channel_files_are_gray_from_the_header(tmp_path, dtype, monkeypatch):
+    path = tmp_path / "gray.tif"
+    tifffile.imwrite(path, GRAY8.astype(dtype))
+    monkeypatch.setattr(cio, "read_image_lazily", None)  # no pixels read
+    assert cio.image_channels(path) == 1
+
+
+def test_palette_tiff_is_read_as_its_intensities_not_its_indices(tmp_path):
+    gray_map = np.tile(np.arange(255, -1, -1, dtype=np.uint16) * 257, (3, 1))
+    tifffile.imwrite(tmp_path / "gray.tif", GRAY8, photometric="palette", colormap=gray_map)
+    for read in (read_image, cio.read_image_lazily):
+        np.testing.assert_array_equal(read(tmp_path / "gray.tif"), 255 - GRAY8)
+    assert cio.image_channels(tmp_path / "gray.tif") == 1
+    colour_map = gray_map // 257 * 256  # Pillow's v * 256 convention
+    colour_map[2] = np.arange(256, dtype=np.uint16) * 256
+    tifffile.imwrite(tmp_path / "colour.tif", GRAY8, photometric="palette", colormap=colour_map)
+    image = read_image(tmp_path / "colour.tif")
+    assert image.dtype == np.uint8
+    np.testing.assert_array_equal(image, np.dstack([255 - GRAY8, 255 - GRAY8, GRAY8]))
+    assert cio.image_channels(tmp_path / "colour.tif") == 3
+
+
+def test_a_gif_is_read_and_an_animated_one_refused(tmp_path):
+    Image.fromarray(GRAY8).save(tmp_path / "still.gif")
+    np.testing.assert_array_equal(read_image(tmp_path / "still.gif"), GRAY8)
+    assert image_size(tmp_path / "still.gif") == GRAY8.shape
+    frames = [Image.fromarray(GRAY8), Image.fromarray(255 - GRAY8)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    frames[0].save(tmp_path / "anim.png", save_all=True, append_images=frames[1:])
+    for name in ("anim.gif", "anim.png"):
+        for read in (read_image, image_size):
+            with pytest.raises(ValueError, match=named(tmp_path / name) + "' has 2 frames"):
+                read(tmp_path / name)
+
+
+# --------------------------------------------------------------------------
+# Issue 18: pixel sizes off by orders of magnitude, sizes checked from headers
+
+
+@pytest.mark.parametrize("pixel_size, target, problem", [
+    (1.0, 1e-300, "above the limit"),      # --pixel-size 1e-300
+    (1e308, 0.1, "above the limit"),       # --data-pixel-size 1e308
+    (0.1, 1e-4, "above the limit"),        # 1e-4 um wanted of 0.1 um data
+    (1e9, 0.1, "above the limit"),         # FEI PixelWidth=1e3 metres
+    (1e-300, 1.0, "less than one pixel"),
+    (0.1, 1e308, "less than one pixel"),
+])
+def test_extreme_pixel_size_ratios_are_one_line_before_any_memory(pixel_size, target, problem):
+    expected = (f"scan.tif, 64 x 80 pixels of {pixel_size:g} um, resampled to {target:g} um "
+                "per pixel would be ")
+    with pytest.raises(ValueError, match=rf"^{re.escape(expected)}.* pixels, {problem}"):
+        cio.resampled_size((64, 80), pixel_size, target, source="scan.tif")
+    image = np.zeros((64, 80, 1), np.float32)
+    with pytest.raises(ValueError, match=r"^scan\.tif, 64 x 80 pixels"):
+        cio.resample_to_pixel_size(image, pixel_size, target, source="scan.tif")
+
+
+def test_resampled_size_at_the_limit():
+    assert cio.resampled_size((64, 80), 0.1, 0.2) == (32, 40)
+    side = 2**15  # 2**30 pixels exactly: read, so resampled to
+    assert cio.resampled_size((side // 2, side // 2), 2.0, 1.0) == (side, side)
+    with pytest.raises(ValueError, match="above the limit of 1073741824 pixels"):
+        cio.resampled_size((side // 2, side // 2 + 1), 2.0, 1.0)
+
+
+def test_fei_pixel_width_in_kilometres_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / "fei.tif"
+    tifffile.imwrite(path, GRAY8, extratags=[(34682, "s", 0, "[Scan]\nPixelWidth=1000\n", True)])
+    size = cio.read_pixel_size(path)
+    assert size == 1e9
+    with pytest.raises(ValueError, match=rf"^'{named(path)}', 64 x 80 pixels of 1e\+09 um, "
+                       r"resampled to 0\.1 um per pixel would be 6\.4e\+11 x 8e\+11 pixels"):
+        cio.network_input_sizes([path], pixel_size=0.1, image_pixel_sizes=[size])
+
+
+def _pngs(folder, shapes):
+    folder.mkdir(exist_ok=True)
+    paths = []
+    for k, shape in enumerate(shapes):
+        Image.fromarray(np.zeros(shape, np.uint8)).save(folder / f"img{k}.png")
+        paths.append(str(folder / f"img{k}.png"))
+    return paths
+
+
+def test_network_input_sizes_from_headers_after_crop_resampling_and_resize(tmp_path):
+    paths = _pngs(tmp_path, [(100, 80), (40, 60)])
+    assert cio.network_input_sizes(paths) == [(100, 80), (40, 60)]
+    assert cio.network_input_sizes(paths, crop=20) == [(80, 80), (20, 60)]
+    assert cio.network_input_sizes(paths, crop=0.5) == [(50, 80), (20, 60)]
+    assert cio.network_input_sizes(paths, crop=20, pixel_size=0.2,
+                                   image_pixel_sizes=[0.1, 0.4]) == [(40, 40), (40, 120)]
+    assert cio.network_input_sizes(paths, resize=(30, 31)) == [(30, 31), (30, 31)]
+    # An automatic crop's banner is known once read: the size before it.
+    assert cio.network_input_sizes(paths, crop="auto") == [(100, 80), (40, 60)]
+
+
+def test_network_input_sizes_name_every_image_too_small(tmp_path):
+    shapes = [(100, 100)] + [(8, 100)] * 6 + [(100, 9)]
+    paths = _pngs(tmp_path, shapes)
+    with pytest.raises(ValueError) as info:
+        cio.network_input_sizes(paths, min_size=16, needed_by="block5_conv3")
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith("7 of the 8 images are too small for block5_conv3, which needs "
+                              "at least 16 x 16 pixels (after crop, resampling and resize): ")
+    assert f"'{paths[1]}' (8 x 100)" in message and message.count("(8 x 100)") == 5
+    assert message.endswith("and 2 more; use a shallower layer, or resize the images")
+    # resize decides the network's input: the same images then pass
+    assert cio.network_input_sizes(paths, min_size=16, resize=32) == [(32, 32)] * 8
+    # a crop that removes every row, and resampling out of range, are named all together
+    with pytest.raises(ValueError) as info:
+        cio.network_input_sizes(paths, crop=8, pixel_size=1.0,
+                                image_pixel_sizes=[1e3] + [1.0] * 7)
+    message = str(info.value)
+    assert message.startswith(f"7 of the 8 images cannot go through the network: '{paths[0]}', "
+                              "92 x 100 pixels of 1000 um, resampled to 1 um per pixel would "
+                              "be 9.2e+04 x 1e+05 pixels, above the limit of 1073741824 pixels")
+    assert f"; crop=8 removes every row of '{paths[1]}' (8 rows high), " in message
+    assert message.endswith("(8 rows high) and 1 more; check the two pixel sizes (pixel_size, "
+                            "--pixel-size; the image's own from its metadata, a pixel_size "
+                            "column or --data-pixel-size); use a smaller crop")
+    with pytest.raises(ValueError, match="image_pixel_sizes must give"):
+        cio.network_input_sizes(paths, pixel_size=1.0)
+
+
+def test_network_input_sizes_auto_crop_refuses_only_what_no_banner_changes(tmp_path):
+    paths = _pngs(tmp_path, [(20, 100), (12, 100)])
+    # 20 rows may keep 20 (no banner): allowed now, checked when read; 12 never reach 16.
+    with pytest.raises(ValueError, match=rf"^1 of the 2 images is too small .*"
+                       rf"'{re.escape(paths[1])}' \(12 x 100\); use"):
+        cio.network_input_sizes(paths, crop="auto", min_size=16)
