@@ -21,6 +21,7 @@ from sklearn.metrics import check_scoring
 from sklearn.utils import Bunch
 
 from ._cv import study_cv, task_of
+from ._progress import fit_progress
 from ._table import describe_params
 
 __all__ = ["check_nested_data", "nested_study", "routing_for"]
@@ -123,7 +124,9 @@ def nested_study(search, X, y, *, groups=None, task=None, n_splits=3, n_repeats=
         for k, (train, test) in enumerate(outer.split(X, y, groups)):
             inner = clone(search).set_params(cv=inner_cv, refit=True, n_jobs=search.n_jobs)
             fit_params = {} if groups is None else {"groups": groups[train]}
-            inner.fit(_subset(X, train), y[train], **fit_params)
+            with fit_progress(inner, enabled=verbose,
+                              description=f"nested CV, outer fold {k + 1}/{outer.get_n_splits()}"):
+                inner.fit(_subset(X, train), y[train], **fit_params)
             scores.append(float(scorer(inner.best_estimator_, _subset(X, test), y[test])))
             winners.append(describe_params(inner, inner.best_params_))
             tests.append(np.asarray(test))

@@ -4,8 +4,8 @@
 process that runs the fit; a scorer that counts its calls on a tqdm bar is
 therefore an exact, backend-free count of finished fits. It needs no patch
 of joblib or scikit-learn. With process-based ``n_jobs`` the scorer runs in
-the workers and cannot reach the bar: then joblib's own lines report
-progress (see :func:`fit_progress`).
+the workers and cannot reach the bar: then joblib's own few "Done k tasks"
+lines report progress (see :func:`fit_progress`), not one line per fit.
 """
 
 from contextlib import contextmanager
@@ -39,31 +39,35 @@ def n_fits(search):
     return len(ParameterGrid(search.param_grid)) * search.cv.get_n_splits()
 
 
+#: joblib's verbosity for its progress lines: a handful of "Done k tasks | elapsed"
+#: lines, ever sparser (scikit-learn's own verbose >= 2 prints one line per fit).
+_JOBLIB_VERBOSE = 5
+
+
 @contextmanager
-def fit_progress(search, *, enabled=True):
+def fit_progress(search, *, enabled=True, description="Grid search: fits (candidates x folds)"):
     """Show a bar (counts, rate, time left) while ``search`` is fitted in this block.
 
     With ``n_jobs`` other than None or 1, the fits run in worker processes
-    that cannot move the bar: the search's ``verbose`` is raised to 10 for
-    joblib's own "Done k tasks | elapsed" lines instead, and restored after.
+    that cannot move the bar: joblib's own "Done k tasks | elapsed" lines
+    (a handful, through ``joblib.parallel_config(verbose=...)``) say how far
+    the search is instead, after one line naming the number of fits.
     """
     if not enabled:
         yield
         return
     if search.n_jobs not in (None, 1):
-        verbose = search.verbose
-        search.set_params(verbose=max(verbose, 10))
-        try:
+        import joblib
+
+        print(f"{description}: {n_fits(search)} fits on {search.n_jobs} workers", flush=True)
+        with joblib.parallel_config(verbose=_JOBLIB_VERBOSE):
             yield
-        finally:
-            search.set_params(verbose=verbose)
         return
     from tqdm.auto import tqdm
 
     scoring = search.scoring
     scorer = check_scoring(search.estimator, scoring)
-    with tqdm(total=n_fits(search), desc="Grid search: fits (candidates x folds)",
-              unit="fit") as bar:
+    with tqdm(total=n_fits(search), desc=description, unit="fit") as bar:
         search.set_params(scoring=_CountingScorer(scorer, bar))
         try:
             yield
