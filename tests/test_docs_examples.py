@@ -32,6 +32,36 @@ def test_readme_has_the_two_commands():
     assert 'pip install -e ".[test]" && python -m pytest' in (ROOT / ".ci" / "run").read_text()
 
 
+def test_readme_states_the_python_the_package_requires():
+    stated = re.search(r"Python (3\.\d+)\+", (ROOT / "README.md").read_text()).group(1)
+    required = re.search(r"python_requires = >=(3\.\d+)", (ROOT / "setup.cfg").read_text())
+    assert stated == required.group(1)
+    assert sys.version_info >= tuple(int(part) for part in stated.split("."))
+
+
+def readme_commands():
+    """Every ``cnntexture`` command line of the README's shell blocks, as argv."""
+    import shlex
+
+    text = (ROOT / "README.md").read_text()
+    lines = [line.split(" #")[0].strip()
+             for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+             for line in block.splitlines()]
+    return [shlex.split(line)[1:] for line in lines if line.startswith("cnntexture ")]
+
+
+def test_readme_commands_parse_and_run_offline():
+    """Each command's options exist, and each that picks weights picks offline ones."""
+    commands = readme_commands()
+    assert len(commands) >= 15
+    parser = cli.build_parser()
+    for argv in commands:
+        args = parser.parse_args(argv)
+        picks_weights = args.command in ("study", "featurize", "explain", "fit")
+        if picks_weights and getattr(args, "study", None) is None:
+            assert args.weights != "imagenet", f"needs a download: cnntexture {' '.join(argv)}"
+
+
 @pytest.mark.slow
 def test_readme_python_runs_as_written():
     blocks = readme_python_blocks()
