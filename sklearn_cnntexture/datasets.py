@@ -24,7 +24,14 @@ from collections import defaultdict
 import numpy as np
 from sklearn.utils import Bunch
 
-from .io import IMAGE_SUFFIXES, check_no_broken_links, image_size, list_image_files
+from .io import (
+    IMAGE_SUFFIXES,
+    DataWarning,
+    check_no_broken_links,
+    image_size,
+    is_image_path,
+    list_image_files,
+)
 
 __all__ = [
     "OUTPUT_MARKER",
@@ -45,6 +52,15 @@ _LAYOUT = (
     "'label' (classes) or 'target' (numbers) column"
 )
 _N_NAMED = 5  # how many offending files or folders an error message lists
+
+# What a data folder may hold besides its images, skipped without a word:
+# documents, and the metadata that microscopes (a Hitachi SEM's .txt beside
+# each image, a Zeiss .xml) and operating systems write. Anything else that
+# is not read, a file of another image format or a folder inside a class
+# folder, is named in one warning: an image is never dropped silently.
+_DOCUMENT_SUFFIXES = (".txt", ".md", ".rst", ".csv", ".tsv", ".json", ".xml", ".yaml", ".yml",
+                      ".ini", ".log", ".pdf", ".html", ".hdr", ".db")
+_SYSTEM_FILES = ("thumbs.db", "ehthumbs.db", "desktop.ini")
 
 
 def _sample_dir():
@@ -173,6 +189,46 @@ def _class_folders(folder):
     return [d for d in class_dirs if d not in outputs]
 
 
+def _is_quiet(entry):
+    """Whether an entry of a data folder that is not an image may be skipped without a word."""
+    name = entry.name.lower()
+    if name.startswith((".", "__")) or name in _SYSTEM_FILES or name.startswith("readme"):
+        return True
+    return entry.is_file() and entry.suffix.lower() in _DOCUMENT_SUFFIXES
+
+
+def _not_read(folder, *, folders=True):
+    """Entries of an image folder that are not read and not quietly skipped (see _is_quiet)."""
+    skipped = []
+    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+        if entry.is_dir():
+            if folders and not (entry / OUTPUT_MARKER).exists() and not _is_quiet(entry):
+                skipped.append(entry)  # a nested folder: its images are not read
+        elif entry.suffix.lower() not in IMAGE_SUFFIXES and not _is_quiet(entry):
+            skipped.append(entry)
+    return skipped
+
+
+def _warn_skipped(skipped, root, stacklevel):
+    """One warning naming what image folders hold that is not read: no image dropped unseen."""
+    if not skipped:
+        return
+    kinds = defaultdict(int)
+    for entry in skipped:
+        kinds["folder" if entry.is_dir() else entry.suffix.lower() or "no suffix"] += 1
+    summary = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+    names = [entry.relative_to(root).as_posix() + ("/" if entry.is_dir() else "")
+             for entry in skipped]
+    warnings.warn(
+        f"skipped {len(skipped)} {'entry' if len(skipped) == 1 else 'entries'} of '{root}' "
+        f"that {'is' if len(skipped) == 1 else 'are'} not read as images ({summary}): "
+        f"{_some(names)}. Images are read from {', '.join(IMAGE_SUFFIXES)} files directly "
+        "inside each image folder; convert other formats, move images out of nested folders",
+        DataWarning,
+        stacklevel=stacklevel + 1,
+    )
+
+
 def _columns_from_folder(folder):
     """Read a folder-per-class layout into {"path": [...], "label": [...]}."""
     if (folder / OUTPUT_MARKER).exists():
@@ -201,6 +257,9 @@ def _columns_from_folder(folder):
             f"'{folder}' is a class and must hold images ({', '.join(IMAGE_SUFFIXES)}) "
             "directly inside it; remove other folders or hide them (a name starting with '.')."
         )
+    # Files beside the class folders too: an image of another format there is not read.
+    skipped = _not_read(folder, folders=False) + [e for d in class_dirs for e in _not_read(d)]
+    _warn_skipped(skipped, folder, stacklevel=3)  # the caller of load_image_dataset
     columns = {"path": [], "label": []}
     for class_dir, paths in files.items():
         columns["path"] += [str(p) for p in paths]
@@ -314,6 +373,11 @@ def _columns_from_csv(csv_path, labelled=True):
                   for path, found in lines.items() if len(found) > 1]
     if duplicates:
         raise ValueError(f"'{csv_path}' lists images more than once: {_some(duplicates)}")
+    folders = [path for path in columns["path"] if os.path.isdir(path)]
+    if folders:
+        what = "is a folder, not an image" if len(folders) == 1 else "are folders, not images"
+        raise ValueError(f"{len(folders)} of the {len(rows)} paths listed in '{csv_path}' {what}: "
+                         f"{_some(folders)}; list one image file per line")
     missing = [path for path in columns["path"] if not os.path.isfile(path)]
     if missing:
         raise FileNotFoundError(
@@ -361,9 +425,14 @@ def load_image_dataset(source, *, check_files=True):
 
         - a **folder** with one sub-folder per class, the images directly
           inside each (``data/network/a.png``, ``data/pearlite/b.tif``).
-          Files whose suffix is not in :data:`~sklearn_cnntexture.io.IMAGE_SUFFIXES`
-          (a README, a labels file) are ignored, and so are hidden
-          sub-folders and those starting with ``"__"`` (``__MACOSX``).
+          Images are the files whose suffix is in
+          :data:`~sklearn_cnntexture.io.IMAGE_SUFFIXES`. Skipped without a
+          word: hidden files and folders, those starting with ``"__"``
+          (``__MACOSX``), ``README`` files, ``Thumbs.db``, ``desktop.ini``
+          and documents or metadata (``.txt``, ``.csv``, ``.json``,
+          ``.xml``, ``.pdf``, ...). Anything else that is not read (a file of
+          another format such as ``.webp``, a folder nested in a class
+          folder) is named in one :class:`~sklearn_cnntexture.io.DataWarning`.
           A sub-folder this library wrote (it holds :data:`OUTPUT_MARKER`,
           e.g. a study saved inside the data folder) is skipped with a
           warning naming it: outputs are never read as data. Images must
@@ -419,7 +488,7 @@ def load_image_dataset(source, *, check_files=True):
     TypeError
         If `source` is not a path.
     FileNotFoundError
-        If `source` does not exist, if images listed in a CSV file are
+        If `source` does not exist, if files listed in a CSV file are
         missing, or if a folder holds broken symbolic links among its class
         folders or images (the first few are named, as the CSV's).
     ValueError
@@ -428,7 +497,7 @@ def load_image_dataset(source, *, check_files=True):
         output folder of this library (it holds :data:`OUTPUT_MARKER`); if the
         CSV file is empty, lacks the required columns (the columns found
         are listed), has an empty cell or a non-numeric target (the line
-        is named) or lists an image twice; if `source` is a file other
+        is named), lists an image twice or lists folders; if `source` is a file other
         than ``.csv``; or, with ``check_files=True``, if files cannot be
         read as images (the first few are named, with the reason).
 
@@ -436,6 +505,9 @@ def load_image_dataset(source, *, check_files=True):
     -----
     UserWarning
         Naming the sub-folders skipped because this library wrote them.
+    DataWarning
+        One, naming the files and folders skipped that might hold images
+        (the first few, and a count by suffix).
 
     See Also
     --------
@@ -513,18 +585,25 @@ def _pixel_sizes(paths, sizes):
 
 
 def load_images_to_predict(source, *, check_files=True):
-    """Images to predict: a flat folder, a folder of class folders, or a CSV.
+    """Images to predict: one image, a flat folder, a folder of class folders, or a CSV.
 
-    Like :func:`load_image_dataset`, but labels are optional: a folder with
-    the images directly inside it (natural file order), or a CSV with a
-    ``path`` column and no ``label``, give images without labels; a folder of
-    class folders, or a CSV with ``label`` (or ``target``), give labels too,
-    so that predictions can be scored.
+    Like :func:`load_image_dataset`, but labels are optional: one image file,
+    a folder with the images directly inside it (natural file order), or a
+    CSV with a ``path`` column and no ``label`` give images without labels;
+    a folder of class folders, or a CSV with ``label`` (or ``target``), give
+    labels too, so that predictions can be scored.
+
+    A folder is one or the other: one holding images directly inside it
+    *and* sub-folders of images is refused, since either reading would drop
+    images without a word. Files of a format that is not read, and folders
+    nested in an image folder, are named in one :class:`~sklearn_cnntexture.io.DataWarning`
+    (documents such as ``.txt`` or ``.csv`` beside the images, hidden files
+    and ``README`` files are skipped silently), as in :func:`load_image_dataset`.
 
     Parameters
     ----------
     source : str or os.PathLike
-        Folder or ``.csv`` file.
+        Image file, folder or ``.csv`` file.
     check_files : bool, default=True
         Open each file's header now (see :func:`load_image_dataset`).
 
@@ -534,31 +613,61 @@ def load_images_to_predict(source, *, check_files=True):
         ``filenames``, ``target`` (None without labels), ``task`` (None
         without labels), ``pixel_sizes`` (dict or None, a CSV's
         ``pixel_size`` column) and ``source``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If `source` does not exist.
+    ValueError
+        If a folder holds both images and sub-folders of images, or is an
+        output folder of this library; if `source` is a file that is neither
+        an image (:data:`~sklearn_cnntexture.io.IMAGE_SUFFIXES`) nor a
+        ``.csv``; and as :func:`load_image_dataset`.
     """
-    if not isinstance(source, (str, os.PathLike)):
-        raise TypeError(f"source must be a folder or CSV file path, got {type(source).__name__}")
+    if not is_image_path(source):
+        raise TypeError(f"source must be an image, folder or CSV file path, got "
+                        f"{type(source).__name__}")
     path = pathlib.Path(os.path.abspath(source))
     if not path.exists():
         raise FileNotFoundError(f"images to predict not found: '{path}'")
-    if path.is_dir() and list_image_files(path):
-        if (path / OUTPUT_MARKER).exists():
-            raise ValueError(f"'{path}' was written by sklearn-cnntexture (it holds "
-                             f"'{OUTPUT_MARKER}'): it is an output folder, not images")
-        files = [str(p) for p in list_image_files(path)]
-        if check_files:
-            _check_images(files)
-        return Bunch(filenames=np.array(files, dtype=str), target=None, task=None,
-                     pixel_sizes=None, source=str(path))
-    if path.is_file() and path.suffix.lower() == ".csv":
-        columns = _columns_from_csv(path, labelled=False)
-        if "label" not in columns and "target" not in columns:
-            if check_files:
-                _check_images(columns["path"])
-            return Bunch(filenames=np.array(columns["path"], dtype=str), target=None,
-                         task=None, pixel_sizes=_pixel_sizes(columns["path"],
-                                                             columns.get("pixel_size")),
-                         source=str(path))
-    return load_image_dataset(path, check_files=check_files)
+    if path.is_file():
+        if path.suffix.lower() == ".csv":
+            columns = _columns_from_csv(path, labelled=False)
+            if "label" in columns or "target" in columns:
+                return load_image_dataset(path, check_files=check_files)
+            return _unlabelled(columns["path"], _pixel_sizes(columns["path"],
+                                                              columns.get("pixel_size")),
+                               path, check_files)
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            return _unlabelled([str(path)], None, path, check_files)
+        raise ValueError(f"'{path}' is neither an image file ({', '.join(IMAGE_SUFFIXES)}), a "
+                         "folder of images or of class folders, nor a .csv file with a 'path' "
+                         "column")
+    if (path / OUTPUT_MARKER).exists():
+        raise ValueError(f"'{path}' was written by sklearn-cnntexture (it holds "
+                         f"'{OUTPUT_MARKER}'): it is an output folder, not images")
+    loose = list_image_files(path)
+    if not loose:
+        return load_image_dataset(path, check_files=check_files)
+    entries = [p for p in path.iterdir() if not _is_skipped(p)]
+    classes = [p.name for p in sorted(entries) if p.is_dir()
+               and not (p / OUTPUT_MARKER).exists() and list_image_files(p)]
+    if classes:
+        raise ValueError(
+            f"'{path}' holds both images directly inside it ({_some([p.name for p in loose])}) "
+            f"and folders of images ({_some(classes)}): reading either would leave the other "
+            "out. Put the loose images in a folder of their own (or in their class folder), "
+            "or list the images to predict in a CSV file with a 'path' column"
+        )
+    _warn_skipped(_not_read(path), path, stacklevel=2)
+    return _unlabelled([str(p) for p in loose], None, path, check_files)
+
+
+def _unlabelled(paths, pixel_sizes, source, check_files):
+    if check_files:
+        _check_images(paths)
+    return Bunch(filenames=np.array(paths, dtype=str), target=None, task=None,
+                 pixel_sizes=pixel_sizes, source=str(source))
 
 
 def load_uhcs_sample(*, return_X_y=False, as_frame=False):

@@ -17,10 +17,11 @@ from sklearn_cnntexture.datasets import (
     OUTPUT_MARKER,
     is_inside,
     load_image_dataset,
+    load_images_to_predict,
     load_uhcs_sample,
     mark_output_folder,
 )
-from sklearn_cnntexture.io import list_image_files, read_image
+from sklearn_cnntexture.io import DataWarning, list_image_files, read_image
 
 CLASSES = ["network", "pearlite", "spheroidite"]
 
@@ -396,10 +397,14 @@ def test_csv_missing_files_named(class_folder):
         load_image_dataset(csv_path)
 
 
-def test_csv_directory_listed_is_missing(class_folder):
-    csv_path = write_csv(class_folder / "m.csv", "path,label\nnetwork,network\n")
-    with pytest.raises(FileNotFoundError, match="1 of the 1 images"):
+def test_csv_directory_listed_is_a_folder_not_missing(class_folder):
+    csv_path = write_csv(class_folder / "m.csv", "path,label\nnetwork,network\n"
+                         "pearlite/img2.jpg,pearlite\n")
+    with pytest.raises(ValueError, match=r"^1 of the 2 paths listed in '.*m\.csv' is a folder, "
+                       r"not an image: '.*network'; list one image file per line$"):
         load_image_dataset(csv_path)
+    with pytest.raises(ValueError, match="is a folder, not an image"):
+        load_images_to_predict(csv_path)
 
 
 # --------------------------------------------------------------------------
@@ -573,3 +578,76 @@ def test_is_inside_follows_symlinks(tmp_path):
 def test_new_names_are_public():
     assert {"OUTPUT_MARKER", "is_inside", "mark_output_folder"} <= set(datasets.__all__)
     assert OUTPUT_MARKER == ".cnntexture-output"
+
+
+# --------------------------------------------------------------------------
+# Issue 18: one layout rule for every command, nothing dropped without a word
+
+
+def test_predict_refuses_loose_images_beside_folders_of_images(class_folder):
+    write_image(class_folder / "new1.png")
+    write_image(class_folder / "new2.png")
+    with pytest.raises(ValueError) as info:
+        load_images_to_predict(class_folder)
+    assert str(info.value) == (
+        f"'{class_folder}' holds both images directly inside it ('new1.png', 'new2.png') "
+        "and folders of images ('network', 'pearlite'): reading either would leave the other "
+        "out. Put the loose images in a folder of their own (or in their class folder), or "
+        "list the images to predict in a CSV file with a 'path' column")
+    with pytest.raises(ValueError, match="image files directly inside it"):
+        load_image_dataset(class_folder)  # the same rule for study, fit, featurize
+
+
+def test_predict_takes_a_flat_folder_beside_folders_without_images(tmp_path):
+    write_image(tmp_path / "a.png")
+    (tmp_path / "empty").mkdir()
+    write_image(mark_output_folder(tmp_path / "study") / "figure.png")  # our output
+    write_image(tmp_path / ".thumbs" / "a.png")  # hidden
+    with pytest.warns(DataWarning, match=r"skipped 1 entry of .* that is not read as images "
+                      r"\(1 folder\): 'empty/'"):
+        data = load_images_to_predict(tmp_path)
+    assert data.filenames.tolist() == [str(tmp_path / "a.png")]
+
+
+def test_predict_one_image_file(tmp_path):
+    path = write_image(tmp_path / "scan.tif", "tif16")
+    data = load_images_to_predict(path)
+    assert data.filenames.tolist() == [str(path)] and data.target is None
+    assert data.pixel_sizes is None and data.source == str(path)
+    (tmp_path / "notes.docx").write_text("x")
+    with pytest.raises(ValueError, match=r"notes\.docx' is neither an image file \(\.png, .*"
+                       r"\.gif\), a folder .* nor a \.csv file"):
+        load_images_to_predict(tmp_path / "notes.docx")
+    (tmp_path / "fake.png").write_text("not an image")
+    with pytest.raises(ValueError, match=r"1 of the 1 files cannot be read as images"):
+        load_images_to_predict(tmp_path / "fake.png")
+
+
+def test_files_not_read_are_named_in_one_warning(class_folder):
+    Image.fromarray(np.zeros((6, 8), np.uint8)).save(class_folder / "network" / "c.gif")
+    for name in ("x.webp", "y.webp", "z.jp2"):
+        (class_folder / "pearlite" / name).write_bytes(b"x")
+    write_image(class_folder / "pearlite" / "more" / "deep.png")  # nested: not read
+    (class_folder / "stray.webp").write_bytes(b"x")  # beside the class folders
+    for quiet in ("Thumbs.db", "desktop.ini", ".DS_Store", "README", "readme.md", "meta.xml"):
+        (class_folder / "network" / quiet).write_bytes(b"x")
+    with pytest.warns(DataWarning) as record:
+        data = load_image_dataset(class_folder)
+    assert len(record) == 1 and record[0].filename == __file__  # points at the caller
+    assert str(record[0].message) == (
+        f"skipped 5 entries of '{class_folder}' that are not read as images (1 .jp2, 3 .webp, "
+        "1 folder): 'stray.webp', 'pearlite/more/', 'pearlite/x.webp', 'pearlite/y.webp', "
+        "'pearlite/z.jp2'. Images are read from .png, .jpg, .jpeg, .tif, .tiff, .bmp, .gif "
+        "files directly inside each image folder; convert other formats, move images out of "
+        "nested folders")
+    assert str(class_folder / "network" / "c.gif") in data.filenames  # GIFs are read
+
+
+def test_flat_folder_to_predict_names_what_it_skips(tmp_path):
+    write_image(tmp_path / "a.png")
+    (tmp_path / "b.webp").write_bytes(b"x")
+    (tmp_path / "list.txt").write_text("a document: quiet")
+    with pytest.warns(DataWarning, match=r"^skipped 1 entry .*\(1 \.webp\): 'b\.webp'\.") \
+            as record:
+        load_images_to_predict(tmp_path)
+    assert len(record) == 1 and record[0].filename == __file__
