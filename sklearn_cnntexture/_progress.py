@@ -11,7 +11,7 @@ lines report progress (see :func:`fit_progress`), not one line per fit.
 from contextlib import contextmanager
 
 from sklearn.metrics import check_scoring
-from sklearn.model_selection import ParameterGrid
+from sklearn.model_selection import ParameterGrid, check_cv
 
 __all__ = ["fit_progress"]
 
@@ -36,7 +36,7 @@ class _CountingScorer:
 
 def n_fits(search):
     """Fits a search will make: candidates x folds."""
-    return len(ParameterGrid(search.param_grid)) * search.cv.get_n_splits()
+    return len(ParameterGrid(search.param_grid)) * check_cv(search.cv).get_n_splits()
 
 
 #: joblib's verbosity for its progress lines: a handful of "Done k tasks | elapsed"
@@ -52,6 +52,29 @@ def fit_progress(search, *, enabled=True, description="Grid search: fits (candid
     that cannot move the bar: joblib's own "Done k tasks | elapsed" lines
     (a handful, through ``joblib.parallel_config(verbose=...)``) say how far
     the search is instead, after one line naming the number of fits.
+
+    Parameters
+    ----------
+    search : GridSearchCV
+        Not yet fitted; its ``scoring`` is wrapped inside the block only
+        (the fitted search keeps the plain scorer).
+    enabled : bool, default=True
+        False shows nothing (the block runs as is).
+    description : str
+        The bar's label.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from sklearn_cnntexture.study import fit_progress
+    >>> X, y = load_iris(return_X_y=True)
+    >>> search = GridSearchCV(DecisionTreeClassifier(random_state=0), {"max_depth": [1, 3]})
+    >>> with fit_progress(search, enabled=False):  # enabled: a bar of 10 fits
+    ...     search = search.fit(X, y)
+    >>> search.best_params_
+    {'max_depth': 3}
     """
     if not enabled:
         yield

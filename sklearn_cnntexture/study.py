@@ -59,6 +59,7 @@ __all__ = [
     "best_explainable",
     "check_study_data",
     "fill_cache",
+    "fit_progress",
     "load_study",
     "make_study",
     "nested_study",
@@ -332,6 +333,7 @@ n_estimators, scoring, n_jobs, random_state, models
     best = results.loc[results[f"{metric}_mean"].idxmax()].to_dict()
     fitted_vgg = search.estimator.named_steps["vgg"]
     config = {
+        "task": task,
         "vgg": {name: _jsonable(fitted_vgg.get_params()[name]) for name in _VGG_CONFIG},
         "layers": [canonical_layer(layer) for layer in layers],
         "encoders": list(encoders), "raw_image": raw_image, "union": union,
