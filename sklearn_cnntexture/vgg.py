@@ -315,6 +315,42 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
             )
         return sizes
 
+    def check_input_sizes(self, images, layers=None):
+        """Each image's size at the network's input, refusing images too small for it.
+
+        From the files' headers and this transformer's crop, pixel size and
+        resize (:func:`~sklearn_cnntexture.io.network_input_sizes`), before any
+        pixel is read: a data set's impossible images are named all at once
+        before any image goes through the network.
+
+        Parameters
+        ----------
+        images : list of str or arrays
+        layers : str, list of str or None, default=None
+            The layers the images will go through (a study's grid); None:
+            this transformer's ``layers``.
+
+        Returns
+        -------
+        sizes : list of (int, int)
+
+        Raises
+        ------
+        ValueError
+            Naming the images smaller than the deepest layer needs (``2 **``
+            its poolings a side), or whose resampled size is impossible.
+        """
+        layers = self.layers if layers is None else layers
+        layers = [layers] if isinstance(layers, str) else list(layers)
+        deepest = max((_layers.canonical_layer(name) for name in layers),
+                      key=_layers.n_pools_before)
+        images = _as_image_list(images)
+        sizes = None if self.pixel_size is None else self.image_pixel_sizes(images)
+        return io.network_input_sizes(
+            images, crop=self.crop, resize=self.resize, pixel_size=self.pixel_size,
+            image_pixel_sizes=sizes, min_size=2 ** _layers.n_pools_before(deepest),
+            needed_by=deepest)
+
     def get_feature_names_out(self, input_features=None):
         """Names of the filters, layer by layer: ``block3_conv3__17``.
 
