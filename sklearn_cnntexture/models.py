@@ -25,7 +25,7 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-__all__ = ["DEFAULT_MODELS", "MODELS", "check_models", "make_model", "model_name"]
+__all__ = ["DEFAULT_MODELS", "MODELS", "check_models", "macro_f1", "make_model", "model_name"]
 
 #: Every model name the study knows, with what it is. ``"rf"`` is the paper's.
 MODELS = {
@@ -51,6 +51,33 @@ _REGRESSORS = ("rf", "ridge")
 #: Parameters that change how fast or how a model is seeded, not what it is: a
 #: model that differs from a registry model only in them carries its name.
 _RUN_PARAMS = {"n_estimators", "n_jobs", "random_state", "verbose", "cv"}
+
+
+def macro_f1(y_true, y_pred, *, labels=None, sample_weight=None):
+    """Macro F1, the logistic regression's inner score (no ``pos_label``).
+
+    :func:`sklearn.metrics.f1_score` with ``average="macro"``. Its signature
+    has no ``pos_label`` on purpose: for two classes ``LogisticRegressionCV``
+    passes one to any score function that takes it, which macro F1 then
+    ignores with a warning per fold and C (and the ``"f1_macro"`` string fails
+    outright in scikit-learn 1.9). ``labels`` is kept: it passes the classes,
+    so a fold whose test part lacks one still averages over all of them.
+
+    The fitted model keeps its scorer, so a model file holds this function by
+    name: :data:`sklearn_cnntexture.model_file.TRUSTED_TYPES` lists it.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like
+    labels : array-like or None
+    sample_weight : array-like or None
+
+    Returns
+    -------
+    score : float
+    """
+    return f1_score(y_true, y_pred, labels=labels, average="macro",
+                    sample_weight=sample_weight)
 
 
 def _inner_cv(groups, random_state):
@@ -112,10 +139,8 @@ def make_model(model="rf", task="classification", *, n_estimators=400, n_jobs=No
                          ("ridge", RidgeCV(alphas=list(RIDGE_ALPHAS)))])
     logreg = LogisticRegressionCV(
         Cs=list(LOGREG_CS), l1_ratios=(0.0,), cv=_inner_cv(groups, random_state),
-        # Not scoring="f1_macro": for two classes LogisticRegressionCV rebuilds that
-        # scorer with a second pos_label and fails (scikit-learn 1.9); a scorer
-        # without pos_label is the same macro F1.
-        scoring=make_scorer(f1_score, average="macro"), max_iter=300, n_jobs=n_jobs,
+        # Not scoring="f1_macro" nor f1_score: see macro_f1, which is the same score.
+        scoring=make_scorer(macro_f1), max_iter=300, n_jobs=n_jobs,
         random_state=random_state,
         class_weight="balanced" if model == "logreg-balanced" else None,
         use_legacy_attributes=False,

@@ -1,5 +1,7 @@
 """The model as a dimension of the study: registry, grid, table, groups, figures, CLI names."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,7 +14,13 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from sklearn_cnntexture import VGGLayerTransformer
-from sklearn_cnntexture.models import MODELS, check_models, make_model, model_name
+from sklearn_cnntexture.models import (
+    MODELS,
+    check_models,
+    macro_f1,
+    make_model,
+    model_name,
+)
 from sklearn_cnntexture.plotting import plot_models, plot_study
 from sklearn_cnntexture.report import write_study
 from sklearn_cnntexture.study import make_study, run_study, study_grid
@@ -47,7 +55,9 @@ def test_registry_models_are_what_the_docs_say():
     assert [type(step).__name__ for _, step in logreg.steps] == [
         "StandardScaler", "LogisticRegressionCV"]
     scoring = logreg[-1].scoring  # macro F1, as a scorer without pos_label
-    assert scoring._score_func is f1_score and scoring._kwargs == {"average": "macro"}
+    assert scoring._score_func is macro_f1 and scoring._kwargs == {}
+    y_true, y_pred = ["a", "b", "b", "c"], ["a", "b", "c", "c"]
+    assert macro_f1(y_true, y_pred) == f1_score(y_true, y_pred, average="macro")
     assert type(make_model("logreg", groups=True)[-1].cv).__name__ == "StratifiedGroupKFold"
     assert model_name(make_model("rf", "regression")) == "rf"
     assert model_name(make_model("ridge", "regression")) == "ridge"
@@ -192,9 +202,12 @@ def test_cli_study_models_and_nested(tmp_path, capsys):
 
 @pytest.mark.parametrize("name", ["logreg", "logreg-balanced"])
 def test_logistic_regression_fits_two_classes(name):
-    """scikit-learn's f1_macro scorer breaks LogisticRegressionCV on binary labels."""
+    """scikit-learn's f1_macro scorer breaks LogisticRegressionCV on binary labels,
+    and f1_score's own warns, per fold and C, that the pos_label it is given is ignored."""
     rng = np.random.default_rng(0)
-    X, y = rng.random((30, 4)), np.arange(30) % 2
-    X[:, 0] += y  # something to learn
-    model = make_model(name).fit(X, y)
+    X, y = rng.random((30, 4)), np.array(["ferrite", "pearlite"])[np.arange(30) % 2]
+    X[:, 0] += y == "pearlite"  # something to learn; class names, as the CLI gives them
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = make_model(name).fit(X, y)
     assert model.score(X, y) > 0.8
