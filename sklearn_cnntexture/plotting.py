@@ -30,6 +30,7 @@ from ._layers import CONV_LAYERS, IMAGE_LAYER, canonical_layer, layer_order, pap
 __all__ = [
     "ENCODER_COLORS",
     "chance_level",
+    "describe_data",
     "layer_label",
     "plot_characteristic_textures",
     "plot_heatmap",
@@ -290,45 +291,98 @@ def _format_value(value):
 
 
 def chance_level(metric, y):
-    """The score of a classifier that guesses, for the study figure's chance line.
+    """The score of a model that ignores the images, for the study figures' chance line.
 
-    "Guessing" means predicting a class drawn uniformly at random, whatever the image.
-    With ``k`` classes of shares ``p_c`` its expected recall is ``1/k`` in every class
-    and its precision in class ``c`` is ``p_c``, so
+    "Chance" is the best expected score of any predictor that does not look at the image:
+    one that guesses, from the labels' shares alone (large-sample expectations, as a
+    cross-validated mean estimates them). With ``k`` classes of shares ``p_c``:
 
-    - ``"f1"`` (macro F1, the study's default): the mean over classes of
-      ``2 p_c / (1 + k p_c)``, which is ``1/k`` for balanced classes;
-    - ``"accuracy"``: ``1/k``;
-    - ``"r2"`` (regression): 0, the score of predicting the mean.
+    - macro F1 (``"f1"``, the study's ``"f1_macro"``): ``1/k``, whatever the shares. A
+      guess drawing class ``c`` with probability ``q_c`` has precision ``p_c`` and recall
+      ``q_c`` in class ``c``, so a macro F1 of the mean of ``2 p_c q_c / (p_c + q_c)``,
+      largest at ``q = p`` (scikit-learn's ``DummyClassifier(strategy="stratified")``),
+      where each class's F1 is ``p_c`` and their mean ``1/k``. Uniform guessing and always
+      answering the largest class score less on imbalanced classes;
+    - ``"balanced_accuracy"``: ``1/k`` (every guess has mean recall ``1/k``);
+    - ``"accuracy"`` (and ``"f1_micro"``, which equals it): the largest share,
+      always answering the largest class;
+    - ``"r2"`` (regression): 0, predicting the mean.
 
     Parameters
     ----------
-    metric : {"f1", "accuracy", "r2"}
-        The study's metric (the ``metric`` of its results).
+    metric : str
+        The study's scoring (``result.scoring``: ``"f1_macro"``, ``"r2"``, ...) or its
+        table's metric stem (``"f1"`` is read as macro F1, the study's default).
     y : array-like
-        The labels of the data set (their shares matter for F1).
+        The labels (or targets) of the data set.
 
     Returns
     -------
     chance : float or None
-        None for another metric: no line is drawn.
+        None for another metric (``"f1_weighted"``, a log loss, ...): no line is drawn.
 
     Examples
     --------
-    >>> chance_level("f1", ["a", "b", "c", "a", "b", "c"])
+    >>> chance_level("f1_macro", ["a", "b", "c", "a", "b", "c"])
     0.3333333333333333
-    >>> round(chance_level("f1", ["a"] * 8 + ["b"] * 2), 3)
-    0.451
+    >>> chance_level("f1", ["a"] * 8 + ["b"] * 2)
+    0.5
+    >>> chance_level("accuracy", ["a"] * 8 + ["b"] * 2)
+    0.8
     """
     if metric == "r2":
         return 0.0
     _, counts = np.unique(np.asarray(y), return_counts=True)
-    k, shares = len(counts), counts / counts.sum()
-    if metric == "accuracy":
-        return 1.0 / k
-    if metric == "f1":
-        return float(np.mean(2 * shares / (1 + k * shares)))
+    if metric in ("f1", "f1_macro", "balanced_accuracy"):
+        return 1.0 / len(counts)
+    if metric in ("accuracy", "f1_micro"):
+        return float(counts.max() / counts.sum())
     return None
+
+
+def describe_data(name=None, *, n_images=None, n_classes=None, cv=None):
+    """One line naming a study's data, for the figures' titles.
+
+    Parameters
+    ----------
+    name : str, optional
+        The data set's name (its folder's, say).
+    n_images, n_classes : int, optional
+        How many images and classes (None for regression, or unknown).
+    cv : str, optional
+        The folds, as ``result.cv_description`` says them (``"5 folds x 2 repeats"``).
+
+    Returns
+    -------
+    str or None
+        None when nothing is given.
+
+    Examples
+    --------
+    >>> describe_data("steel", n_images=120, n_classes=3, cv="5 folds x 1 repeats")
+    'steel: 120 images, 3 classes, 5 folds x 1 repeats'
+    >>> describe_data(n_images=1)
+    '1 image'
+    """
+    counts = [f"{n} {one if n == 1 else many}"
+              for n, one, many in ((n_images, "image", "images"),
+                                   (n_classes, "class", "classes"))
+              if n is not None]
+    facts = ", ".join([*counts, *([cv] if cv else [])])
+    if name and facts:
+        return f"{name}: {facts}"
+    return name or facts or None
+
+
+def _title(data, title):
+    """The data's line above the figure's own title, either one alone, or None."""
+    return "\n".join(part for part in (data, title) if part) or None
+
+
+def _chance_line(ax, chance):
+    """The dotted gray chance line, labelled with its value, beneath everything else."""
+    return ax.axhline(float(chance), color="0.4", linestyle=":", linewidth=1.3, zorder=1.2,
+                      label=f"chance ({float(chance):.2f})")
 
 
 def _one_model(results, model):
@@ -346,7 +400,7 @@ def _one_model(results, model):
 
 
 def plot_study(results, *, metric="f1", chance=None, ylabel=None, title=None, ax=None,
-               model=None):
+               model=None, data=None):
     """Score of each encoder on each VGG16 layer, as in Fig. 6 of Ling et al. 2017.
 
     One line with markers and standard-deviation error bars per encoder over the layers in
@@ -366,9 +420,10 @@ def plot_study(results, *, metric="f1", chance=None, ylabel=None, title=None, ax
     metric : str, default="f1"
         Which score to plot.
     chance : float, optional
-        The score of guessing, drawn as a dotted gray line labelled with its value: pass
-        ``chance_level(metric, y)`` (:func:`chance_level`; ``1/k`` for macro F1 on ``k``
-        balanced classes). None draws no line.
+        The score of a model that ignores the images, drawn as a dotted gray line labelled
+        "chance (value)" in the legend: pass ``chance_level(scoring, y)``
+        (:func:`chance_level`: ``1/k`` for macro F1 on ``k`` classes, 0 for R²). None
+        draws no line.
     ylabel : str, optional
         Label of the y axis; by default ``"F1 score"`` for f1, ``"R²"`` for r2, else the
         metric's name.
@@ -380,6 +435,9 @@ def plot_study(results, *, metric="f1", chance=None, ylabel=None, title=None, ax
         With a ``model`` column, the model whose rows are drawn; None draws the paper's
         forest (``"rf"``) when present, else the first model (see :func:`plot_models`
         for all of them).
+    data : str, optional
+        A line naming the data (:func:`describe_data`: name, images, classes, folds),
+        shown as the title's first line.
 
     Returns
     -------
@@ -435,17 +493,14 @@ def plot_study(results, *, metric="f1", chance=None, ylabel=None, title=None, ax
                 clip_on=False, label=f"{encoder} on raw image",
             ))  # fmt: skip
     if chance is not None:
-        baselines.append(ax.axhline(
-            float(chance), color="0.4", linestyle=":", linewidth=1.3, zorder=1.2,
-            label=f"chance ({float(chance):.2f})",
-        ))  # fmt: skip
+        baselines.append(_chance_line(ax, chance))
     ax.set_xticks(range(len(layers)), [layer_label(layer) for layer in layers])
     ax.set_xlim(-0.5, len(layers) - 0.5)
     ax.set_xlabel("VGG16 layer")
     ax.set_ylabel(_metric_label(metric) if ylabel is None else ylabel)
     ax.grid(axis="y", alpha=0.3)
-    if title is not None:
-        ax.set_title(title)
+    if _title(data, title) is not None:
+        ax.set_title(_title(data, title))
     # Outside the axes, on the right, so it never covers a point; series before baselines.
     ax.legend(
         handles=series + baselines, title="encoder", loc="upper left",
@@ -454,8 +509,8 @@ def plot_study(results, *, metric="f1", chance=None, ylabel=None, title=None, ax
     return fig
 
 
-def plot_union(results, *, metric="f1", encoder="mean", ylabel=None, title=None, ax=None,
-               model=None):
+def plot_union(results, *, metric="f1", encoder="mean", chance=None, ylabel=None, title=None,
+               ax=None, model=None, data=None):
     """Each single layer against the union of layers for one encoder, as in Fig. 7.
 
     Bars with standard-deviation error bars of ``{metric}_mean`` for each CNN layer (in
@@ -470,13 +525,15 @@ def plot_union(results, *, metric="f1", encoder="mean", ylabel=None, title=None,
         Which score to plot.
     encoder : str, default="mean"
         Which encoder's rows to plot (the paper unites the mean features).
+    chance : float, optional
+        As for :func:`plot_study`: a dotted line across the bars, in the legend.
     ylabel : str, optional
         Label of the y axis; by default as in :func:`plot_study`.
     title : str, optional
-        Title of the axes.
+        Title of the axes; by default "<encoder> encoder: single layers and their union".
     ax : matplotlib.axes.Axes, optional
         Where to draw; by default a new figure.
-    model : str, optional
+    model, data : str, optional
         As for :func:`plot_study`.
 
     Returns
@@ -514,12 +571,14 @@ def plot_union(results, *, metric="f1", encoder="mean", ylabel=None, title=None,
     x = np.arange(len(layers))
     # A gap before the union bar sets it apart from the single layers.
     x_union = len(layers) + (0.4 if len(layers) else 0)
+    handles = []
     if len(layers):
-        ax.bar(x, single[mean], yerr=single[std], color=color, label=f"{encoder}, one layer",
-               **bars)  # fmt: skip
+        handles.append(ax.bar(x, single[mean], yerr=single[std], color=color,
+                              label=f"{encoder}, one layer", **bars))
     if len(union):
-        ax.bar([x_union], union[mean].iloc[:1], yerr=union[std].iloc[:1], color=_UNION_COLOR,
-               hatch="//", label=f"{encoder}, union of layers", **bars)  # fmt: skip
+        handles.append(ax.bar([x_union], union[mean].iloc[:1], yerr=union[std].iloc[:1],
+                              color=_UNION_COLOR, hatch="//",
+                              label=f"{encoder}, union of layers", **bars))
     heights = np.concatenate([single[mean].to_numpy(float), union[mean].to_numpy(float)[:1]])
     errors = np.nan_to_num(
         np.concatenate([single[std].to_numpy(float), union[std].to_numpy(float)[:1]])
@@ -533,6 +592,7 @@ def plot_union(results, *, metric="f1", encoder="mean", ylabel=None, title=None,
             textcoords="offset points", ha="center", va="bottom" if height >= 0 else "top",
             fontsize=_SMALL,
         )  # fmt: skip
+    chance_line = [] if chance is None else [_chance_line(ax, chance)]
     # Bars start at zero (shorter bars must mean lower scores); leave room for the values.
     low, high = min(0.0, np.nanmin(heights - errors)), max(0.0, np.nanmax(heights + errors))
     pad = 0.12 * (high - low or 1.0)
@@ -543,11 +603,16 @@ def plot_union(results, *, metric="f1", encoder="mean", ylabel=None, title=None,
     ax.set_ylabel(_metric_label(metric) if ylabel is None else ylabel)
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)
-    ax.set_title(f"{encoder} encoder: single layers and their union" if title is None else title)
+    default = f"{encoder} encoder: single layers and their union"
+    ax.set_title(_title(data, default if title is None else title))
+    # Outside the axes, on the right, as in plot_study (bars reach any height); the
+    # bars first, the chance line last, as in plot_study's legend.
+    ax.legend(handles=handles + chance_line, loc="upper left", bbox_to_anchor=(1.02, 1),
+              borderaxespad=0, fontsize=_SMALL)
     return fig
 
 
-def plot_models(results, *, metric="f1", chance=None, title=None):
+def plot_models(results, *, metric="f1", chance=None, title=None, data=None):
     """Fig. 6 once per model, stacked, on one score axis: the paper's protocol beside the others.
 
     Parameters
@@ -558,9 +623,11 @@ def plot_models(results, *, metric="f1", chance=None, title=None):
     metric : str, default="f1"
         Which score to plot.
     chance : float, optional
-        As for :func:`plot_study`.
+        As for :func:`plot_study`: drawn in every panel.
     title : str, optional
         Title of the figure.
+    data : str, optional
+        As for :func:`plot_study`: the figure title's first line.
 
     Returns
     -------
@@ -583,8 +650,8 @@ def plot_models(results, *, metric="f1", chance=None, title=None):
     for ax, model in zip(axes, models):
         plot_study(results, metric=metric, chance=chance, ax=ax, model=model,
                    title=f"model: {model}")
-    if title is not None:
-        fig.suptitle(title)
+    if _title(data, title) is not None:
+        fig.suptitle(_title(data, title))
     return fig
 
 

@@ -21,11 +21,13 @@ from sklearn_cnntexture import plotting
 from sklearn_cnntexture.plotting import (
     ENCODER_COLORS,
     chance_level,
+    describe_data,
     layer_label,
     plot_characteristic_textures,
     plot_heatmap,
     plot_heatmaps,
     plot_important_textures,
+    plot_models,
     plot_study,
     plot_texture_grid,
     plot_union,
@@ -141,22 +143,34 @@ def test_plot_study_chance_line_and_baselines_beneath_the_series(results):
 
 @pytest.mark.parametrize(
     "metric, y, expected",
-    [("f1", ["a", "b", "c"] * 4, 1 / 3),
-     ("f1", ["a"] * 8 + ["b"] * 2, (1.6 / 2.6 + 0.4 / 1.4) / 2),
-     ("accuracy", ["a"] * 8 + ["b"] * 2, 0.5), ("r2", [0.1, 2.0], 0.0),
+    [("f1", ["a", "b", "c"] * 4, 1 / 3), ("f1_macro", ["a"] * 8 + ["b"] * 2, 0.5),
+     ("f1", ["a"] * 8 + ["b"] * 2, 0.5), ("balanced_accuracy", ["a"] * 8 + ["b"] * 2, 0.5),
+     ("accuracy", ["a"] * 8 + ["b"] * 2, 0.8), ("f1_micro", ["a"] * 8 + ["b"] * 2, 0.8),
+     ("r2", [0.1, 2.0], 0.0), ("f1_weighted", ["a", "b"], None),
      ("neg_log_loss", ["a", "b"], None)],
 )  # fmt: skip
 def test_chance_level(metric, y, expected):
     assert chance_level(metric, y) == (None if expected is None else pytest.approx(expected))
 
 
-def test_chance_level_is_what_guessing_scores():
-    from sklearn.metrics import f1_score
+def test_chance_level_is_the_best_that_guessing_scores():
+    """Macro F1 of guesses that ignore the image, on imbalanced classes: the stratified
+    guess scores 1/k, the best of them; uniform guessing and the largest class less."""
+    from sklearn.dummy import DummyClassifier
+    from sklearn.metrics import accuracy_score, f1_score
 
     rng = np.random.default_rng(0)
     y = rng.choice(["a", "b", "c"], p=[0.6, 0.3, 0.1], size=200_000)
-    guess = rng.choice(["a", "b", "c"], size=y.size)
-    assert f1_score(y, guess, average="macro") == pytest.approx(chance_level("f1", y), abs=0.005)
+    X = np.zeros((y.size, 1))
+    scores = {}
+    for strategy in ("stratified", "uniform", "most_frequent"):
+        guess = DummyClassifier(strategy=strategy, random_state=0).fit(X, y).predict(X)
+        scores[strategy] = f1_score(y, guess, average="macro"), accuracy_score(y, guess)
+    assert chance_level("f1", y) == pytest.approx(1 / 3)
+    assert scores["stratified"][0] == pytest.approx(chance_level("f1", y), abs=0.005)
+    assert max(scores["uniform"][0], scores["most_frequent"][0]) < chance_level("f1", y) - 0.03
+    assert scores["most_frequent"][1] == pytest.approx(chance_level("accuracy", y), abs=0.005)
+    assert scores["stratified"][1] < chance_level("accuracy", y)
 
 
 def test_plot_study_series_do_not_share_x(results):
@@ -230,6 +244,53 @@ def test_plot_union_errors(results):
         plot_union(results, encoder="bow")
     with pytest.raises(ValueError, match=r"\['encoder'\]"):
         plot_union(results.drop(columns="encoder"))
+
+
+def _chance_lines(ax):
+    from matplotlib.lines import Line2D
+
+    return [line for line in ax.get_lines()
+            if isinstance(line, Line2D) and line.get_label().startswith("chance")]
+
+
+def _with_models(results):
+    return pd.concat([results.assign(model="rf"), results.assign(model="logreg")],
+                     ignore_index=True)
+
+
+@pytest.mark.parametrize("figure", ["study", "union", "models"])
+def test_every_study_figure_draws_chance_in_its_legend(results, figure):
+    draw = {"study": lambda **kw: plot_study(results, **kw),
+            "union": lambda **kw: plot_union(results, **kw),
+            "models": lambda **kw: plot_models(_with_models(results), **kw)}[figure]
+    fig = draw(chance=0.25)
+    for ax in fig.axes:
+        (line,) = _chance_lines(ax)
+        assert line.get_ydata()[0] == pytest.approx(0.25) and line.get_linestyle() == ":"
+        assert "chance (0.25)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert not any(_chance_lines(ax) for ax in draw().axes)  # no chance given, no line
+
+
+def test_study_figures_are_titled_with_their_data(results):
+    data = describe_data("steel", n_images=120, n_classes=3, cv="5 folds x 2 repeats")
+    assert data == "steel: 120 images, 3 classes, 5 folds x 2 repeats"
+    assert plot_study(results, data=data).axes[0].get_title() == data
+    assert plot_study(results, data=data, title="Fig. 6").axes[0].get_title() == (
+        f"{data}\nFig. 6")
+    assert plot_union(results, data=data).axes[0].get_title() == (
+        f"{data}\nmean encoder: single layers and their union")
+    assert plot_models(_with_models(results), data=data).get_suptitle() == data
+    assert plot_study(results).axes[0].get_title() == ""  # nothing known, no title
+
+
+@pytest.mark.parametrize(
+    "kwargs, expected",
+    [({}, None), ({"name": "steel"}, "steel"),
+     ({"n_images": 1, "n_classes": 1}, "1 image, 1 class"),
+     ({"n_images": 40, "cv": "5 folds x 1 repeats"}, "40 images, 5 folds x 1 repeats")],
+)  # fmt: skip
+def test_describe_data(kwargs, expected):
+    assert describe_data(**kwargs) == expected
 
 
 def test_unknown_encoder_keeps_its_colour_across_figures(results):
