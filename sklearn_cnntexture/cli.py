@@ -320,6 +320,14 @@ def _csv_images(args, data):
     return [] if _data_folder(args) is not None else list(data.filenames)
 
 
+def _data_name(data):
+    """What the figures call the data: its folder's name, or its CSV's."""
+    from pathlib import Path
+
+    path = Path(data).resolve()
+    return path.name if path.is_dir() else f"{path.parent.name}/{path.name}"
+
+
 def _study(args):
     from .datasets import load_image_dataset
     from .models import check_models
@@ -347,7 +355,7 @@ def _study(args):
         random_state=args.seed, verbose=True, models=models,
         nested=args.nested,
     )
-    for path in write_study(result, args.out):
+    for path in write_study(result, args.out, name=_data_name(args.data)):
         print(f"wrote {path}")
     best, metric = result.best, result.metric
     print(f"best: {best['encoder']} of {best['layer']}, {best['model']}, {metric} = "

@@ -156,7 +156,7 @@ def _describe(layer):
     return f"{layer} ({paper_name(layer)})"
 
 
-def write_study(result, directory):
+def write_study(result, directory, *, name=None):
     """Write a study's results to a folder: table, configuration, figures and summary.
 
     Files: ``results.csv`` (layer, encoder, model, n_features, <metric>_mean,
@@ -179,6 +179,9 @@ def write_study(result, directory):
         From :func:`~sklearn_cnntexture.study.run_study`.
     directory : str or path
         Created if need be, and marked as an output folder.
+    name : str, optional
+        The data's name (its folder or CSV), shown in the figures' titles with
+        the image and class counts and the folds.
 
     Returns
     -------
@@ -196,13 +199,18 @@ def write_study(result, directory):
     # study.png and union.png are the paper's Figs. 6 and 7, drawn from the paper's
     # model's rows; models.png shows every model's Fig. 6, one panel each.
     paper = model_rows(result.results)
-    figure = plotting.plot_study(paper, metric=result.metric)
+    # Every figure says what it was made of, and where a blind guess would score.
+    shown = dict(metric=result.metric, chance=getattr(result, "chance", None),
+                 data=plotting.describe_data(name, n_images=result.n_images,
+                                             n_classes=getattr(result, "n_classes", None),
+                                             cv=result.cv_description))
+    figure = plotting.plot_study(paper, **shown)
     paths += plotting.save_figure(figure, directory / "study.png")
     if (paper["layer"] == UNION).any():
-        figure = plotting.plot_union(paper, metric=result.metric)
+        figure = plotting.plot_union(paper, **shown)
         paths += plotting.save_figure(figure, directory / "union.png")
     if result.results["model"].nunique() > 1:
-        figure = plotting.plot_models(result.results, metric=result.metric)
+        figure = plotting.plot_models(result.results, **shown)
         paths += plotting.save_figure(figure, directory / "models.png")
     paths.append(_atomic.write_text(directory / "summary.md", study_summary(result)))
     return [Path(p) for p in paths]

@@ -28,6 +28,7 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
@@ -49,6 +50,7 @@ from ._table import (
 )
 from .encoders import MeanPool, VLADEncoder
 from .models import DEFAULT_MODELS, check_models, make_model
+from .plotting import chance_level
 from .provenance import provenance
 from .vgg import VGGLayerTransformer
 
@@ -299,7 +301,9 @@ n_estimators, scoring, n_jobs, random_state, models
         :func:`study_results`), ``best`` (its best row, as a dict), ``ties``
         (rows within one std of it), ``featurize_time`` (seconds filling the
         cache), ``fit_time`` (seconds of the grid search), ``task``,
-        ``metric``, ``scoring``, ``n_images``, ``cv_description``, ``notes``
+        ``metric``, ``scoring``, ``n_images``, ``n_classes`` (None for
+        regression), ``chance`` (the score of a guess blind to the images,
+        :func:`~sklearn_cnntexture.plotting.chance_level`), ``cv_description``, ``notes``
         (what the study left out, and why), ``vlad_resize``, ``config`` (what
         :func:`load_study` reads back), ``provenance``, ``models`` (the table's
         model names) and ``nested`` (the Bunch of :func:`nested_study`, or
@@ -349,6 +353,8 @@ n_estimators, scoring, n_jobs, random_state, models
         search=search, results=results, best=best, ties=ties(results, best),
         featurize_time=featurize_time, fit_time=fit_time, task=task, metric=metric,
         scoring=search.scoring, n_images=len(X),
+        n_classes=None if task == "regression" else len(np.unique(y)),
+        chance=chance_level(search.scoring, y),
         cv_description=(f"{n_splits} folds x {n_repeats} repeats"
                         f"{' (grouped)' if groups is not None else ''}"),
         notes=_notes(layers, encoders, union, vlad_resize) + _group_notes(groups, search),
