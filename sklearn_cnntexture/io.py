@@ -1142,8 +1142,7 @@ def _channels_equal(image):
     rows = max(1, _COMPARE_ELEMENTS // (image.shape[1] * image.shape[2]))
     for top in range(0, image.shape[0], rows):
         band = np.asarray(image[top:top + rows])
-        first = band[..., :1]
-        if not np.all(band[..., 1:] == first):
+        if not all(np.array_equal(band[..., 0], band[..., c]) for c in range(1, band.shape[2])):
             return False
     return True
 
