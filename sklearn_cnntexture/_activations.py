@@ -682,7 +682,7 @@ class Activations:
             float_scale = 1.0  # on the 0-255 scale now
             if prep.pixel_size is not None:
                 image = io.resample_to_pixel_size(image, self._pixel_sizes[index],
-                                                  prep.pixel_size)
+                                                  prep.pixel_size, source=source)
             if prep.resize is not None:
                 image = io.resize_image(image, prep.resize)
         if image.shape[0] * image.shape[1] > self._tile_pixels():

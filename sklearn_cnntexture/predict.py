@@ -207,41 +207,25 @@ def check_images(model, X, card):
     Raises
     ------
     ValueError
-        Naming the images whose channel count differs from the training
-        images', or too small for the model's deepest layer after its crop,
-        resampling and resize (only ``crop=None`` sizes are known from the
-        header; a cropped image is checked when it is read).
+        Naming the images (the first few, and a count) whose content is of
+        another kind than the training images' (gray or colour, decided by
+        the pixels: gray saved as RGB is gray), or too small for the model's
+        deepest layer after its crop, resampling and resize
+        (:meth:`VGGLayerTransformer.check_input_sizes`).
     """
     vgg = model.named_steps["vgg"]
     trained = set(card.get("channels") or [1, 3])
-    layers = vgg.layers if not isinstance(vgg.layers, str) else [vgg.layers]
-    deepest = max((_layers.canonical_layer(name) for name in layers),
-                  key=_layers.n_pools_before)
-    need = 2 ** _layers.n_pools_before(deepest)
-    sizes = vgg.image_pixel_sizes(list(X)) if vgg.pixel_size is not None else None
-    for i, item in enumerate(X):
-        if not io.is_image_path(item):
-            continue
-        channels = io.image_channels(item)
-        if channels not in trained:
-            kinds = {1: "gray", 3: "colour"}
-            raise ValueError(
-                f"'{item}' is {kinds[channels]} ({channels} channel(s)), but the model was "
-                f"trained on {' and '.join(kinds[c] for c in sorted(trained))} images: its "
-                "features would not be comparable; convert the image first"
-            )
-        if vgg.resize is not None or vgg.crop is not None:
-            continue
-        height, width = io.image_size(item)
-        if sizes is not None:
-            factor = sizes[i] / vgg.pixel_size
-            height, width = round(height * factor), round(width * factor)
-        if min(height, width) < need:
-            raise ValueError(
-                f"'{item}' is {height} x {width} pixels"
-                + (" at the model's pixel size" if sizes is not None else "")
-                + f"; the model's layer {deepest} needs at least {need} x {need}"
-            )
+    kinds = {1: "gray", 3: "colour"}
+    other = [f"'{item}' ({kinds[channels]})" for item in X if io.is_image_path(item)
+             for channels in [io.image_channels(item)] if channels not in trained]
+    if other:
+        named = ", ".join(other[:3]) + (f" and {len(other) - 3} more" if len(other) > 3 else "")
+        raise ValueError(
+            f"{len(other)} of the {len(X)} images are not "
+            f"{' or '.join(kinds[c] for c in sorted(trained))} as the model's training images "
+            f"were: {named}; their features would not be comparable: convert them first"
+        )
+    vgg.check_input_sizes(X)
 
 
 def predict_table(model, X):
@@ -424,7 +408,7 @@ def heatmap_figure(model, item, pairs, *, pixel_size=None, title=None):
     # Gray stays one channel: a large micrograph is made RGB a tile at a time.
     values = io.to_float_intensities(image, float_scale=vgg.float_scale, source=item)
     if vgg.pixel_size is not None:
-        values = io.resample_to_pixel_size(values, pixel_size, vgg.pixel_size)
+        values = io.resample_to_pixel_size(values, pixel_size, vgg.pixel_size, source=item)
     layers = sorted({layer for layer, _ in pairs}, key=_layers.layer_order)
     # The image is prepared already: the network gets it on the 0-255 scale as is.
     network = clone(vgg).set_params(layers=layers, crop=None, pixel_size=None,
