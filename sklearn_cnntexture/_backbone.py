@@ -154,12 +154,18 @@ def forward_function(weights_key, layers, precision="float32", jit_compile=None)
 
 
 #: Tile budgets (pixels of one tile, margins included) when the user sets none.
-#: Each tile is extended by 112 pixels a side for block5, so small tiles cost
-#: time: 2**21 (1448 x 1448) leaves common SEM sizes (up to 1600 x 1200)
-#: untiled and pushes 1.4x the pixels of a huge image through the network, at
-#: about 3 GiB peak on a CPU; 2**19 keeps a process under 2 GiB for 2.1x the
-#: pixels. A GPU's memory (16 GB and more) takes 2048 x 2048.
-CPU_TILE_PIXELS = 2**21
+#: On a CPU the budget keeps a whole process, TensorFlow included, under 2.5 GiB
+#: (a laptop's share) through the five paper layers, whatever the image's size.
+#: Peak RSS grows with the tile and a little with the image (measured with
+#: benchmarks/bench_tiling.py on 1600 x 1200, 3000 x 3000, 6000 x 6000):
+#: 2**19 (724 x 724) 1.50, 1.55, 1.64 GiB (and under 2 GiB on 15000 x 15000);
+#: 3 * 2**18 1.77, 2.05, 2.13 GiB, too close to 2.5 for larger images; 2**21
+#: 3.0 GiB (1600 x 1200, untiled) and 4.9 GiB (6000 x 6000). Small tiles cost
+#: time: each is extended by 112 pixels a side for block5, so 2**19 pushes
+#: about 2.1x the pixels of a large image through the network (2**21: 1.4x),
+#: and a 1600 x 1200 SEM image goes in 12 tiles, about 1.8x the time of one
+#: untiled pass. A GPU's memory (16 GB and more) takes 2048 x 2048.
+CPU_TILE_PIXELS = 2**19
 GPU_TILE_PIXELS = 2**22
 
 

@@ -138,7 +138,9 @@ def check_tiled_equals_untiled(image, tile_pixels, tmp_path, encoders):
 
     tiles = _tiling.plan(*image.shape, "block5_conv3", tile_pixels)
     assert len(tiles) > 4  # really tiled, in both directions
-    whole = _cached_statistics(make_vgg(None), image, tmp_path, "untiled")
+    # Untiled by a budget of the whole image: the default would tile a large one.
+    untiled_budget = image.shape[0] * image.shape[1]
+    whole = _cached_statistics(make_vgg(untiled_budget), image, tmp_path, "untiled")
     before = backbone_image_count()
     parts = _cached_statistics(make_vgg(tile_pixels), image, tmp_path, "tiled")
     assert backbone_image_count() - before == len(tiles)  # one forward pass per tile
@@ -152,7 +154,7 @@ def check_tiled_equals_untiled(image, tile_pixels, tmp_path, encoders):
                 (layer, name)
     # The encoders and the union, no cache: the per-image results in memory.
     for encoder in encoders:
-        untiled = MultiLayerUnion(encoder).fit(make_vgg(None).transform([image]))
+        untiled = MultiLayerUnion(encoder).fit(make_vgg(untiled_budget).transform([image]))
         tiled_acts = make_vgg(tile_pixels).transform([image])
         tiled = MultiLayerUnion(encoder).fit(tiled_acts)
         for layer in ALL:
@@ -161,7 +163,7 @@ def check_tiled_equals_untiled(image, tile_pixels, tmp_path, encoders):
                                            untiled.encoders_[layer].cluster_centers_,
                                            rtol=1e-4, atol=1e-4)
         # Codes with one dictionary, so that only the tiling differs.
-        expected = untiled.transform(make_vgg(None).transform([image]))
+        expected = untiled.transform(make_vgg(untiled_budget).transform([image]))
         got = untiled.transform(tiled_acts)
         assert _relative_error(got, expected) < 1e-4, type(encoder).__name__
 
@@ -196,13 +198,13 @@ def test_featurize_with_a_small_tile_budget_equals_untiled(tmp_path):
     layers = ",".join(ALL)
     for encoder in ("mean", "max", "gram", "vlad"):
         tables = {}
-        for budget in (None, 2**19):
-            name = "untiled" if budget is None else "tiled"
+        # The whole image as one tile (the default, 2**19, would tile it too).
+        for name, budget in (("untiled", 2048 * 2048), ("tiled", 2**19)):
             out = tmp_path / f"{encoder}-{name}.csv"
-            tiles = [] if budget is None else ["--tile-pixels", str(budget)]
             assert main(["featurize", str(data.parent), "--out", str(out), "--weights",
                          "hed-bsds500", "--layers", layers, "--encoder", encoder,
-                         "--cache", str(tmp_path / f"cache-{name}"), *tiles]) == 0
+                         "--cache", str(tmp_path / f"cache-{name}"),
+                         "--tile-pixels", str(budget)]) == 0
             tables[name] = pd.read_csv(out)
         assert list(tables["tiled"].columns) == list(tables["untiled"].columns)
         for layer in ALL:
@@ -301,3 +303,45 @@ def test_a_transformer_saved_before_tile_pixels_loads_with_the_default():
     del vgg.tile_pixels  # as pickled (or saved with skops) before the parameter existed
     loaded = pickle.loads(pickle.dumps(vgg))
     assert loaded.get_params()["tile_pixels"] is None
+
+
+# --------------------------------------------------------------------------
+# The default tile budget fits a laptop
+
+
+#: Peak RSS of one process (TensorFlow included) the CPU default must stay under.
+LAPTOP_GIB = 2.5
+
+
+@pytest.mark.slow
+@pytest.mark.tf
+def test_the_default_tile_budget_keeps_a_sem_micrograph_under_a_laptops_share(tmp_path):
+    """A 1600 x 1200 micrograph through the five paper layers, default settings, in a
+    fresh process: peak RSS <= 2.5 GiB. With the former default (2**21) it went
+    untiled and peaked at 3.0 GiB; measured on larger images (3000 x 3000,
+    6000 x 6000) by benchmarks/bench_tiling.py, about 30 s here."""
+    import importlib.util
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from sklearn_cnntexture import _backbone
+
+    bench = Path(__file__).parents[1] / "benchmarks" / "bench_tiling.py"
+    spec = importlib.util.spec_from_file_location("bench_tiling", bench)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.TARGET_GIB == LAPTOP_GIB
+    path = tmp_path / "sem.png"
+    module.write_micrograph(path, (1200, 1600))
+    out = subprocess.run(
+        [sys.executable, str(bench), "--child", str(path), "default", "--weights", "none"],
+        # On a CPU: this is the CPU's default (a GPU's is larger, in its own memory).
+        capture_output=True, text=True, check=True, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
+    )
+    measured = json.loads(out.stdout.strip().splitlines()[-1])
+    assert measured["tile_pixels"] == _backbone.CPU_TILE_PIXELS
+    assert measured["finite"]
+    assert measured["peak_rss_gib"] <= LAPTOP_GIB, measured
