@@ -11,6 +11,7 @@ from ._backbone import backbone_image_count
 from ._layers import CONV_LAYERS, PAPER_LAYERS
 from .datasets import load_image_dataset, load_uhcs_sample
 from .encoders import GramEncoder, MaxPool, MeanPool, VLADEncoder
+from .exceptions import InputError
 from .explain import activation_heatmap, characteristic_textures, important_textures
 from .textures import FilterTextures, filter_textures
 from .union import MultiLayerUnion
@@ -24,6 +25,7 @@ __all__ = [
     "FilterTextures",
     "CONV_LAYERS",
     "GramEncoder",
+    "InputError",
     "MaxPool",
     "MeanPool",
     "MultiLayerUnion",

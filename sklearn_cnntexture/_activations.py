@@ -23,6 +23,7 @@ from collections import defaultdict
 import numpy as np
 
 from . import _backbone, _cache, _layers, _memory, _stats, _tiling, io
+from .exceptions import InputError
 from .weights import weights_fingerprint
 
 #: Most pixels one forward pass takes. Batching pays off for small images only
@@ -190,7 +191,7 @@ class Activations:
         self._pixel_sizes = None if pixel_sizes is None else list(pixel_sizes)
         if spec.preprocessing.pixel_size is not None and (
                 self._pixel_sizes is None or len(self._pixel_sizes) != len(self._images)):
-            raise ValueError("a pixel_size preprocessing needs one pixel size per image")
+            raise InputError("a pixel_size preprocessing needs one pixel size per image")
 
     def _subset(self, indices, spec=None):
         """The activations of the images at ``indices``, with their pixel sizes."""
@@ -229,7 +230,7 @@ class Activations:
         if any(isinstance(b, list) for b in batches) or len(
             {b.shape[1:] for b in batches}
         ) > 1:
-            raise ValueError(
+            raise InputError(
                 "The images have different sizes, so their activation maps do too and "
                 "cannot form one array: encode them (MeanPool, GramEncoder, ...), "
                 "iterate with iter_batches(), or set resize."
@@ -396,7 +397,7 @@ class Activations:
             Label of the progress bar (shown when the transformer is verbose).
         """
         if not self.cached:
-            raise ValueError("precompute needs a cache: set VGGLayerTransformer(cache=folder)")
+            raise InputError("precompute needs a cache: set VGGLayerTransformer(cache=folder)")
         requests = [_Request(layer, "stats", ("mean",)) for layer in self.layers]
         requests += [_Request(_layers.canonical_layer(layer), key, None, function)
                      for layer, key, function in maps]
@@ -693,7 +694,7 @@ class Activations:
         deepest = self._spec.deepest
         if min(_layers.output_size(*size, deepest)) < 1:
             need = 2 ** _layers.n_pools_before(deepest)
-            raise ValueError(
+            raise InputError(
                 f"{source} is {size[0]} x {size[1]} "
                 f"pixels; {deepest} needs at least {need} x {need} (VGG16 halves the "
                 f"size {_layers.n_pools_before(deepest)} times before it). Use a "
@@ -713,7 +714,7 @@ class Activations:
 
     def _single_layer(self, what):
         if len(self.layers) != 1:
-            raise ValueError(
+            raise InputError(
                 f"{what} needs activations of one layer, these hold {list(self.layers)}: "
                 "select one with acts['block3_conv3'] or encode all of them with "
                 "MultiLayerUnion."

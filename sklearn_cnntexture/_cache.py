@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _atomic, io
+from .exceptions import InputError
 
 #: Bumped whenever what an entry holds, or how it is computed, changes
 #: (including the rule of io.find_banner_height, which crop="auto" keys by name).
@@ -122,7 +123,7 @@ class DiskCache:
         try:
             with np.load(path) as data:
                 if _KEY not in data.files or str(data[_KEY]) != key:
-                    raise ValueError("the entry belongs to another key (copied or renamed)")
+                    raise InputError("the entry belongs to another key (copied or renamed)")
                 names = [name for name in data.files if name != _KEY] if names is None else names
                 if not set(names) <= set(data.files):
                     return None

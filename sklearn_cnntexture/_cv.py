@@ -16,6 +16,8 @@ from sklearn.model_selection import (
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import type_of_target
 
+from .exceptions import InputError
+
 __all__ = ["RepeatedGroupSplits", "check_study_data", "study_cv", "task_of"]
 
 
@@ -105,9 +107,9 @@ def study_cv(task="classification", *, n_splits=3, n_repeats=10, groups=False, r
 def check_folds(n_splits, n_repeats):
     """Refuse fold counts no cross-validation can use, before any work."""
     if not isinstance(n_splits, (int, np.integer)) or n_splits < 2:
-        raise ValueError(f"n_splits={n_splits!r}: cross-validation needs at least 2 folds")
+        raise InputError(f"n_splits={n_splits!r}: cross-validation needs at least 2 folds")
     if not isinstance(n_repeats, (int, np.integer)) or n_repeats < 1:
-        raise ValueError(f"n_repeats={n_repeats!r}: the folds must be drawn at least once")
+        raise InputError(f"n_repeats={n_repeats!r}: the folds must be drawn at least once")
 
 
 def task_of(y):
@@ -117,7 +119,7 @@ def task_of(y):
         return "regression"
     if kind in ("binary", "multiclass"):
         return "classification"
-    raise ValueError(
+    raise InputError(
         f"the target is {kind!r}: the study takes one class label per image "
         "(classification) or one number per image (regression)"
     )
@@ -133,21 +135,21 @@ def check_study_data(X, y, *, groups=None, task=None, n_splits=3):
     """
     n = len(X)
     if n == 0:
-        raise ValueError("no images: the data set is empty")
+        raise InputError("no images: the data set is empty")
     y = np.asarray(y)
     if len(y) != n:
-        raise ValueError(f"{n} images but {len(y)} labels")
+        raise InputError(f"{n} images but {len(y)} labels")
     task = task_of(y) if task is None else task
     if groups is not None and len(groups) != n:
-        raise ValueError(f"{n} images but {len(groups)} group labels")
+        raise InputError(f"{n} images but {len(groups)} group labels")
     if task == "regression":
         units = n if groups is None else len(np.unique(groups))
         if units < n_splits:
-            raise ValueError(f"{units} images/groups cannot make {n_splits} folds")
+            raise InputError(f"{units} images/groups cannot make {n_splits} folds")
         return task
     classes, counts = np.unique(y, return_counts=True)
     if len(classes) < 2:
-        raise ValueError(
+        raise InputError(
             f"only one class ('{classes[0]}'): a classification study needs at least two"
         )
     if groups is not None:
@@ -155,7 +157,7 @@ def check_study_data(X, y, *, groups=None, task=None, n_splits=3):
     few = [f"'{c}' ({k})" for c, k in zip(classes, counts) if k < n_splits]
     if few:
         unit = "groups" if groups is not None else "images"
-        raise ValueError(
+        raise InputError(
             f"{n_splits}-fold cross-validation needs at least {n_splits} {unit} per class; "
             f"too few in: {', '.join(few)}. Add {unit}, or lower the number of folds."
         )

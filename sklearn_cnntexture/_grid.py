@@ -6,6 +6,7 @@ One job: which candidates GridSearchCV compares. Public through
 
 from ._layers import IMAGE_LAYER, PAPER_LAYERS, canonical_layer
 from .encoders import ENCODERS, MeanPool, VLADEncoder
+from .exceptions import InputError
 from .union import MultiLayerUnion
 
 __all__ = ["study_grid"]
@@ -63,7 +64,7 @@ def study_grid(
     """
     unknown = [name for name in encoders if name not in ENCODERS]
     if unknown or not encoders:
-        raise ValueError(f"encoders must be among {list(ENCODERS)}, got {list(encoders)}")
+        raise InputError(f"encoders must be among {list(ENCODERS)}, got {list(encoders)}")
     layers = [canonical_layer(layer) for layer in layers]
     grid_layers = layers + ([IMAGE_LAYER] if raw_image else [])
     grid = []

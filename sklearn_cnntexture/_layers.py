@@ -7,6 +7,8 @@ TensorFlow to name a layer or count its filters.
 
 import re
 
+from .exceptions import InputError
+
 # The 13 convolutions of VGG16, in order, with the pooling layers between blocks.
 CONV_LAYERS = (
     "block1_conv1", "block1_conv2",
@@ -50,7 +52,7 @@ def canonical_layer(name):
             keras_name = f"block{match[1]}_conv{match[2]}"
             if keras_name in CONV_LAYERS:
                 return keras_name
-    raise ValueError(
+    raise InputError(
         f"Unknown layer {name!r}. Use a VGG16 convolution by Keras name "
         f"({', '.join(CONV_LAYERS)}), by the paper's name (C1_2, C2_2, C3_3, C4_3, "
         f"C5_3, ...), or {IMAGE_LAYER!r} for the raw image."

@@ -23,6 +23,7 @@ from sklearn.utils import Bunch
 from ._cv import study_cv, task_of
 from ._progress import fit_progress
 from ._table import describe_params
+from .exceptions import InputError
 
 __all__ = ["check_nested_data", "nested_study", "routing_for"]
 
@@ -59,7 +60,7 @@ def check_nested_data(y, *, groups=None, task="classification", n_splits=3):
     few = [f"'{c}' ({k})" for c, k in counts.items() if k - -(-k // n_splits) < n_splits]
     if few:
         need = next(k for k in range(n_splits, 10 * n_splits) if k - -(-k // n_splits) >= n_splits)
-        raise ValueError(
+        raise InputError(
             f"nested CV with {n_splits} folds needs at least {need} {kind} per class (each "
             f"outer training part is cut into {n_splits} inner folds); too few in: "
             f"{', '.join(few)}. Drop nested, or lower the number of folds.")

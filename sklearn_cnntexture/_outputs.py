@@ -5,15 +5,16 @@ images a CSV lists), not a model file, not a weights file, not a study
 folder read back. An output folder never lies inside the data folder (later
 runs would read it as a class of images) and never holds an input. Each
 check creates nothing and raises ``ValueError`` in one line naming the
-option and both paths.
+option and both paths (:class:`~sklearn_cnntexture.exceptions.InputError`).
 """
 
 import os
 from pathlib import Path
 
 from .datasets import is_inside
+from .exceptions import InputError
 
-__all__ = ["check_not_input", "check_writable"]
+__all__ = ["check_not_input", "check_outputs", "check_writable"]
 
 
 def check_writable(option, path, *, folder):
@@ -29,16 +30,16 @@ def check_writable(option, path, *, folder):
     """
     path = Path(path)
     if folder and path.exists() and not path.is_dir():
-        raise ValueError(f"{option} {path} is an existing file, not a folder")
+        raise InputError(f"{option} {path} is an existing file, not a folder")
     if not folder and path.is_dir():
-        raise ValueError(f"{option} {path} is a folder; give a file name")
+        raise InputError(f"{option} {path} is a folder; give a file name")
     ancestor = path if folder else path.parent
     while not ancestor.exists():
         ancestor = ancestor.parent
     if not ancestor.is_dir():
-        raise ValueError(f"{option} {path}: {ancestor} is a file, so it cannot hold a folder")
+        raise InputError(f"{option} {path}: {ancestor} is a file, so it cannot hold a folder")
     if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise ValueError(f"{option} {path}: no permission to write in {ancestor}")
+        raise InputError(f"{option} {path}: no permission to write in {ancestor}")
 
 
 def _same(a, b):
@@ -69,7 +70,7 @@ def check_not_input(option, path, inputs, *, folder, data_folder=None):
     """
     path = Path(path)
     if data_folder is not None and is_inside(path, data_folder):
-        raise ValueError(
+        raise InputError(
             f"{option} {path} is inside the data folder {data_folder}: later runs would read "
             "it as images of a class; choose a place outside the data"
         )
@@ -78,11 +79,32 @@ def check_not_input(option, path, inputs, *, folder, data_folder=None):
             continue
         where = Path(where)
         if _same(path, where):
-            raise ValueError(f"{option} {path} is {name} ({where}): an output never replaces "
+            raise InputError(f"{option} {path} is {name} ({where}): an output never replaces "
                              "an input; choose another name")
         if where.is_dir() and is_inside(path, where):
-            raise ValueError(f"{option} {path} lies inside {name} ({where}), which this command "
+            raise InputError(f"{option} {path} lies inside {name} ({where}), which this command "
                              "reads: choose a place outside it")
         if folder and is_inside(where, path):
-            raise ValueError(f"{option} {path} holds {name} ({where}), which this command "
+            raise InputError(f"{option} {path} holds {name} ({where}), which this command "
                              "reads: an output folder is the command's own; choose another")
+
+
+def check_outputs(outputs, inputs, *, data_folder=None, images=()):
+    """Check every path a command will write, before any work.
+
+    Parameters
+    ----------
+    outputs : iterable of (str, str or path, bool)
+        How each output is named, where it goes, and whether it is a folder.
+    inputs : iterable of (str, str or path or None)
+        What the command reads (see :func:`check_not_input`).
+    data_folder : str or path, optional
+        The folder read as class sub-folders.
+    images : iterable of str
+        The images a CSV lists: no output may be one of them.
+    """
+    images = [("an image of DATA", path) for path in images]
+    for option, path, folder in outputs:
+        check_not_input(option, path, [*inputs, *images], folder=folder,
+                        data_folder=data_folder)
+        check_writable(option, path, folder=folder)

@@ -30,6 +30,8 @@ its map, so a large image can be computed tile by tile (``_tiling.py``).
 
 import numpy as np
 
+from .exceptions import InputError
+
 #: Every statistic there is, in the order they are stored.
 STATISTICS = ("mean", "max", "gram", "n_locations", "descriptors")
 
@@ -71,7 +73,7 @@ def compute(F, names, *, seeds=None):
         elif name == "descriptors":
             values = [_descriptor_sample(f, seed) for f, seed in zip(F, seeds, strict=True)]
         else:
-            raise ValueError(f"unknown statistic {name!r}; expected one of {STATISTICS}")
+            raise InputError(f"unknown statistic {name!r}; expected one of {STATISTICS}")
         out[name] = values
     return out
 
@@ -126,7 +128,7 @@ class Accumulator:
         self.names = tuple(names)
         unknown = set(self.names) - set(STATISTICS)
         if unknown:
-            raise ValueError(f"unknown statistic {unknown.pop()!r}; expected one of {STATISTICS}")
+            raise InputError(f"unknown statistic {unknown.pop()!r}; expected one of {STATISTICS}")
         self.map_size = tuple(map_size)
         self._count = 0
         self._sum = self._max = self._gram = self._descriptors = None
@@ -164,7 +166,7 @@ class Accumulator:
         """The statistics of the whole map: a dict from name to one image's array."""
         expected = self.map_size[0] * self.map_size[1]
         if self._count != expected:
-            raise ValueError(
+            raise InputError(
                 f"the blocks added cover {self._count} locations of a map of {expected}"
             )
         out = {}

@@ -10,6 +10,7 @@ from sklearn.utils import Bunch
 
 from ._layers import IMAGE_LAYER, canonical_layer, layer_order, n_channels
 from .encoders import ENCODERS, GramEncoder, MeanPool, VLADEncoder, encoder_name
+from .exceptions import InputError
 from .models import model_name
 from .union import UNION, MultiLayerUnion
 
@@ -212,7 +213,7 @@ def best_explainable(results):
     candidates = results[results["encoder"].isin(EXPLAINABLE)
                          & (results["layer"] != IMAGE_LAYER)]
     if candidates.empty:
-        raise ValueError("the study has no mean or max CNN features to explain")
+        raise InputError("the study has no mean or max CNN features to explain")
     best = candidates.loc[candidates[f"{metric}_mean"].idxmax()]
     layers = [best["layer"]]
     if best["layer"] == UNION:

@@ -24,6 +24,7 @@ the map (up to float rounding) and maxima are equal.
 import dataclasses
 
 from . import _layers
+from .exceptions import InputError
 
 
 def receptive_radius(layer):
@@ -132,7 +133,7 @@ def plan(height, width, deepest, max_pixels):
     if height * width <= max_pixels:
         return [Tile(slice(0, height), slice(0, width), (0, height), (0, width))]
     if max_pixels < min_tile_pixels(deepest):
-        raise ValueError(
+        raise InputError(
             f"tile_pixels={max_pixels} is too small for {deepest}: a tile needs a margin of "
             f"{margin(deepest)} pixels on each side, so at least {min_tile_pixels(deepest)} "
             "pixels"

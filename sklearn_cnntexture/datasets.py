@@ -24,6 +24,7 @@ from collections import defaultdict
 import numpy as np
 from sklearn.utils import Bunch
 
+from .exceptions import InputError
 from .io import (
     IMAGE_SUFFIXES,
     DataWarning,
@@ -232,13 +233,13 @@ def _warn_skipped(skipped, root, stacklevel):
 def _columns_from_folder(folder):
     """Read a folder-per-class layout into {"path": [...], "label": [...]}."""
     if (folder / OUTPUT_MARKER).exists():
-        raise ValueError(
+        raise InputError(
             f"'{folder}' was written by sklearn-cnntexture (it holds '{OUTPUT_MARKER}'): it "
             f"is an output folder, not a data set; {_LAYOUT}"
         )
     loose = list_image_files(folder)
     if loose:
-        raise ValueError(
+        raise InputError(
             f"'{folder}' has image files directly inside it ({_some([p.name for p in loose])}); "
             f"{_LAYOUT}. Move the images into one folder per class, e.g. "
             f"'{folder / '<class>' / loose[0].name}', or list them with their labels in a CSV "
@@ -248,11 +249,11 @@ def _columns_from_folder(folder):
     if not class_dirs:
         found = sorted(p.name for p in folder.iterdir())
         what = f"found only {_some(found)}" if found else "the folder is empty"
-        raise ValueError(f"'{folder}' has no class sub-folders ({what}); {_LAYOUT}")
+        raise InputError(f"'{folder}' has no class sub-folders ({what}); {_LAYOUT}")
     files = {d: list_image_files(d) for d in class_dirs}
     empty = [str(d) for d in class_dirs if not files[d]]
     if empty:
-        raise ValueError(
+        raise InputError(
             f"class folder(s) with no image files: {_some(empty)}. Every sub-folder of "
             f"'{folder}' is a class and must hold images ({', '.join(IMAGE_SUFFIXES)}) "
             "directly inside it; remove other folders or hide them (a name starting with '.')."
@@ -279,14 +280,14 @@ def _read_csv(csv_path):
         with open(csv_path, newline="", encoding="utf-8-sig") as f:  # -sig: Excel's BOM
             text = f.read()
     except UnicodeDecodeError as exc:
-        raise ValueError(
+        raise InputError(
             f"CSV file '{csv_path}' is not UTF-8 text ({exc}); save it as UTF-8"
         ) from exc
     if not text.strip():
-        raise ValueError(f"CSV file '{csv_path}' is empty; {_CSV_LAYOUT}")
+        raise InputError(f"CSV file '{csv_path}' is empty; {_CSV_LAYOUT}")
     lines = text.splitlines(keepends=True)
     if not lines[0].strip():
-        raise ValueError(f"CSV file '{csv_path}' starts with a blank line; {_CSV_LAYOUT}")
+        raise InputError(f"CSV file '{csv_path}' starts with a blank line; {_CSV_LAYOUT}")
     reader = csv.DictReader(lines)
     names = [name.strip() for name in reader.fieldnames]
     reader.fieldnames = names
@@ -297,7 +298,7 @@ def _read_csv(csv_path):
 def _check_csv_columns(csv_path, names, labelled=True):
     if not labelled:  # images to predict: labels are welcome, not needed
         if "path" not in names or ("label" in names and "target" in names):
-            raise ValueError(f"'{csv_path}' needs a 'path' column (and at most one of "
+            raise InputError(f"'{csv_path}' needs a 'path' column (and at most one of "
                              f"'label' and 'target'); found columns: {names}")
         return
     expected = (
@@ -306,15 +307,15 @@ def _check_csv_columns(csv_path, names, labelled=True):
     )
     duplicated = sorted({name for name in names if names.count(name) > 1})
     if duplicated:
-        raise ValueError(f"{expected}; columns {_some(duplicated)} appear more than once")
+        raise InputError(f"{expected}; columns {_some(duplicated)} appear more than once")
     if "path" not in names or ("label" in names) == ("target" in names):
-        raise ValueError(f"{expected}; found columns: {names}")
+        raise InputError(f"{expected}; found columns: {names}")
 
 
 def _cell(csv_path, line, row, column):
     value = (row.get(column) or "").strip()  # None where the row is short
     if not value:
-        raise ValueError(f"'{csv_path}', line {line}: the '{column}' cell is empty")
+        raise InputError(f"'{csv_path}', line {line}: the '{column}' cell is empty")
     return value
 
 
@@ -324,7 +325,7 @@ def _number(csv_path, line, value):
     except ValueError:
         number = math.nan
     if not math.isfinite(number):
-        raise ValueError(
+        raise InputError(
             f"'{csv_path}', line {line}: target {value!r} is not a finite number; the "
             "'target' column holds numbers (regression). For class names use a 'label' column."
         )
@@ -341,7 +342,7 @@ def _pixel_size(csv_path, line, row):
     except ValueError:
         number = math.nan
     if not (math.isfinite(number) and number > 0):
-        raise ValueError(f"'{csv_path}', line {line}: pixel_size {value!r} is not a positive "
+        raise InputError(f"'{csv_path}', line {line}: pixel_size {value!r} is not a positive "
                          "number of micrometres per pixel")
     return number
 
@@ -351,7 +352,7 @@ def _columns_from_csv(csv_path, labelled=True):
     names, rows = _read_csv(csv_path)
     _check_csv_columns(csv_path, names, labelled)
     if not rows:
-        raise ValueError(
+        raise InputError(
             f"CSV file '{csv_path}' has a header but no rows; add one line per image"
         )
     wanted = [c for c in ("path", "label", "target", "group") if c in names]
@@ -372,11 +373,11 @@ def _columns_from_csv(csv_path, labelled=True):
     duplicates = [f"{path} (lines {', '.join(map(str, found))})"
                   for path, found in lines.items() if len(found) > 1]
     if duplicates:
-        raise ValueError(f"'{csv_path}' lists images more than once: {_some(duplicates)}")
+        raise InputError(f"'{csv_path}' lists images more than once: {_some(duplicates)}")
     folders = [path for path in columns["path"] if os.path.isdir(path)]
     if folders:
         what = "is a folder, not an image" if len(folders) == 1 else "are folders, not images"
-        raise ValueError(f"{len(folders)} of the {len(rows)} paths listed in '{csv_path}' {what}: "
+        raise InputError(f"{len(folders)} of the {len(rows)} paths listed in '{csv_path}' {what}: "
                          f"{_some(folders)}; list one image file per line")
     missing = [path for path in columns["path"] if not os.path.isfile(path)]
     if missing:
@@ -398,7 +399,7 @@ def _check_images(paths):
     if problems:
         listed = "\n  ".join(problems[:_N_NAMED])
         more = f"\n  ... and {len(problems) - _N_NAMED} more" if len(problems) > _N_NAMED else ""
-        raise ValueError(
+        raise InputError(
             f"{len(problems)} of the {len(paths)} files cannot be read as images:"
             f"\n  {listed}{more}"
         )
@@ -555,7 +556,7 @@ def load_image_dataset(source, *, check_files=True):
     elif path.suffix.lower() == ".csv":
         columns = _columns_from_csv(path)
     else:
-        raise ValueError(f"data set source '{path}' is a file but not a .csv file; {_LAYOUT}")
+        raise InputError(f"data set source '{path}' is a file but not a .csv file; {_LAYOUT}")
     if check_files:
         _check_images(columns["path"])
     return _bunch(columns, str(path))
@@ -640,11 +641,11 @@ def load_images_to_predict(source, *, check_files=True):
                                path, check_files)
         if path.suffix.lower() in IMAGE_SUFFIXES:
             return _unlabelled([str(path)], None, path, check_files)
-        raise ValueError(f"'{path}' is neither an image file ({', '.join(IMAGE_SUFFIXES)}), a "
+        raise InputError(f"'{path}' is neither an image file ({', '.join(IMAGE_SUFFIXES)}), a "
                          "folder of images or of class folders, nor a .csv file with a 'path' "
                          "column")
     if (path / OUTPUT_MARKER).exists():
-        raise ValueError(f"'{path}' was written by sklearn-cnntexture (it holds "
+        raise InputError(f"'{path}' was written by sklearn-cnntexture (it holds "
                          f"'{OUTPUT_MARKER}'): it is an output folder, not images")
     loose = list_image_files(path)
     if not loose:
@@ -653,7 +654,7 @@ def load_images_to_predict(source, *, check_files=True):
     classes = [p.name for p in sorted(entries) if p.is_dir()
                and not (p / OUTPUT_MARKER).exists() and list_image_files(p)]
     if classes:
-        raise ValueError(
+        raise InputError(
             f"'{path}' holds both images directly inside it ({_some([p.name for p in loose])}) "
             f"and folders of images ({_some(classes)}): reading either would leave the other "
             "out. Put the loose images in a folder of their own (or in their class folder), "

@@ -60,6 +60,7 @@ from sklearn.utils.validation import (
 from threadpoolctl import threadpool_limits
 
 from . import _stats
+from .exceptions import InputError
 
 _CHUNK = 256  # samples per step when the input is one in-memory array
 
@@ -183,7 +184,7 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
             # (In a Pipeline, input_features are VGGLayerTransformer's
             # "block3_conv3__17" names; the layer is already in the prefix.)
             if input_features is not None and len(input_features) != self.n_features_in_:
-                raise ValueError(
+                raise InputError(
                     f"input_features has {len(input_features)} names, but "
                     f"{type(self).__name__} was fitted on {self.n_features_in_} filters"
                 )
@@ -207,7 +208,7 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
     def _encode_all(self, groups):
         parts = [self._encode(F) for F in groups]
         if not parts:
-            raise ValueError("no samples to encode")
+            raise InputError("no samples to encode")
         return np.concatenate(parts)
 
     def _encode_source(self, X):
@@ -244,7 +245,7 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
         if array.ndim == 2:
             array = array[:, np.newaxis, :]
         if 0 in array.shape[1:-1]:
-            raise ValueError(f"X has shape {array.shape}: samples without locations")
+            raise InputError(f"X has shape {array.shape}: samples without locations")
         if reset:
             self.layer_ = None
         chunks = range(0, len(array), _CHUNK)
@@ -257,7 +258,7 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
                 sample, allow_nd=True, dtype=[np.float64, np.float32], input_name=f"X[{i}]"
             )
             if samples and sample.shape[-1] != samples[0].shape[-1]:
-                raise ValueError(
+                raise InputError(
                     f"X[{i}] has {sample.shape[-1]} channels, X[0] has {samples[0].shape[-1]}"
                 )
             samples.append(sample)
@@ -270,7 +271,7 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
 
     def _check_source(self, X, *, reset):
         if len(X.layers) != 1:
-            raise ValueError(
+            raise InputError(
                 f"{type(self).__name__} got activations of {len(X.layers)} layers "
                 f"{list(X.layers)}; wrap it in MultiLayerUnion({type(self).__name__}()) "
                 "to encode each layer and concatenate the features."
@@ -287,12 +288,12 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
             self.layer_ = layer
             return
         if n_features != self.n_features_in_:
-            raise ValueError(
+            raise InputError(
                 f"X has {n_features} features, but {type(self).__name__} is expecting "
                 f"{self.n_features_in_} features as input."
             )
         if layer is not None and self.layer_ is not None and layer != self.layer_:
-            raise ValueError(
+            raise InputError(
                 f"{type(self).__name__} was fitted on activations of {self.layer_}, "
                 f"got {layer}"
             )
@@ -552,7 +553,7 @@ class VLADEncoder(_BaseEncoder):
 
     def _check_sample_size(self):
         if self.max_descriptors < self.n_words:
-            raise ValueError(
+            raise InputError(
                 f"max_descriptors={self.max_descriptors} is below n_words={self.n_words}: "
                 "k-means needs at least one descriptor per word"
             )
@@ -625,7 +626,7 @@ class VLADEncoder(_BaseEncoder):
     def _fit_words(self, descriptors, rng):
         n = 0 if descriptors is None else len(descriptors)
         if n < self.n_words:
-            raise ValueError(
+            raise InputError(
                 f"VLADEncoder needs at least n_words={self.n_words} local descriptors to "
                 f"learn its dictionary, got n_samples={n}; lower n_words or give more data."
             )
@@ -756,7 +757,7 @@ def encoder_name(encoder):
     if "encoder" in encoder.get_params(deep=False):
         encoder = encoder.get_params(deep=False)["encoder"] or MeanPool()
     if type(encoder) not in ENCODERS.values():
-        raise ValueError(
+        raise InputError(
             f"{type(encoder).__name__} is not one of the encoders {list(ENCODERS)}"
         )
     return type(encoder)._name

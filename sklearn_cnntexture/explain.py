@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _layers, io
+from .exceptions import InputError
 
 # -- feature names -> (layer, filter) ------------------------------------------
 
@@ -59,20 +60,20 @@ def _parse_feature_name(name):
     """``(layer or None, filter)`` of a mean or max feature name; error otherwise."""
     match = _NAME.search(str(name))
     if match is None:
-        raise ValueError(
+        raise InputError(
             f"feature {name!r} is not a texture feature name like "
             "'block3_conv3__mean__17': the features must come from MeanPool or MaxPool "
             "(alone or in MultiLayerUnion), after VGGLayerTransformer, with no step that "
             "renames them (such as PCA) in between"
         )
     if match["encoder"] in ("mean", "max") and not match["token"].isdigit():
-        raise ValueError(
+        raise InputError(
             f"feature {name!r} names its channel {match['token']!r}, not a filter index: "
             "fit the encoder on VGGLayerTransformer's activations so that its features "
             "are named by filter"
         )
     if match["encoder"] in ("gram", "vlad"):
-        raise ValueError(
+        raise InputError(
             f"feature {name!r} is a {match['encoder']} feature. Only mean and max features "
             "are one filter each (Gram entries pair two filters, VLAD entries a visual word "
             "and a filter), so they cannot be shown as one filter's texture: use MeanPool "
@@ -87,7 +88,7 @@ def _split_model(model):
 
     if isinstance(model, Pipeline):
         if len(model.steps) < 2:
-            raise ValueError("model is a one-step Pipeline: there are no features to explain")
+            raise InputError("model is a one-step Pipeline: there are no features to explain")
         return model[:-1], model[-1]
     return None, model
 
@@ -97,7 +98,7 @@ def _feature_names(featurizer, estimator):
         return np.asarray(featurizer.get_feature_names_out(), dtype=object)
     names = getattr(estimator, "feature_names_in_", None)
     if names is None:
-        raise ValueError(
+        raise InputError(
             f"model is a {type(estimator).__name__} fitted on unnamed columns, so its "
             "features cannot be traced to filters: pass the whole Pipeline "
             "(VGGLayerTransformer, encoder, model), or fit the model on a DataFrame of "
@@ -198,7 +199,7 @@ def important_textures(model, *, top_k=10, X=None, y=None, importances=None):
     names = _feature_names(featurizer, estimator)
     if importances is None:
         if not hasattr(estimator, "feature_importances_"):
-            raise ValueError(
+            raise InputError(
                 f"the model's final step ({type(estimator).__name__}) has no "
                 "feature_importances_ (is it fitted, and a tree ensemble?); pass "
                 "importances= yourself, e.g. from sklearn.inspection.permutation_importance"
@@ -206,7 +207,7 @@ def important_textures(model, *, top_k=10, X=None, y=None, importances=None):
         importances = estimator.feature_importances_
     importances = np.asarray(importances, dtype=float).ravel()
     if len(importances) != len(names):
-        raise ValueError(
+        raise InputError(
             f"importances has {len(importances)} values but the model has "
             f"{len(names)} features"
         )
@@ -222,12 +223,12 @@ def important_textures(model, *, top_k=10, X=None, y=None, importances=None):
         }
     )
     if (X is None) != (y is None):
-        raise ValueError("pass both X and y to add the per-class mean activations, or neither")
+        raise InputError("pass both X and y to add the per-class mean activations, or neither")
     if X is not None:
         features = np.asarray(X if featurizer is None else featurizer.transform(X), dtype=float)
         y = _labels(y, len(features))
         if features.shape[1] != len(names):
-            raise ValueError(f"X has {features.shape[1]} features, the model {len(names)}")
+            raise InputError(f"X has {features.shape[1]} features, the model {len(names)}")
         for column, means in _class_means(features, y, np.unique(y)).items():
             table[column] = means[order]
     return table
@@ -326,13 +327,13 @@ def characteristic_textures(X, y, *, model=None, feature_names=None, top_k=1):
     else:
         names = np.asarray(feature_names, dtype=object)
         if names.shape != (m,):
-            raise ValueError(f"feature_names has {names.size} names, X has {m} columns")
+            raise InputError(f"feature_names has {names.size} names, X has {m} columns")
         parsed = [_parse_feature_name(name) for name in names]
     classes = np.unique(y)
     if len(classes) < 2:
-        raise ValueError(f"y has {len(classes)} class; characteristic textures need at least 2")
+        raise InputError(f"y has {len(classes)} class; characteristic textures need at least 2")
     if n < 3:
-        raise ValueError(f"X has {n} images; the pooled standard deviation needs at least 3")
+        raise InputError(f"X has {n} images; the pooled standard deviation needs at least 3")
     top_k = _top_k(top_k)
     scores = standardized_mean_difference(features, y, classes)
     means = _class_means(features, y, classes)
@@ -399,7 +400,7 @@ def standardized_mean_difference(features, y, classes=None):
         inside, outside = features[y == c], features[y != c]
         n_in, n_out = len(inside), len(outside)
         if n_in == 0 or n_out == 0:
-            raise ValueError(f"class {c!r} needs images both in it and outside it")
+            raise InputError(f"class {c!r} needs images both in it and outside it")
         ss = ((inside - inside.mean(axis=0)) ** 2).sum(axis=0) + (
             (outside - outside.mean(axis=0)) ** 2
         ).sum(axis=0)
@@ -485,7 +486,7 @@ def _one_image(image, crop):
         image = io.read_image(image)
     image = np.asarray(image)
     if image.ndim not in (2, 3):
-        raise ValueError(
+        raise InputError(
             f"image has shape {image.shape}: pass one image (H, W) or (H, W, C), "
             "or a file path"
         )
@@ -494,10 +495,10 @@ def _one_image(image, crop):
 
 def _one_filter(filter, layer):
     if not (_is_int(filter) or (isinstance(filter, np.ndarray) and filter.ndim == 0)):
-        raise ValueError(f"filter must be one filter index (an int), got {filter!r}")
+        raise InputError(f"filter must be one filter index (an int), got {filter!r}")
     n_filters = _layers.n_channels(layer)
     if not 0 <= int(filter) < n_filters:
-        raise ValueError(
+        raise InputError(
             f"filter=[{int(filter)}] out of range: {layer} has {n_filters} filters, "
             f"indices 0 to {n_filters - 1}"
         )
@@ -608,7 +609,7 @@ def explain_model(
     from sklearn.utils import Bunch
 
     if encoder not in ("mean", "max"):
-        raise ValueError(
+        raise InputError(
             f"encoder={encoder!r}: only mean and max features are one filter each, so only "
             "they can be explained with filter textures (Gram and VLAD features mix filters)"
         )
@@ -691,7 +692,7 @@ def _top_k(top_k):
     if top_k is None:
         return None
     if not _is_int(top_k) or top_k < 1:
-        raise ValueError(f"top_k must be a positive integer or None, got {top_k!r}")
+        raise InputError(f"top_k must be a positive integer or None, got {top_k!r}")
     return int(top_k)
 
 
@@ -699,7 +700,7 @@ def _canonical(layer, name):
     try:
         return _layers.canonical_layer(layer)
     except ValueError as exc:
-        raise ValueError(f"{name}: {exc}") from None
+        raise InputError(f"{name}: {exc}") from None
 
 
 def _is_int(value):
@@ -715,5 +716,5 @@ def _labels(y, n):
 
     y = column_or_1d(y, warn=True)
     if len(y) != n:
-        raise ValueError(f"y has {len(y)} labels but there are {n} images")
+        raise InputError(f"y has {len(y)} labels but there are {n} images")
     return y

@@ -11,11 +11,15 @@ from sklearn.pipeline import Pipeline
 
 from . import io, parallel
 from .encoders import ENCODERS
+from .exceptions import InputError
 from .provenance import provenance
 from .union import MultiLayerUnion
 from .vgg import VGGLayerTransformer
 
-__all__ = ["check_replaceable_parts", "featurize", "featurize_to_parquet", "make_featurizer"]
+__all__ = [
+    "check_replaceable_parts", "featurize", "featurize_to_parquet", "make_featurizer",
+    "write_table",
+]
 
 
 def make_featurizer(vgg=None, encoder="mean"):
@@ -49,7 +53,7 @@ def make_featurizer(vgg=None, encoder="mean"):
     """
     if isinstance(encoder, str):
         if encoder not in ENCODERS:
-            raise ValueError(f"encoder must be one of {list(ENCODERS)}, got {encoder!r}")
+            raise InputError(f"encoder must be one of {list(ENCODERS)}, got {encoder!r}")
         encoder = ENCODERS[encoder]()
     vgg = VGGLayerTransformer() if vgg is None else clone(vgg)
     layers = vgg.layers
@@ -183,11 +187,11 @@ def check_replaceable_parts(folder):
     if not folder.exists():
         return
     if not folder.is_dir():
-        raise ValueError(f"'{folder}' is an existing file, not a folder of Parquet parts")
+        raise InputError(f"'{folder}' is an existing file, not a folder of Parquet parts")
     foreign = sorted(p.name for p in folder.iterdir()
                      if p.name != _PROVENANCE and not re.fullmatch(r"part-\d{5}\.parquet", p.name))
     if foreign:
-        raise ValueError(f"'{folder}' holds files that are not Parquet parts of this tool "
+        raise InputError(f"'{folder}' holds files that are not Parquet parts of this tool "
                          f"({', '.join(foreign[:3])}{', ...' if len(foreign) > 3 else ''}): "
                          "it is not replaced; choose another --out")
 
@@ -221,3 +225,28 @@ def _write_part(pipeline, X, indices, columns, path):
     with atomic_path(path) as tmp:
         table.to_parquet(tmp, index=False)
     return path
+
+
+def write_table(table, path):
+    """Write a features table as CSV or Parquet (by the suffix), and its provenance beside.
+
+    Each file is written whole or not at all: ``path`` and ``path.json``, the
+    provenance of :func:`featurize`'s table (weights, preprocessing, versions).
+
+    Returns
+    -------
+    paths : list of pathlib.Path
+        The table, then its provenance.
+    """
+    from pathlib import Path
+
+    from ._atomic import atomic_path, write_text
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        if path.suffix.lower() == ".csv":
+            table.to_csv(tmp, index=False)
+        else:
+            table.to_parquet(tmp, index=False)
+    record = json.dumps(table.attrs.get("provenance", {}), indent=1, default=str) + "\n"
+    return [path, Path(write_text(path.with_name(path.name + ".json"), record))]

@@ -75,6 +75,8 @@ import numpy as np
 import tifffile
 from PIL import Image
 
+from .exceptions import InputError
+
 __all__ = [
     "IMAGE_SUFFIXES",
     "MAX_IMAGE_PIXELS",
@@ -297,7 +299,7 @@ def read_image(path):
     with _reported_as_unreadable(path):
         image = reader(path)
     if image.size == 0:
-        raise ValueError(f"image file '{path}' holds a zero-size image (shape {image.shape})")
+        raise InputError(f"image file '{path}' holds a zero-size image (shape {image.shape})")
     if image.dtype == np.bool_:  # bilevel TIFF; match Pillow's "1" -> "L"
         return image.astype(np.uint8) * np.uint8(255)
     # Big-endian files (TIFF, 16-bit PNG) give e.g. '>u2'; downstream code
@@ -385,7 +387,7 @@ def image_size(path):
                 size = (im.height, im.width)
                 _check_single_frame(im, path)
     if 0 in size:
-        raise ValueError(f"image file '{path}' holds a zero-size image (shape {size})")
+        raise InputError(f"image file '{path}' holds a zero-size image (shape {size})")
     _check_pixel_count(path, size)
     return size
 
@@ -402,7 +404,7 @@ def _check_file(path):
     if path.is_dir():
         raise IsADirectoryError(f"expected an image file, got a directory: '{path}'")
     if path.stat().st_size == 0:
-        raise ValueError(f"cannot read image file '{path}': the file is empty (0 bytes)")
+        raise InputError(f"cannot read image file '{path}': the file is empty (0 bytes)")
     return path
 
 
@@ -434,11 +436,11 @@ def _reported_as_unreadable(path):
     except _UnsupportedImageError:
         raise  # already names the file and says what to do
     except _DECODE_ERRORS as exc:
-        raise ValueError(f"cannot read image file '{path}': {_reason(exc)}") from exc
+        raise InputError(f"cannot read image file '{path}': {_reason(exc)}") from exc
     except RuntimeError as exc:
         if not _raised_by_codec(exc):
             raise  # a bug, not a bad file
-        raise ValueError(f"cannot read image file '{path}': {_reason(exc)}") from exc
+        raise InputError(f"cannot read image file '{path}': {_reason(exc)}") from exc
     except MemoryError as exc:
         # Not a bad file (the size passed the header check): keep the type,
         # add the name.
@@ -522,7 +524,7 @@ def _has_gray_palette(im):
 def _single_page(tif, path):
     n_pages = len(tif.pages)
     if n_pages == 0:
-        raise ValueError("the TIFF holds no image pages")  # reported as unreadable
+        raise InputError("the TIFF holds no image pages")  # reported as unreadable
     if n_pages > 1:
         raise _UnsupportedImageError(
             f"TIFF file '{path}' has {n_pages} pages; read_image reads single images "
@@ -595,13 +597,13 @@ def _check_pixel_dtype(array, source):
 
 def _check_shape(array, source):
     if array.ndim not in (2, 3):
-        raise ValueError(
+        raise InputError(
             f"{source} has shape {array.shape}; expected (H, W) grayscale or (H, W, C) colour"
         )
     if array.size == 0:
-        raise ValueError(f"{source} is empty (shape {array.shape})")
+        raise InputError(f"{source} is empty (shape {array.shape})")
     if array.ndim == 3 and array.shape[2] not in (1, 3):
-        raise ValueError(
+        raise InputError(
             f"{source} has {array.shape[2]} channels (shape {array.shape}); expected 1 "
             "(grayscale) or 3 (RGB). If the last channel is alpha, drop it first, "
             "e.g. image[..., :3]"
@@ -703,15 +705,15 @@ def _float_intensities(image, float_scale, source):
     source = "image" if source is None else str(source)
     if isinstance(float_scale, bool) or not isinstance(float_scale, Real) \
             or not np.isfinite(float_scale) or float_scale <= 0:
-        raise ValueError(f"float_scale must be a positive finite number, got {float_scale!r}")
+        raise InputError(f"float_scale must be a positive finite number, got {float_scale!r}")
     array = np.asarray(image)
     _check_pixel_dtype(array, source)
     _check_shape(array, source)
     if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
-        raise ValueError(f"{source} contains NaN or infinite pixel values")
+        raise InputError(f"{source} contains NaN or infinite pixel values")
     values = _to_0_255(array, float_scale)
     if not np.isfinite(values).all():
-        raise ValueError(
+        raise InputError(
             f"{source} has pixel values too large for float32 after scaling by "
             f"float_scale={float_scale!r}"
         )
@@ -729,7 +731,7 @@ def _check_size(size):
         and all(isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in size)
     )
     if not ok:
-        raise ValueError(
+        raise InputError(
             f"resize must be a (height, width) pair of positive integers, got {size!r}"
         )
     return int(size[0]), int(size[1])
@@ -764,7 +766,7 @@ def resize_image(image, size):
     height, width = _check_size(size)
     image = np.asarray(image, dtype=np.float32)
     if image.ndim != 3:
-        raise ValueError(f"resize_image expects an (H, W, C) image, got shape {image.shape}")
+        raise InputError(f"resize_image expects an (H, W, C) image, got shape {image.shape}")
     if image.shape[:2] == (height, width):
         return image
     channels = [
@@ -835,22 +837,22 @@ def check_crop(crop):
     >>> check_crop(1.5)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: crop as a float is a fraction of the image height and must be in [0, 1), ...
+    sklearn_cnntexture.exceptions.InputError: crop as a float is a fraction of the image ...
     """
     if crop is None:
         return crop
     if isinstance(crop, str):
         if crop == "auto":
             return crop
-        raise ValueError(f"crop must be {_CROP_FORMS}; got the string {crop!r}")  # "Auto", "10"
+        raise InputError(f"crop must be {_CROP_FORMS}; got the string {crop!r}")  # "Auto", "10"
     if isinstance(crop, (bool, np.bool_)) or not isinstance(crop, Real):
         raise TypeError(f"crop must be {_CROP_FORMS}; got {crop!r} of type {type(crop).__name__}")
     if isinstance(crop, Integral):
         if crop < 0:
-            raise ValueError(f"crop must be {_CROP_FORMS}; got the negative int {crop!r}")
+            raise InputError(f"crop must be {_CROP_FORMS}; got the negative int {crop!r}")
         return int(crop)
     if not 0 <= crop < 1:  # also rejects NaN
-        raise ValueError(
+        raise InputError(
             f"crop as a float is a fraction of the image height and must be in [0, 1), got "
             f"{crop!r}; for a number of rows pass an int. crop must be {_CROP_FORMS}"
         )
@@ -897,13 +899,13 @@ def crop_bottom(image, crop, *, source=None):
     >>> crop_bottom(image, 100, source="scan.tif")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: crop=100 would remove all 100 rows of scan.tif (100 rows high), leaving no ...
+    sklearn_cnntexture.exceptions.InputError: crop=100 would remove all 100 rows of scan.tif ...
     """
     crop = check_crop(crop)
     source = "image" if source is None else str(source)
     image = np.asarray(image)
     if image.ndim not in (2, 3):
-        raise ValueError(
+        raise InputError(
             f"{source} has shape {image.shape}; expected (H, W) grayscale or (H, W, C) colour"
         )
     height = image.shape[0]
@@ -916,7 +918,7 @@ def crop_bottom(image, crop, *, source=None):
     else:
         rows = crop
     if rows >= height:
-        raise ValueError(
+        raise InputError(
             f"crop={crop!r} would remove {'all ' if rows == height else ''}{rows} rows of "
             f"{source} ({height} rows high), leaving no image; use a smaller crop"
         )
@@ -927,13 +929,13 @@ def _gray_for_banner(image, source):
     array = np.asarray(image)
     _check_pixel_dtype(array, source)
     if array.ndim not in (2, 3) or array.size == 0:
-        raise ValueError(
+        raise InputError(
             f"{source} has shape {array.shape}; expected a non-empty (H, W) grayscale or "
             "(H, W, C) colour image"
         )
     gray = array.astype(np.float64) if array.ndim == 2 else array.mean(axis=2, dtype=np.float64)
     if not np.isfinite(gray).all():
-        raise ValueError(f"{source} contains NaN or infinite pixel values")
+        raise InputError(f"{source} contains NaN or infinite pixel values")
     return gray
 
 
@@ -1183,7 +1185,7 @@ def read_pixel_size(path):
         return None
     size, where = found
     if not (np.isfinite(size) and size > 0):
-        raise ValueError(f"'{path}': its {where} gives the pixel size {size!r} um, not a "
+        raise InputError(f"'{path}': its {where} gives the pixel size {size!r} um, not a "
                          "positive number")
     return float(size)
 
@@ -1302,11 +1304,11 @@ def resampled_size(size, pixel_size, target, *, source=None):
     >>> resampled_size((480, 640), 1e3, 0.1, source="fei.tif")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: fei.tif, 480 x 640 pixels of 1000 um, resampled to 0.1 um per pixel would be ...
+    sklearn_cnntexture.exceptions.InputError: fei.tif, 480 x 640 pixels of 1000 um, resampled ...
     """
     problem, new = _resample_problem(size, pixel_size, target, source)
     if problem is not None:
-        raise ValueError(f"{problem}; {_PIXEL_SIZE_ADVICE}")
+        raise InputError(f"{problem}; {_PIXEL_SIZE_ADVICE}")
     return new
 
 
@@ -1404,7 +1406,7 @@ def network_input_sizes(images, *, crop=None, resize=None, pixel_size=None,
     ...                     needed_by="block5_conv3")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: 1 of the 2 images is too small for block5_conv3, which needs ...
+    sklearn_cnntexture.exceptions.InputError: 1 of the 2 images is too small for ...
     """
     images = list(images)
     crop = check_crop(crop)
@@ -1443,11 +1445,11 @@ def network_input_sizes(images, *, crop=None, resize=None, pixel_size=None,
                            + (["use a smaller crop"] if cropped else []))
         n_bad = len(resampled) + len(cropped)
         head = f"{n_bad} of the {len(images)} images cannot go through the network: "
-        raise ValueError((head if n_bad > 1 else "") + "; ".join(_first(problems))
+        raise InputError((head if n_bad > 1 else "") + "; ".join(_first(problems))
                          + f"; {advice}")
     if small:
         what = needed_by if needed_by is not None else "the network"
-        raise ValueError(
+        raise InputError(
             f"{len(small)} of the {len(images)} images {'is' if len(small) == 1 else 'are'} "
             f"too small for {what}, which needs at least {min_size} x {min_size} pixels "
             f"(after crop, resampling and resize): {_first_few(small)}; use a shallower "
@@ -1482,11 +1484,11 @@ def _rows_left(height, crop):
 
 def _per_image(sizes, n):
     if sizes is None:
-        raise ValueError("pixel_size resamples every image: image_pixel_sizes must give "
+        raise InputError("pixel_size resamples every image: image_pixel_sizes must give "
                          "their own pixel sizes (e.g. VGGLayerTransformer.image_pixel_sizes)")
     if isinstance(sizes, Real) and not isinstance(sizes, bool):
         return [sizes] * n
     sizes = list(sizes)
     if len(sizes) != n:
-        raise ValueError(f"image_pixel_sizes has {len(sizes)} values for {n} images")
+        raise InputError(f"image_pixel_sizes has {len(sizes)} values for {n} images")
     return sizes

@@ -38,9 +38,10 @@ import zipfile
 import zlib
 from pathlib import Path
 
+from .exceptions import InputError
 from .provenance import provenance
 
-__all__ = ["CARD_MEMBER", "TRUSTED_TYPES", "load_model", "model_card", "read_card",
+__all__ = ["CARD_MEMBER", "TRUSTED_TYPES", "card_lines", "load_model", "model_card", "read_card",
            "read_feature_stats", "save_model", "training_images_among"]
 
 #: The zip member of a model file that holds its card (JSON).
@@ -264,7 +265,7 @@ def _checked_archive(path):
     """
     path = Path(path)
     if path.is_dir():
-        raise ValueError(f"'{path}' is a folder, not a model file: give the .skops file that "
+        raise InputError(f"'{path}' is a folder, not a model file: give the .skops file that "
                          "cnntexture fit wrote")
     if not path.is_file():
         raise FileNotFoundError(errno.ENOENT, "model file not found", str(path))
@@ -283,14 +284,14 @@ def _verify(path, size, mtime_ns, ctime_ns, inode):
     try:
         archive = zipfile.ZipFile(path)
     except (*_ZIP_DAMAGE, ValueError) as exc:
-        raise ValueError(f"'{path}' is not a model file of sklearn-cnntexture (not a zip "
+        raise InputError(f"'{path}' is not a model file of sklearn-cnntexture (not a zip "
                          f"archive, or a damaged one: {exc}): write one with cnntexture "
                          "fit") from None
     except OSError as exc:
         _raise_if_offset(exc, path, "its zip directory points outside the file")
     with archive:
         if CARD_MEMBER not in archive.namelist():
-            raise ValueError(f"'{path}' is not a model file of sklearn-cnntexture "
+            raise InputError(f"'{path}' is not a model file of sklearn-cnntexture "
                              "(it has no model card): write one with cnntexture fit")
         for info in archive.infolist():
             try:
@@ -298,7 +299,7 @@ def _verify(path, size, mtime_ns, ctime_ns, inode):
                     while member.read(1 << 20):
                         pass
             except _ZIP_DAMAGE as exc:
-                raise ValueError(_damaged(path, f"its member {info.filename} does not read "
+                raise InputError(_damaged(path, f"its member {info.filename} does not read "
                                           "back as written", exc)) from None
             except OSError as exc:
                 _raise_if_offset(exc, path, f"its member {info.filename} lies outside the file")
@@ -310,14 +311,14 @@ def _verify(path, size, mtime_ns, ctime_ns, inode):
     try:
         return tuple(skops.io.get_untrusted_types(file=path))
     except _SCHEMA_DAMAGE as exc:
-        raise ValueError(_damaged(path, "its skops schema does not read", exc)) from None
+        raise InputError(_damaged(path, "its skops schema does not read", exc)) from None
 
 
 def _raise_if_offset(exc, path, what):
     # A changed offset byte makes zipfile seek before the file's start (EINVAL):
     # damage. Any other OSError (a disk's read error) is the machine's, raised as is.
     if exc.errno == errno.EINVAL:
-        raise ValueError(_damaged(path, what, exc)) from None
+        raise InputError(_damaged(path, what, exc)) from None
     raise exc
 
 
@@ -326,7 +327,7 @@ def _member(path, name):
         with zipfile.ZipFile(path) as archive:
             return archive.read(name)
     except _ZIP_DAMAGE as exc:  # changed since _checked_archive read it
-        raise ValueError(_damaged(path, f"its member {name} does not read back", exc)) from None
+        raise InputError(_damaged(path, f"its member {name} does not read back", exc)) from None
 
 
 def _json_member(path, name, what):
@@ -334,7 +335,7 @@ def _json_member(path, name, what):
     try:
         return json.loads(raw)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError both are
-        raise ValueError(_damaged(path, f"its {what} ({name}) is not valid JSON",
+        raise InputError(_damaged(path, f"its {what} ({name}) is not valid JSON",
                                   exc)) from None
 
 
@@ -381,7 +382,7 @@ def read_feature_stats(path):
           and all(vector(v) and len(v) == len(stats["names"])
                   for v in stats["class_means"].values()))
     if not ok:
-        raise ValueError(_damaged(path, f"its feature statistics ({STATS_MEMBER}) are not "
+        raise InputError(_damaged(path, f"its feature statistics ({STATS_MEMBER}) are not "
                                   "names, mean, std and class_means of one length"))
     return stats
 
@@ -466,23 +467,23 @@ _CARD_FIELDS = {
 def _check_card(card, path):
     """Refuse a card lacking a field the library reads, or holding one of another type."""
     if not isinstance(card, dict):
-        raise ValueError(_damaged(path, f"its model card is a JSON {type(card).__name__}, "
+        raise InputError(_damaged(path, f"its model card is a JSON {type(card).__name__}, "
                                   "not an object"))
     for field, (check, wanted, required) in _CARD_FIELDS.items():
         if field not in card:
             if required:
-                raise ValueError(_damaged(path, f"its model card has no field '{field}'"))
+                raise InputError(_damaged(path, f"its model card has no field '{field}'"))
             continue
         if not check(card[field]):
             shown = json.dumps(card[field])
             shown = shown if len(shown) <= 60 else shown[:57] + "..."
-            raise ValueError(_damaged(path, f"its model card's '{field}' must be {wanted}, "
+            raise InputError(_damaged(path, f"its model card's '{field}' must be {wanted}, "
                                       f"not {shown}"))
     score = card["cv_score"]
     if score is not None and not all(math.isfinite(score[k]) for k in ("mean", "std")):
-        raise ValueError(_damaged(path, "its model card's 'cv_score' is not finite"))
+        raise InputError(_damaged(path, "its model card's 'cv_score' is not finite"))
     if (card["task"] == "classification") != (card["classes"] is not None):
-        raise ValueError(_damaged(path, f"its model card's task is {card['task']} but its "
+        raise InputError(_damaged(path, f"its model card's task is {card['task']} but its "
                                   f"classes are {card['classes']}"))
 
 
@@ -568,17 +569,17 @@ def load_model(path, *, weights=None, check_weights=True):
     path, untrusted = _checked_archive(path)
     unknown = sorted(set(untrusted) - set(TRUSTED_TYPES))
     if unknown:
-        raise ValueError(
+        raise InputError(
             f"'{path}' holds types this library does not trust, so it is not loaded (they "
             f"could run code): {', '.join(unknown)}"
         )
     try:
         model = skops.io.load(path, trusted=list(untrusted))
     except _SCHEMA_DAMAGE as exc:
-        raise ValueError(_damaged(path, "its skops schema does not load", exc)) from None
+        raise InputError(_damaged(path, "its skops schema does not load", exc)) from None
     if not (isinstance(model, Pipeline) and model.steps and model.steps[0][0] == "vgg"
             and isinstance(model.steps[0][1], VGGLayerTransformer)):
-        raise ValueError(_damaged(path, f"it holds a {type(model).__name__}, not a pipeline "
+        raise InputError(_damaged(path, f"it holds a {type(model).__name__}, not a pipeline "
                                   "whose first step 'vgg' is the network"))
     vgg = model.named_steps["vgg"]
     if weights is not None:
@@ -596,9 +597,9 @@ def _check_weights(vgg, card, path, given):
     named = source is None or (isinstance(source, str) and source in NAMED_SOURCES)
     if not named and not Path(source).is_file():
         if given:
-            raise ValueError(f"weights '{source}' given for '{path}' is not a file: give a "
+            raise InputError(f"weights '{source}' given for '{path}' is not a file: give a "
                              f"copy of {trained['source']} (sha256 {trained['sha256']})")
-        raise ValueError(
+        raise InputError(
             f"'{path}' was fitted with the weights file '{source}' (sha256 "
             f"{trained['sha256']}), which is not on this machine: give a copy of it with "
             "--weights FILE (weights=FILE in load_model)"
@@ -606,7 +607,7 @@ def _check_weights(vgg, card, path, given):
     try:
         here = vgg.provenance()["weights_sha256"]
     except ValueError as exc:  # an edited schema gave the network a parameter it refuses
-        raise ValueError(_damaged(path, "its network step's parameters are invalid",
+        raise InputError(_damaged(path, "its network step's parameters are invalid",
                                   exc)) from None
     if trained["sha256"] == here:  # the same bytes: the same kernels, no reading them
         return
@@ -614,9 +615,46 @@ def _check_weights(vgg, card, path, given):
     if (kernels is not None and here is not None
             and kernels_fingerprint(resolve_weights(source, vgg.random_state)) == kernels):
         return
-    raise ValueError(
+    raise InputError(
         f"'{path}' was trained with weights {trained['source']} of sha256 "
         f"{str(trained['sha256'])[:16]}, but {source} is {str(here)[:16]} on this "
         "machine and holds other kernels: its features would not be the model's. Install "
         "the same weights (or pass their file as weights), or fit the model again here"
     )
+
+
+def card_lines(card):
+    """A model card as the lines ``cnntexture info MODEL`` prints.
+
+    Parameters
+    ----------
+    card : dict
+        From :func:`read_card`.
+
+    Returns
+    -------
+    lines : list of str
+    """
+    config = card.get("configuration") or {}
+    score = card.get("cv_score")
+    weights = card["weights"]
+    lines = []
+    if config:
+        lines.append(f"configuration: {config.get('encoder')} of {', '.join(config['layers'])}, "
+                     f"{config.get('model')}")
+        for name, (studied, used) in (config.get("overridden") or {}).items():
+            lines.append(f"overridden: {name} {used} (the study's {studied})")
+    lines += [
+        "study CV score: " + (f"{score['metric']} {score['mean']:.3f} +- {score['std']:.3f}"
+                              if score else "none (not chosen by a study)"),
+        f"task: {card['task']}" + (f", classes: {', '.join(card['classes'])}"
+                                   if card["classes"] else ""),
+        "training images: " + ", ".join(f"{k} {v}" for k, v in card["training_images"].items()),
+        f"weights: {weights['source']} (sha256 {weights['sha256']})",
+        "preprocessing: " + "; ".join(f"{k.replace('_', ' ')} {v}"
+                                      for k, v in card["preprocessing"].items()),
+        "channels: " + " and ".join({1: "gray", 3: "colour"}[c] for c in card["channels"]),
+        "versions: " + ", ".join(f"{k} {v}" for k, v in card["versions"].items()),
+        f"date: {card['date']}",
+    ]
+    return lines

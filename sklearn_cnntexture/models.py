@@ -25,6 +25,8 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from .exceptions import InputError
+
 __all__ = ["DEFAULT_MODELS", "MODELS", "check_models", "macro_f1", "make_model", "model_name"]
 
 #: Every model name the study knows, with what it is. ``"rf"`` is the paper's.
@@ -122,12 +124,12 @@ def make_model(model="rf", task="classification", *, n_estimators=400, n_jobs=No
     """
     if not isinstance(model, str):
         if not (is_classifier(model) or is_regressor(model)) and not hasattr(model, "fit"):
-            raise ValueError(f"a model must be a name of {list(MODELS)} or a scikit-learn "
+            raise InputError(f"a model must be a name of {list(MODELS)} or a scikit-learn "
                              f"estimator, got {model!r}")
         return clone(model)
     names = _CLASSIFIERS if task == "classification" else _REGRESSORS
     if model not in names:
-        raise ValueError(f"unknown model {model!r} for {task}: choose among {list(names)}, "
+        raise InputError(f"unknown model {model!r} for {task}: choose among {list(names)}, "
                          "or pass a scikit-learn estimator")
     if model.startswith("rf"):
         forest = RandomForestClassifier if task == "classification" else RandomForestRegressor
@@ -201,10 +203,10 @@ def check_models(models, task="classification"):
         models = [models]
     models = list(models)
     if not models:
-        raise ValueError(f"models is empty: give at least one of {list(MODELS)}")
+        raise InputError(f"models is empty: give at least one of {list(MODELS)}")
     names = [model_name(make_model(m, task)) for m in models]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
-        raise ValueError(f"models {repeated} appear more than once: the table could not "
+        raise InputError(f"models {repeated} appear more than once: the table could not "
                          "tell their rows apart")
     return names

@@ -26,6 +26,7 @@ from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import clone
 
 from ._backbone import backbone_image_count
+from .exceptions import InputError
 
 __all__ = ["chunks", "dask_client", "precompute", "transform"]
 
@@ -85,7 +86,7 @@ def precompute(vgg, X, maps=(), *, n_jobs=None, chunk_size=None, verbose=False,
         the workers), summed.
     """
     if vgg.cache is None:
-        raise ValueError("precompute needs a cache: set VGGLayerTransformer(cache=folder)")
+        raise InputError("precompute needs a cache: set VGGLayerTransformer(cache=folder)")
     X, maps = list(X), list(maps)
     if effective_n_jobs(n_jobs) == 1:  # this process: one pass, its bar batch by batch
         return _precompute_chunk(clone(vgg).set_params(verbose=verbose), X, maps, description)
@@ -209,7 +210,7 @@ def dask_client(address, *, timeout=5.0, name="Dask scheduler"):
     try:
         from dask.distributed import Client
     except ImportError:
-        raise ValueError(f"{name} {address}: needs Dask: pip install "
+        raise InputError(f"{name} {address}: needs Dask: pip install "
                          "'sklearn-cnntexture[dask]'") from None
     import joblib
 
@@ -218,7 +219,7 @@ def dask_client(address, *, timeout=5.0, name="Dask scheduler"):
     try:
         client = Client(address, timeout=timeout)
     except (OSError, TimeoutError) as exc:  # the checks passed: a race, or TLS settings
-        raise ValueError(f"{name} {address}: the Dask scheduler answered, but the client "
+        raise InputError(f"{name} {address}: the Dask scheduler answered, but the client "
                          f"failed to connect ({type(exc).__name__}: {exc})") from None
     with client, joblib.parallel_backend("dask"):
         yield client
@@ -232,10 +233,10 @@ def _check_scheduler(address, timeout, name, deadline):
     try:
         scheme, location = parse_address(address)
         if scheme not in backends:
-            raise ValueError(f"unknown scheme {scheme!r}; Dask's: {', '.join(sorted(backends))}")
+            raise InputError(f"unknown scheme {scheme!r}; Dask's: {', '.join(sorted(backends))}")
         host, port = parse_host_port(location) if scheme in ("tcp", "tls") else (None, None)
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"{name} {address}: not a Dask address such as tcp://host:8786 "
+        raise InputError(f"{name} {address}: not a Dask address such as tcp://host:8786 "
                          f"({exc})") from None
     if port is not None:
         try:
@@ -243,33 +244,33 @@ def _check_scheduler(address, timeout, name, deadline):
             # for its whole timeout), and a host that drops packets times out.
             socket.create_connection((host, port), timeout=timeout).close()
         except socket.gaierror as exc:
-            raise ValueError(f"{name} {address}: no such host {host!r} ({exc})") from None
+            raise InputError(f"{name} {address}: no such host {host!r} ({exc})") from None
         except TimeoutError:
-            raise ValueError(f"{name} {address}: no answer within {timeout:g} s "
+            raise InputError(f"{name} {address}: no answer within {timeout:g} s "
                              "(nothing accepts the connection)") from None
         except ConnectionRefusedError:
-            raise ValueError(f"{name} {address}: nothing listens there "
+            raise InputError(f"{name} {address}: nothing listens there "
                              "(connection refused); is the scheduler running?") from None
         except OSError as exc:
-            raise ValueError(f"{name} {address}: cannot connect ({exc})") from None
+            raise InputError(f"{name} {address}: cannot connect ({exc})") from None
     # Step 2 in a loop of its own, in a thread of its own, so that it works
     # whether or not the caller runs an event loop (a notebook does).
     left = max(deadline - time.monotonic(), 0.1)
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         identity = pool.submit(asyncio.run, _identity(address, left)).result()
     if isinstance(identity, TimeoutError):
-        raise ValueError(f"{name} {address}: something accepts connections there but gives "
+        raise InputError(f"{name} {address}: something accepts connections there but gives "
                          f"no answer within {timeout:g} s: not a Dask scheduler") from None
     if isinstance(identity, Exception):
         # A banner's bytes read as a frame length ask for exabytes: say what it means.
         why = ("its first bytes are not a Dask message" if isinstance(identity, MemoryError)
                else f"{type(identity).__name__}: {str(identity)[:100]}")
-        raise ValueError(f"{name} {address}: something answers there but it is not a Dask "
+        raise InputError(f"{name} {address}: something answers there but it is not a Dask "
                          f"scheduler ({why})") from None
     kind = identity.get("type") if isinstance(identity, dict) else None
     if not (isinstance(kind, str) and "Scheduler" in kind):
         what = f"a Dask {kind}" if isinstance(kind, str) else f"an answer {identity!r:.80}"
-        raise ValueError(f"{name} {address}: {what} answers there, not a Dask scheduler")
+        raise InputError(f"{name} {address}: {what} answers there, not a Dask scheduler")
 
 
 async def _identity(address, timeout):

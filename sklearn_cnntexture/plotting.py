@@ -26,6 +26,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ._atomic import atomic_path
 from ._layers import CONV_LAYERS, IMAGE_LAYER, canonical_layer, layer_order, paper_name
+from .exceptions import InputError
 
 __all__ = [
     "ENCODER_COLORS",
@@ -199,7 +200,7 @@ def _require_columns(table, needed, what):
         raise TypeError(f"{what} must be a pandas DataFrame, got {type(table).__name__}")
     missing = [column for column in needed if column not in table.columns]
     if missing:
-        raise ValueError(
+        raise InputError(
             f"{what} lacks column(s) {missing}; found {[str(c) for c in table.columns]}"
         )
 
@@ -210,7 +211,7 @@ def _check_results(results, metric):
     duplicated = results.duplicated(["layer", "encoder"])
     if duplicated.any():
         pairs = results.loc[duplicated, ["layer", "encoder"]].drop_duplicates()
-        raise ValueError(
+        raise InputError(
             "results have several rows for the same (layer, encoder): "
             f"{list(map(tuple, pairs.to_numpy()))}; keep one row per pair"
         )
@@ -227,7 +228,7 @@ def _displayable(image):
     if img.ndim == 3 and img.shape[-1] == 1:
         img = img[..., 0]
     if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[-1] not in (3, 4)):
-        raise ValueError(f"expected a 2-D gray or (H, W, 3) colour image, got shape {img.shape}")
+        raise InputError(f"expected a 2-D gray or (H, W, 3) colour image, got shape {img.shape}")
     if img.dtype == np.uint8:
         return img / 255.0
     img = img.astype(float)
@@ -395,7 +396,7 @@ def _one_model(results, model):
     if model is None:
         model = "rf" if "rf" in names else names[0]
     if model not in names:
-        raise ValueError(f"no rows of model {model!r}; models found: {names}")
+        raise InputError(f"no rows of model {model!r}; models found: {names}")
     return results[results["model"] == model]
 
 
@@ -464,7 +465,7 @@ def plot_study(results, *, metric="f1", chance=None, ylabel=None, title=None, ax
     mean, std = f"{metric}_mean", f"{metric}_std"
     layers = _conv_layers(results["layer"])
     if not layers:
-        raise ValueError("results have no CNN-layer rows (only 'image' or 'union' rows)")
+        raise InputError("results have no CNN-layer rows (only 'image' or 'union' rows)")
     fig, ax = _axes_or_new(ax, figsize=(7.5, 4.2))
     x_of = {layer: i for i, layer in enumerate(layers)}
     drawn = results[results["layer"] != _UNION_LAYER]
@@ -561,7 +562,7 @@ def plot_union(results, *, metric="f1", encoder="mean", chance=None, ylabel=None
     rows = results[results["encoder"] == encoder]
     if rows.empty:
         found = sorted(map(str, set(results["encoder"])))
-        raise ValueError(f"no rows with encoder {encoder!r}; encoders found: {found}")
+        raise InputError(f"no rows with encoder {encoder!r}; encoders found: {found}")
     layers = _conv_layers(rows["layer"])
     single = rows.set_index("layer").loc[layers]
     union = rows[rows["layer"] == _UNION_LAYER]
@@ -698,10 +699,10 @@ def plot_texture_grid(textures, labels=None, *, ncols=8, title=None, fig=None):
     for name, images, names in blocks:
         if names is not None and len(names) != len(images):
             where = "" if name is None else f" of {name}"
-            raise ValueError(f"{len(images)} textures{where} but {len(names)} labels")
+            raise InputError(f"{len(images)} textures{where} but {len(names)} labels")
     blocks = [block for block in blocks if block[1]]
     if not blocks:
-        raise ValueError("no textures to draw")
+        raise InputError("no textures to draw")
     ncols = max(1, min(ncols, max(len(images) for _, images, _ in blocks)))
     nrows = [-(-len(images) // ncols) for _, images, _ in blocks]
     titled = blocks[0][0] is not None
@@ -778,12 +779,12 @@ def plot_important_textures(textures, table, *, class_names=None, title=None, fi
     class_names = list(class_names)
     _require_columns(table, [f"mean_{name}" for name in class_names], "table")
     if not class_names:
-        raise ValueError("table has no mean_<class> column")
+        raise InputError("table has no mean_<class> column")
     textures = list(textures)
     if len(textures) != len(table):
-        raise ValueError(f"{len(textures)} textures but {len(table)} table rows")
+        raise InputError(f"{len(textures)} textures but {len(table)} table rows")
     if not textures:
-        raise ValueError("no textures to draw")
+        raise InputError("no textures to draw")
     # Rank by importance; a stable sort keeps ties in the caller's order.
     order = np.argsort(-table["importance"].to_numpy(float), kind="stable")
     k, n_classes = len(textures), len(class_names)
@@ -859,7 +860,7 @@ def plot_heatmap(image, heatmap, *, alpha=0.5, cmap="inferno", title=None, label
     img = _displayable(image)
     heat = np.asarray(heatmap, dtype=float)
     if heat.ndim != 2:
-        raise ValueError(f"heatmap must be 2-D, got shape {heat.shape}")
+        raise InputError(f"heatmap must be 2-D, got shape {heat.shape}")
     if heat.shape != img.shape[:2]:
         heat = _resize_bilinear(heat, img.shape[:2])
     if fig is None:
@@ -905,7 +906,7 @@ def plot_heatmaps(heatmaps, names=None, *, title=None):
     ('a: C3,3 #17', 'a_0.png')
     """
     if not heatmaps:
-        raise ValueError("no heat maps to draw")
+        raise InputError("no heat maps to draw")
     names = names or {}
     aspect = _aspect([image for image, *_ in heatmaps.values()])
     fig = Figure(figsize=(9, (4.2 * min(aspect, 2) + 0.9) * len(heatmaps)), layout="constrained")
@@ -971,19 +972,19 @@ def plot_characteristic_textures(textures, examples, values=None, *, class_names
     classes = list(textures) if class_names is None else list(class_names)
     missing = [c for c in classes if c not in textures]
     if missing:
-        raise ValueError(f"no textures for class(es) {missing}; textures has {list(textures)}")
+        raise InputError(f"no textures for class(es) {missing}; textures has {list(textures)}")
     pairs = {c: [_label_and_texture(item) for item in textures[c]] for c in classes}
     shown = {c: [_named(item) for item in list(examples.get(c, []))[:2]] for c in classes}
     captions = {c: list((values or {}).get(c, [None] * len(pairs[c]))) for c in classes}
     for c in classes:
         if len(captions[c]) != len(pairs[c]):
-            raise ValueError(
+            raise InputError(
                 f"class {c!r}: {len(pairs[c])} textures but {len(captions[c])} values"
             )
     n_examples = max(len(shown[c]) for c in classes)
     n_textures = max(len(pairs[c]) for c in classes)
     if not classes or n_examples + n_textures == 0:
-        raise ValueError("nothing to draw")
+        raise InputError("nothing to draw")
     # Rows as tall as their images at the column's width (micrographs are often wider
     # than tall), plus their captions: no blank bands between rows.
     width = 2.1

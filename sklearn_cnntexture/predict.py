@@ -21,6 +21,7 @@ from sklearn.utils import Bunch
 
 from . import _layers, io
 from .encoders import ENCODERS, MeanPool, VLADEncoder
+from .exceptions import InputError
 from .union import UNION, MultiLayerUnion
 
 __all__ = ["check_images", "data_pixel_sizes", "explained_figure_paths", "fit_model",
@@ -57,7 +58,7 @@ def make_pipeline(vgg, layers, encoder="mean", *, task="classification", model="
     pipeline : Pipeline
     """
     if encoder not in ENCODERS:
-        raise ValueError(f"encoder must be among {list(ENCODERS)}, got {encoder!r}")
+        raise InputError(f"encoder must be among {list(ENCODERS)}, got {encoder!r}")
     layers = [layers] if isinstance(layers, str) else list(layers)
     vgg = clone(vgg).set_params(layers=layers if len(layers) > 1 else layers[0],
                                 cache_layers=None)
@@ -103,14 +104,14 @@ def study_configuration(study, *, task="classification"):
         does not rebuild.
     """
     if study.config is None or study.vgg is None:
-        raise ValueError("the study folder has no study.json (written by an older version): "
+        raise InputError("the study folder has no study.json (written by an older version): "
                          "give --layers and --encoder instead of --study")
     results, config = study.results, study.config
     metric = next(c[: -len("_mean")] for c in results.columns if c.endswith("_mean"))
     # Studies before "task" was recorded: their default metrics tell.
     studied = config.get("task") or {"f1": "classification", "r2": "regression"}.get(metric)
     if studied is not None and studied != task:
-        raise ValueError(f"the study is a {studied} study ({metric}), but the data have "
+        raise InputError(f"the study is a {studied} study ({metric}), but the data have "
                          f"{'class labels' if task == 'classification' else 'numeric targets'}"
                          f": fit a {task} model with --layers and --encoder, or run a study "
                          "of these data")
@@ -118,7 +119,7 @@ def study_configuration(study, *, task="classification"):
     layer, encoder, model = best["layer"], best["encoder"], best.get("model", "rf")
     if encoder not in ENCODERS or layer not in (UNION, *_layers.CONV_LAYERS,
                                                  _layers.IMAGE_LAYER):
-        raise ValueError(f"the study's best candidate is {encoder} of {layer}, which fit "
+        raise InputError(f"the study's best candidate is {encoder} of {layer}, which fit "
                          "cannot rebuild: give --layers and --encoder")
     layers = config["layers"] if layer == UNION else [layer]
     if layer == UNION:
@@ -154,7 +155,7 @@ def fit_model(pipeline, X, y):
         filters with; None for other encoders.
     """
     if is_classifier(pipeline) and len(np.unique(np.asarray(y))) < 2:
-        raise ValueError(f"only one class ('{np.unique(np.asarray(y))[0]}'): a classifier "
+        raise InputError(f"only one class ('{np.unique(np.asarray(y))[0]}'): a classifier "
                          "needs at least two")
     model = clone(pipeline)
     features = model[:-1].fit_transform(X, y)
@@ -220,7 +221,7 @@ def check_images(model, X, card):
              for channels in [io.image_channels(item)] if channels not in trained]
     if other:
         named = ", ".join(other[:3]) + (f" and {len(other) - 3} more" if len(other) > 3 else "")
-        raise ValueError(
+        raise InputError(
             f"{len(other)} of the {len(X)} images are not "
             f"{' or '.join(kinds[c] for c in sorted(trained))} as the model's training images "
             f"were: {named}; their features would not be comparable: convert them first"

@@ -25,6 +25,7 @@ __all__ = [
     "prepare_output_folder",
     "study_summary",
     "write_explanations",
+    "write_predictions",
     "write_study",
 ]
 
@@ -329,3 +330,90 @@ def explanation_summary(explanation):
         lines.append(f"| {row['class']} | {paper_name(row['layer'])} | {row['filter']} | "
                      f"{row['statistic']:.2f} | {values} |")
     return "\n".join(lines) + "\n"
+
+
+def explained_folder(out):
+    """Where :func:`write_predictions` puts its heat maps: ``OUT-explained/`` beside ``out``."""
+    out = Path(out)
+    return out.with_name(out.stem + "-explained")
+
+
+def write_predictions(model, X, out, *, labels=None, feature_stats=None, explain=None,
+                      pixel_sizes=None):
+    """Predict images and write the predictions, their scores and their heat maps.
+
+    Files: ``out`` (CSV: path, label where known, predicted class, each
+    class's probability; or the predicted value), ``OUT.confusion.png``
+    (with labels, a classifier's) and, with ``explain``, one figure per
+    image in ``OUT-explained/`` (:func:`explained_folder`) mirroring the
+    images' folders, so that images of the same name never overwrite each
+    other.
+
+    Parameters
+    ----------
+    model : Pipeline
+        Fitted (:func:`~sklearn_cnntexture.model_file.load_model`).
+    X : list of str
+        Image files.
+    out : str or path
+        The CSV to write.
+    labels : array-like of str, optional
+        The images' classes, to score the predictions.
+    feature_stats : dict, optional
+        The model file's training feature statistics (needed with ``explain``).
+    explain : int, optional
+        Heat maps of the filters most supporting each prediction.
+    pixel_sizes : list of float, optional
+        Each image's own pixel size, where the model resamples.
+
+    Returns
+    -------
+    result : Bunch
+        ``table``, ``counts`` (predictions per class, or None for a
+        regressor), ``scores`` (:func:`~sklearn_cnntexture.predict.score_predictions`,
+        or None) and ``written`` (paths).
+    """
+    import matplotlib.pyplot as plt
+    from sklearn.base import is_classifier
+    from sklearn.utils import Bunch
+
+    from .predict import (
+        explained_figure_paths,
+        heatmap_figure,
+        plot_confusion,
+        predict_table,
+        score_predictions,
+        supporting_filters,
+    )
+
+    out = Path(out)
+    table, features = predict_table(model, X)
+    classifier = is_classifier(model.steps[-1][1])
+    counts = scores = None
+    written = [out]
+    if classifier:
+        classes = [str(c) for c in model.classes_]
+        counts = table["predicted"].astype(str).value_counts().reindex(classes, fill_value=0)
+    if labels is not None and classifier:
+        table.insert(1, "label", labels)
+        scores = score_predictions(labels, table["predicted"], classes)
+        figure = plot_confusion(scores)
+        figure.savefig(out.with_suffix(".confusion.png"), dpi=120)
+        plt.close(figure)
+        written.append(out.with_suffix(".confusion.png"))
+    with _atomic.atomic_path(out) as tmp:
+        table.to_csv(tmp, index=False)
+    if explain:
+        folder = mark_output_folder(explained_folder(out))
+        sizes = [None] * len(X) if pixel_sizes is None else pixel_sizes
+        chosen = supporting_filters(model, features, table["predicted"], feature_stats, explain)
+        for item, pairs, label, size, path in zip(X, chosen, table["predicted"], sizes,
+                                                  explained_figure_paths(folder, X)):
+            pairs = [(layer, f) for layer, f in pairs if layer != IMAGE_LAYER]
+            figure = heatmap_figure(model, item, pairs, pixel_size=size,
+                                    title=f"{Path(item).name}: {label}")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            figure.savefig(path, dpi=100)
+            plt.close(figure)
+        written.append(folder)
+    return Bunch(table=table, counts=counts, scores=scores, written=written)

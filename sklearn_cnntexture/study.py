@@ -49,6 +49,7 @@ from ._table import (
     ties,
 )
 from .encoders import MeanPool, VLADEncoder
+from .exceptions import InputError
 from .models import DEFAULT_MODELS, check_models, make_model
 from .plotting import chance_level
 from .provenance import provenance
@@ -68,6 +69,7 @@ __all__ = [
     "run_study",
     "study_cv",
     "study_grid",
+    "study_network",
     "study_pipeline",
     "study_results",
     "ties",
@@ -111,7 +113,7 @@ def study_pipeline(vgg=None, *, task="classification", n_estimators=400, n_jobs=
         it) and ``"model"``.
     """
     if task not in ("classification", "regression"):
-        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}")
+        raise InputError(f"task must be 'classification' or 'regression', got {task!r}")
     check_trees(n_estimators)
     vgg = VGGLayerTransformer() if vgg is None else clone(vgg)
     model = make_model(model, task, n_estimators=n_estimators, n_jobs=n_jobs,
@@ -122,7 +124,7 @@ def study_pipeline(vgg=None, *, task="classification", n_estimators=400, n_jobs=
 def check_trees(n_estimators):
     """Refuse a forest without trees before any image is featurized."""
     if not isinstance(n_estimators, int) or n_estimators < 1:
-        raise ValueError(f"n_estimators={n_estimators!r}: a random forest needs at least 1 tree")
+        raise InputError(f"n_estimators={n_estimators!r}: a random forest needs at least 1 tree")
 
 
 def make_study(
@@ -421,6 +423,42 @@ def load_study(directory):
     if isinstance(params.get("resize"), list):
         params["resize"] = tuple(params["resize"])
     return Bunch(results=results, config=config, vgg=VGGLayerTransformer(**params))
+
+
+def study_network(study, *, given=None, **run_options):
+    """A study's network, for fitting or explaining its best configuration elsewhere.
+
+    Parameters
+    ----------
+    study : Bunch
+        From :func:`load_study` (with a config).
+    given : dict, optional
+        Network settings the caller asked for (``weights``, ``crop``,
+        ``resize``, ``float_scale``, ``precision``): each must be the study's,
+        since a model of other features would not be the one the study scored.
+    **run_options
+        Set on the network when not None: ``cache``, ``tile_pixels``,
+        ``pixel_size`` (the scale a fitted model works at; the card records it
+        as overridden), ``verbose``.
+
+    Returns
+    -------
+    vgg : VGGLayerTransformer
+        ``study.vgg``, changed in place.
+
+    Raises
+    ------
+    InputError
+        Naming a setting of ``given`` that differs from the study's.
+    """
+    vgg = study.vgg
+    for name, value in (given or {}).items():
+        studied = vgg.get_params()[name]
+        if value != studied:
+            raise InputError(f"{name}={value!r} differs from the study's {studied!r}: drop it "
+                             "to use the study's, or do not use the study")
+    return vgg.set_params(**{name: value for name, value in run_options.items()
+                             if value is not None})
 
 
 def fill_cache(search, X, y=None, *, groups=None, verbose=True, n_jobs=None):

@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _atomic, _backbone, _layers
+from .exceptions import InputError
 from .weights import resolve_weights, weights_fingerprint
 
 # -- activation maximization --------------------------------------------------
@@ -315,18 +316,18 @@ def _texture_params(vgg, color, layer, size, steps, step_size, blur, random_stat
 
         vgg = VGGLayerTransformer()
     if color not in _COLORS:
-        raise ValueError(f"color must be one of {list(_COLORS)}, got {color!r}")
+        raise InputError(f"color must be one of {list(_COLORS)}, got {color!r}")
     size = _positive_int(size, "size")
     need = 2 ** _layers.n_pools_before(layer)
     if size < need:
-        raise ValueError(
+        raise InputError(
             f"size={size} is too small for {layer}: VGG16 halves the image "
             f"{_layers.n_pools_before(layer)} times before it, so it needs at least "
             f"{need} pixels a side"
         )
     blur = _nonnegative_float(blur, "blur")
     if blur > 0 and _backbone.blur_radius(blur) >= size:
-        raise ValueError(f"blur={blur} is too wide for size={size}: its kernel exceeds the image")
+        raise InputError(f"blur={blur} is too wide for size={size}: its kernel exceeds the image")
     weights_key = resolve_weights(vgg.weights, vgg.random_state)
     return {
         "algorithm": _ALGORITHM_VERSION,
@@ -516,13 +517,13 @@ def _canonical(layer, name):
     try:
         return _layers.canonical_layer(layer)
     except ValueError as exc:
-        raise ValueError(f"{name}: {exc}") from None
+        raise InputError(f"{name}: {exc}") from None
 
 
 def _conv_layer(layer, name):
     layer = _canonical(layer, name)
     if layer == _layers.IMAGE_LAYER:
-        raise ValueError(
+        raise InputError(
             f"{name}='image' is the raw intensity, not a filter: there is no texture "
             "to optimize; pick a VGG16 convolution such as 'block3_conv3'"
         )
@@ -534,13 +535,13 @@ def _filter_indices(filters, n_filters, layer, name="filters"):
         return np.arange(n_filters)
     values = np.atleast_1d(np.asarray(filters))
     if values.ndim != 1 or values.size == 0 or values.dtype.kind not in "iu":
-        raise ValueError(
+        raise InputError(
             f"{name} must be a filter index or a non-empty 1-D list of them (integers), "
             f"got {filters!r}"
         )
     bad = values[(values < 0) | (values >= n_filters)]
     if bad.size:
-        raise ValueError(
+        raise InputError(
             f"{name}={bad.tolist()[:5]} out of range: {layer} has {n_filters} filters, "
             f"indices 0 to {n_filters - 1}"
         )
@@ -553,13 +554,13 @@ def _is_int(value):
 
 def _positive_int(value, name):
     if not _is_int(value) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        raise InputError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
 
 
 def _nonnegative_int(value, name):
     if not _is_int(value) or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        raise InputError(f"{name} must be a non-negative integer, got {value!r}")
     return int(value)
 
 
@@ -567,5 +568,5 @@ def _nonnegative_float(value, name):
     if isinstance(value, bool) or not isinstance(value, Real) or not (
         np.isfinite(value) and value >= 0
     ):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        raise InputError(f"{name} must be a finite number >= 0, got {value!r}")
     return float(value)

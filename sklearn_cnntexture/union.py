@@ -5,6 +5,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
 from sklearn.utils.validation import check_is_fitted
 
 from .encoders import ENCODERS, MeanPool, is_activation_source
+from .exceptions import InputError
 
 #: The ``layer`` of a union's row in the study's table.
 UNION = "union"
@@ -105,7 +106,7 @@ class MultiLayerUnion(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         fitted_on_arrays = "x" in self.encoders_
         if fitted_on_arrays == is_activation_source(X):
-            raise ValueError(
+            raise InputError(
                 "MultiLayerUnion was fitted on "
                 + ("a plain array" if fitted_on_arrays
                    else f"activations of {list(self.encoders_)}")
@@ -115,7 +116,7 @@ class MultiLayerUnion(TransformerMixin, BaseEstimator):
         if fitted_on_arrays:
             return self.encoders_["x"].transform(X)
         if tuple(X.layers) != tuple(self.encoders_):
-            raise ValueError(
+            raise InputError(
                 f"MultiLayerUnion was fitted on layers {list(self.encoders_)}, "
                 f"got {list(X.layers)}"
             )

