@@ -36,14 +36,20 @@ __all__ = [
     "standardized_mean_difference",
 ]
 
+import os
 import re
 from numbers import Integral
 from pathlib import Path
 
 import numpy as np
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 
 from . import _layers, io
 from .exceptions import InputError
+from .vgg import VGGLayerTransformer
+
+#: A count of things to show: one or more.
+_POSITIVE = Interval(Integral, 1, None, closed="left")
 
 # -- feature names -> (layer, filter) ------------------------------------------
 
@@ -121,6 +127,16 @@ def _pandas():
     return pandas
 
 
+@validate_params(
+    {
+        "model": [HasMethods(["fit"])],
+        "top_k": [_POSITIVE, None],
+        "X": ["array-like", None],
+        "y": ["array-like", None],
+        "importances": ["array-like", None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def important_textures(model, *, top_k=10, X=None, y=None, importances=None):
     """The filters a fitted model relies on most, from its feature importances.
 
@@ -211,7 +227,6 @@ def important_textures(model, *, top_k=10, X=None, y=None, importances=None):
             f"importances has {len(importances)} values but the model has "
             f"{len(names)} features"
         )
-    top_k = _top_k(top_k)
     parsed = [_parse_feature_name(name) for name in names]
     order = np.argsort(-importances, kind="stable")[:top_k]
     table = pd.DataFrame(
@@ -234,6 +249,16 @@ def important_textures(model, *, top_k=10, X=None, y=None, importances=None):
     return table
 
 
+@validate_params(
+    {
+        "X": ["array-like"],
+        "y": ["array-like"],
+        "model": [HasMethods(["fit"]), None],
+        "feature_names": ["array-like", None],
+        "top_k": [_POSITIVE, None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def characteristic_textures(X, y, *, model=None, feature_names=None, top_k=1):
     """For each class, the filters most more active in it than in the others.
 
@@ -334,7 +359,6 @@ def characteristic_textures(X, y, *, model=None, feature_names=None, top_k=1):
         raise InputError(f"y has {len(classes)} class; characteristic textures need at least 2")
     if n < 3:
         raise InputError(f"X has {n} images; the pooled standard deviation needs at least 3")
-    top_k = _top_k(top_k)
     scores = standardized_mean_difference(features, y, classes)
     means = _class_means(features, y, classes)
     # The class whose mean activation of each filter is highest: a filter
@@ -360,6 +384,10 @@ def characteristic_textures(X, y, *, model=None, feature_names=None, top_k=1):
     return pd.DataFrame(rows, columns=columns)
 
 
+@validate_params(
+    {"features": ["array-like"], "y": ["array-like"], "classes": ["array-like", None]},
+    prefer_skip_nested_validation=True,
+)
 def standardized_mean_difference(features, y, classes=None):
     """Cohen's d of every feature for every class against the rest.
 
@@ -413,6 +441,16 @@ def standardized_mean_difference(features, y, classes=None):
 # -- heat maps ----------------------------------------------------------------
 
 
+@validate_params(
+    {
+        "image": [str, os.PathLike, "array-like"],
+        "layer": [str],
+        "filter": [Interval(Integral, 0, None, closed="left")],
+        "vgg": [VGGLayerTransformer, None],
+    },
+    # vgg is the caller's estimator, not validated yet: its own checks run inside.
+    prefer_skip_nested_validation=False,
+)
 def activation_heatmap(image, layer, filter, *, vgg=None):
     """Where in one image a filter fires: its activation map at the image's size.
 
@@ -494,8 +532,6 @@ def _one_image(image, crop):
 
 
 def _one_filter(filter, layer):
-    if not (_is_int(filter) or (isinstance(filter, np.ndarray) and filter.ndim == 0)):
-        raise InputError(f"filter must be one filter index (an int), got {filter!r}")
     n_filters = _layers.n_channels(layer)
     if not 0 <= int(filter) < n_filters:
         raise InputError(
@@ -539,6 +575,28 @@ def _interpolate(values, coordinates):
 # -- the whole explanation --------------------------------------------------------
 
 
+@validate_params(
+    {
+        "X": ["array-like"],
+        "y": ["array-like"],
+        "vgg": [VGGLayerTransformer],
+        # Only mean and max features are one filter each, so only they can be
+        # shown as filter textures (Gram and VLAD features mix filters).
+        "encoder": [StrOptions({"mean", "max"})],
+        "color": [StrOptions({"auto", "gray", "rgb"})],
+        "n_estimators": [_POSITIVE],
+        "top_k": [_POSITIVE],
+        "per_layer": [_POSITIVE],
+        "size": [_POSITIVE],
+        "steps": [Interval(Integral, 0, None, closed="left")],
+        # Seeds the forest too, which takes 0 to 2**32 - 1: refused here, before
+        # the features are computed, rather than when the forest is fitted.
+        "random_state": [Interval(Integral, 0, 2**32 - 1, closed="both")],
+        "verbose": ["boolean"],
+    },
+    # vgg is the caller's estimator, not validated yet: its own checks run inside.
+    prefer_skip_nested_validation=False,
+)
 def explain_model(
     X,
     y,
@@ -608,11 +666,6 @@ def explain_model(
     """
     from sklearn.utils import Bunch
 
-    if encoder not in ("mean", "max"):
-        raise InputError(
-            f"encoder={encoder!r}: only mean and max features are one filter each, so only "
-            "they can be explained with filter textures (Gram and VLAD features mix filters)"
-        )
     X, y = list(X), np.asarray(y)
     model, features = _fit_model(X, y, vgg, encoder, n_estimators, random_state, verbose)
     names = model[:-1].get_feature_names_out()
@@ -686,14 +739,6 @@ def _source_name(item, index):
 
 
 # -- argument checks ------------------------------------------------------------
-
-
-def _top_k(top_k):
-    if top_k is None:
-        return None
-    if not _is_int(top_k) or top_k < 1:
-        raise InputError(f"top_k must be a positive integer or None, got {top_k!r}")
-    return int(top_k)
 
 
 def _canonical(layer, name):

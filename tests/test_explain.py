@@ -21,6 +21,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_cnntexture import (
     GramEncoder,
@@ -173,8 +174,11 @@ def test_important_textures_errors(union_case):
     images, _, _, y, model = union_case
     with pytest.raises(ValueError, match="pass both X and y"):
         important_textures(model, X=images)
-    with pytest.raises(ValueError, match="top_k must be a positive integer or None"):
+    with pytest.raises(InvalidParameterError, match=r"'top_k' parameter of important_textures "
+                       r"must be an int in the range \[1, inf\) or None. Got 0"):
         important_textures(model, top_k=0)
+    with pytest.raises(InvalidParameterError, match="'model' parameter of important_textures"):
+        important_textures(model.get_feature_names_out)
     plain = Pipeline([("vgg", vgg()), ("enc", MultiLayerUnion()), ("lr", LogisticRegression())])
     plain.fit(images[:20], y[:20])
     with pytest.raises(ValueError, match="has no feature_importances_.*importances="):
@@ -452,7 +456,11 @@ def test_heatmap_reads_a_file(tmp_path):
     "kwargs, error, message",
     [
         ({"filter": 64}, ValueError, r"filter=\[64\] out of range: block1_conv2 has 64"),
-        ({"filter": [1, 2]}, ValueError, "filter must be one filter index"),
+        ({"filter": [1, 2]}, InvalidParameterError,
+         r"'filter' parameter of activation_heatmap must be an int in the range \[0, inf\)"),
+        ({"filter": -1}, InvalidParameterError, "'filter' parameter of activation_heatmap"),
+        ({"vgg": MeanPool()}, InvalidParameterError,
+         "'vgg' parameter of activation_heatmap must be an instance of"),
         ({"layer": "C9_9"}, ValueError, "layer: Unknown layer"),
         ({"image": np.zeros((2, 8, 8, 3))}, ValueError, "pass one image"),
         ({"vgg": VGGLayerTransformer(weights=None)}, ValueError, "pass an int random_state"),
@@ -564,5 +572,29 @@ def test_explain_model_colour_follows_the_data(stripes):
 
 def test_gram_cannot_be_explained_by_filters(stripes):
     vgg_ = VGGLayerTransformer("C1_2", weights=None, random_state=0)
-    with pytest.raises(ValueError, match="only mean and max features are one filter"):
+    with pytest.raises(InvalidParameterError,
+                       match="'encoder' parameter of explain_model must be a str among"):
         explain_model(*stripes, vgg=vgg_, encoder="gram")
+
+
+@pytest.mark.parametrize(
+    "kwargs, parameter",
+    [
+        ({"n_estimators": 0}, "n_estimators"),
+        ({"top_k": 0}, "top_k"),
+        ({"per_layer": 1.5}, "per_layer"),
+        ({"size": 0}, "size"),
+        ({"steps": -1}, "steps"),
+        ({"random_state": 2**32}, "random_state"),  # the forest's seeds stop at 2**32 - 1
+        ({"random_state": None}, "random_state"),
+        ({"color": "grey"}, "color"),
+        ({"verbose": "yes"}, "verbose"),
+        ({"vgg": "block1_conv2"}, "vgg"),
+    ],
+)
+def test_explain_model_refuses_bad_arguments_before_the_network(stripes, kwargs, parameter):
+    args = {"vgg": VGGLayerTransformer("C1_2", weights=None, random_state=0), **kwargs}
+    before = _backbone.backbone_image_count()
+    with pytest.raises(InvalidParameterError, match=f"'{parameter}' parameter of explain_model"):
+        explain_model(*stripes, **args)
+    assert _backbone.backbone_image_count() == before
