@@ -41,9 +41,11 @@ from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from . import _atomic, _backbone, _layers
 from .exceptions import InputError
+from .vgg import VGGLayerTransformer
 from .weights import resolve_weights, weights_fingerprint
 
 # -- activation maximization --------------------------------------------------
@@ -120,6 +122,25 @@ class FilterTextures:
         )
 
 
+@validate_params(
+    {
+        # Which layers and filters exist is the network's to say (checked in the body).
+        "layer": [str],
+        "filters": [Interval(Integral, 0, None, closed="left"), "array-like", None],
+        "vgg": [VGGLayerTransformer, None],
+        "color": [StrOptions(set(_COLORS))],
+        "size": [Interval(Integral, 1, None, closed="left")],
+        "steps": [Interval(Integral, 0, None, closed="left")],
+        "step_size": [Interval(Real, 0, None, closed="left")],
+        "blur": [Interval(Real, 0, None, closed="left")],
+        "random_state": [Interval(Integral, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "cache": [bool, str, os.PathLike],
+        "verbose": ["boolean"],
+    },
+    # vgg is the caller's estimator: its weights are checked inside, as it is used.
+    prefer_skip_nested_validation=False,
+)
 def filter_textures(
     layer,
     filters,
@@ -204,12 +225,14 @@ def filter_textures(
 
     Raises
     ------
-    ValueError
-        For an unknown layer, a filter index outside the layer's range, a
-        ``size`` too small for the layer, or another invalid argument (the
-        message names it).
-    TypeError, NotADirectoryError
-        For a ``cache`` that is neither a bool nor a directory path.
+    InvalidParameterError
+        For an argument of the wrong type or out of its range (a ValueError
+        and a TypeError; the message names it).
+    InputError
+        For an unknown layer, a filter index outside the layer's range, or a
+        ``size`` too small for the layer or its ``blur``.
+    NotADirectoryError
+        For a ``cache`` path that is a file.
 
     See Also
     --------
@@ -281,7 +304,6 @@ def filter_textures(
     layer = _conv_layer(layer, "layer")
     filters = _filter_indices(filters, _layers.n_channels(layer), layer)
     params = _texture_params(vgg, color, layer, size, steps, step_size, blur, random_state)
-    batch_size = _positive_int(batch_size, "batch_size")
     disk = _cache_dir(cache)
     keys = {int(f): _texture_key(params, int(f)) for f in np.unique(filters)}
     found = {} if cache is False else _cached_textures(keys, disk)
@@ -312,12 +334,10 @@ def filter_textures(
 def _texture_params(vgg, color, layer, size, steps, step_size, blur, random_state):
     """Every parameter that decides a texture, checked: the cache key's content."""
     if vgg is None:
-        from .vgg import VGGLayerTransformer
-
         vgg = VGGLayerTransformer()
-    if color not in _COLORS:
-        raise InputError(f"color must be one of {list(_COLORS)}, got {color!r}")
-    size = _positive_int(size, "size")
+    # Plain Python numbers: they go into the cache key's JSON (numpy scalars do not).
+    size, steps, random_state = int(size), int(steps), int(random_state)
+    step_size, blur = float(step_size), float(blur)
     need = 2 ** _layers.n_pools_before(layer)
     if size < need:
         raise InputError(
@@ -325,7 +345,6 @@ def _texture_params(vgg, color, layer, size, steps, step_size, blur, random_stat
             f"{_layers.n_pools_before(layer)} times before it, so it needs at least "
             f"{need} pixels a side"
         )
-    blur = _nonnegative_float(blur, "blur")
     if blur > 0 and _backbone.blur_radius(blur) >= size:
         raise InputError(f"blur={blur} is too wide for size={size}: its kernel exceeds the image")
     weights_key = resolve_weights(vgg.weights, vgg.random_state)
@@ -337,12 +356,12 @@ def _texture_params(vgg, color, layer, size, steps, step_size, blur, random_stat
         "color": color,
         "layer": layer,
         "size": size,
-        "steps": _nonnegative_int(steps, "steps"),
-        "step_size": _nonnegative_float(step_size, "step_size"),
+        "steps": steps,
+        "step_size": step_size,
         "blur": blur,
         "noise": [_NOISE_MEAN, _NOISE_STD],
         "pre_relu_weight": _PRE_RELU_WEIGHT,
-        "random_state": _nonnegative_int(random_state, "random_state"),
+        "random_state": random_state,
         # Not hashed into the key (see _texture_key): what the network needs.
         "weights_key": weights_key,
     }
@@ -485,15 +504,14 @@ def _texture_key(params, filter_index):
 
 
 def _cache_dir(cache):
-    if cache is True or cache is False:
+    """The cache's folder, made if need be; None for ``cache=True`` or ``False``."""
+    if isinstance(cache, bool):
         return None
-    if isinstance(cache, (str, os.PathLike)):
-        path = Path(cache)
-        if path.exists() and not path.is_dir():
-            raise NotADirectoryError(f"cache={str(cache)!r} is a file; pass a directory")
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-    raise TypeError(f"cache must be True, False or a directory path, got {cache!r}")
+    path = Path(cache)
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"cache={str(cache)!r} is a file; pass a directory")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _read_texture(path):
@@ -546,27 +564,3 @@ def _filter_indices(filters, n_filters, layer, name="filters"):
             f"indices 0 to {n_filters - 1}"
         )
     return values.astype(int)
-
-
-def _is_int(value):
-    return isinstance(value, Integral) and not isinstance(value, bool)
-
-
-def _positive_int(value, name):
-    if not _is_int(value) or value < 1:
-        raise InputError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _nonnegative_int(value, name):
-    if not _is_int(value) or value < 0:
-        raise InputError(f"{name} must be a non-negative integer, got {value!r}")
-    return int(value)
-
-
-def _nonnegative_float(value, name):
-    if isinstance(value, bool) or not isinstance(value, Real) or not (
-        np.isfinite(value) and value >= 0
-    ):
-        raise InputError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)

@@ -180,16 +180,27 @@ def test_gain_is_inf_or_nan_for_filters_silent_on_noise():
         ({"filters": [-1, 3]}, r"filters=\[-1\] out of range"),
         ({"filters": []}, "filters must be"),
         ({"filters": [1.5]}, "filters must be"),
+        ({"filters": -1}, r"'filters' parameter of filter_textures must be an int in the range "
+                          r"\[0, inf\), an array-like or None. Got -1"),
+        ({"filters": "3"}, "'filters' parameter of filter_textures"),
         ({"size": 1}, "size=1 is too small for block2_conv2"),
-        ({"size": 0}, "size must be a positive integer"),
-        ({"steps": -1}, "steps must be a non-negative integer"),
-        ({"step_size": float("nan")}, "step_size must be a finite number"),
-        ({"blur": -1}, "blur must be"),
+        ({"size": 0}, r"'size' parameter of filter_textures must be an int in the range "
+                      r"\[1, inf\). Got 0"),
+        ({"size": 32.0}, "'size' parameter of filter_textures must be an int"),
+        ({"steps": -1}, r"'steps' parameter of filter_textures must be an int in the range "
+                        r"\[0, inf\)"),
+        ({"step_size": float("nan")}, r"'step_size' parameter of filter_textures must be a "
+                                      r"float in the range \[0.0, inf\). Got nan"),
+        ({"step_size": float("inf")}, "'step_size' parameter of filter_textures"),
+        ({"blur": -1}, "'blur' parameter of filter_textures"),
         ({"blur": 3.0, "size": 8}, "blur=3.0 is too wide for size=8"),
-        ({"random_state": None}, "random_state must be"),
-        ({"batch_size": 0}, "batch_size must be"),
+        ({"random_state": None}, "'random_state' parameter of filter_textures"),
+        ({"batch_size": 0}, "'batch_size' parameter of filter_textures"),
         ({"vgg": VGGLayerTransformer(weights=None)}, "pass an int random_state"),
-        ({"color": "grey"}, r"color must be one of \['rgb', 'gray'\]"),
+        ({"vgg": "imagenet"}, "'vgg' parameter of filter_textures must be an instance of"),
+        ({"color": "grey"}, r"'color' parameter of filter_textures must be a str among "
+                            r"\{'gray', 'rgb'\}. Got 'grey'"),
+        ({"verbose": "yes"}, "'verbose' parameter of filter_textures"),
     ],
 )
 def test_filter_textures_errors_name_the_argument(kwargs, message):
@@ -200,7 +211,9 @@ def test_filter_textures_errors_name_the_argument(kwargs, message):
 
 
 def test_bad_cache_argument(tmp_path):
-    with pytest.raises(TypeError, match="cache must be True, False or a directory"):
+    with pytest.raises(TypeError, match=r"'cache' parameter of filter_textures must be an "
+                       r"instance of 'bool', an instance of 'str' or an instance of "
+                       r"'os.PathLike'. Got 3 instead"):
         filter_textures("block1_conv2", 0, **FAST, cache=3)
     (tmp_path / "file").write_text("x")
     with pytest.raises(NotADirectoryError, match="is a file"):
@@ -226,6 +239,18 @@ def test_memory_cache_serves_a_second_call(monkeypatch):
         filter_textures("block1_conv2", [2], **dict(FAST, steps=6))
     with pytest.raises(AssertionError, match="computed although cached"):
         filter_textures("block1_conv2", [2], **FAST, cache=False)
+
+
+def test_numpy_numbers_find_the_texture_python_numbers_made(monkeypatch):
+    """The decorator lets numpy scalars through; the cache key's JSON needs plain numbers."""
+    first = filter_textures("block1_conv2", 2, **FAST)
+    _forbid_computing(monkeypatch)
+    again = filter_textures(
+        "block1_conv2", np.int64(2), vgg=FAST["vgg"], size=np.int64(24), steps=np.int32(5),
+        step_size=np.float32(2.0), blur=np.float64(0.35), random_state=np.uint8(0),
+        batch_size=np.int64(4), verbose=np.bool_(False),
+    )
+    np.testing.assert_array_equal(again.raw_images, first.raw_images)
 
 
 def test_disk_cache_files_atomic_and_keyed_by_every_parameter(tmp_path, monkeypatch):
