@@ -23,6 +23,7 @@ from collections import defaultdict
 
 import numpy as np
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import validate_params
 
 from .exceptions import InputError
 from .io import (
@@ -30,7 +31,6 @@ from .io import (
     DataWarning,
     check_no_broken_links,
     image_size,
-    is_image_path,
     list_image_files,
 )
 
@@ -77,6 +77,7 @@ def _sample_dir():
     return root
 
 
+@validate_params({"path": [str, os.PathLike]}, prefer_skip_nested_validation=True)
 def mark_output_folder(path):
     """Create `path` if needed and mark it as written by this library, not data.
 
@@ -132,6 +133,10 @@ def _version():
         return "(version unknown: not installed)"
 
 
+@validate_params(
+    {"path": [str, os.PathLike], "folder": [str, os.PathLike]},
+    prefer_skip_nested_validation=True,
+)
 def is_inside(path, folder):
     """Whether `path` is `folder` itself or lies anywhere below it.
 
@@ -185,7 +190,8 @@ def _class_folders(folder):
             f"sklearn-cnntexture (it holds '{OUTPUT_MARKER}'), so output, not a class of "
             "images; keep outputs out of the data folder",
             UserWarning,
-            stacklevel=4,
+            # load_image_dataset's caller, above its @validate_params wrapper.
+            stacklevel=5,
         )
     return [d for d in class_dirs if d not in outputs]
 
@@ -260,7 +266,8 @@ def _columns_from_folder(folder):
         )
     # Files beside the class folders too: an image of another format there is not read.
     skipped = _not_read(folder, folders=False) + [e for d in class_dirs for e in _not_read(d)]
-    _warn_skipped(skipped, folder, stacklevel=3)  # the caller of load_image_dataset
+    # The caller of load_image_dataset, above its @validate_params wrapper.
+    _warn_skipped(skipped, folder, stacklevel=4)
     columns = {"path": [], "label": []}
     for class_dir, paths in files.items():
         columns["path"] += [str(p) for p in paths]
@@ -413,6 +420,10 @@ def _frame(columns):
     return pd.DataFrame(columns)
 
 
+@validate_params(
+    {"source": [str, os.PathLike], "check_files": ["boolean"]},
+    prefer_skip_nested_validation=True,
+)
 def load_image_dataset(source, *, check_files=True):
     r"""Load a labelled image data set as file paths and targets.
 
@@ -486,8 +497,8 @@ def load_image_dataset(source, *, check_files=True):
 
     Raises
     ------
-    TypeError
-        If `source` is not a path.
+    InvalidParameterError
+        If `source` is not a path (a ``ValueError`` and a ``TypeError``).
     FileNotFoundError
         If `source` does not exist, if files listed in a CSV file are
         missing, or if a folder holds broken symbolic links among its class
@@ -546,8 +557,6 @@ def load_image_dataset(source, *, check_files=True):
     >>> import shutil
     >>> shutil.rmtree(root)
     """
-    if not isinstance(source, (str, os.PathLike)):
-        raise TypeError(f"source must be a folder or CSV file path, got {type(source).__name__}")
     path = pathlib.Path(os.path.abspath(source))
     if not path.exists():
         raise FileNotFoundError(f"data set source not found: '{path}'; {_LAYOUT}")
@@ -585,6 +594,10 @@ def _pixel_sizes(paths, sizes):
     return {path: size for path, size in zip(paths, sizes) if size is not None}
 
 
+@validate_params(
+    {"source": [str, os.PathLike], "check_files": ["boolean"]},
+    prefer_skip_nested_validation=True,
+)
 def load_images_to_predict(source, *, check_files=True):
     """Images to predict: one image, a flat folder, a folder of class folders, or a CSV.
 
@@ -625,9 +638,6 @@ def load_images_to_predict(source, *, check_files=True):
         an image (:data:`~sklearn_cnntexture.io.IMAGE_SUFFIXES`) nor a
         ``.csv``; and as :func:`load_image_dataset`.
     """
-    if not is_image_path(source):
-        raise TypeError(f"source must be an image, folder or CSV file path, got "
-                        f"{type(source).__name__}")
     path = pathlib.Path(os.path.abspath(source))
     if not path.exists():
         raise FileNotFoundError(f"images to predict not found: '{path}'")
@@ -660,7 +670,7 @@ def load_images_to_predict(source, *, check_files=True):
             "out. Put the loose images in a folder of their own (or in their class folder), "
             "or list the images to predict in a CSV file with a 'path' column"
         )
-    _warn_skipped(_not_read(path), path, stacklevel=2)
+    _warn_skipped(_not_read(path), path, stacklevel=3)  # above @validate_params' wrapper
     return _unlabelled([str(p) for p in loose], None, path, check_files)
 
 
@@ -671,6 +681,10 @@ def _unlabelled(paths, pixel_sizes, source, check_files):
                  pixel_sizes=pixel_sizes, source=str(source))
 
 
+@validate_params(
+    {"return_X_y": ["boolean"], "as_frame": ["boolean"]},
+    prefer_skip_nested_validation=True,
+)
 def load_uhcs_sample(*, return_X_y=False, as_frame=False):
     """Load a 36-image sample of the UHCS steel micrographs (3 classes).
 

@@ -11,6 +11,7 @@ import pytest
 import tifffile
 from PIL import Image
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_cnntexture import datasets
 from sklearn_cnntexture.datasets import (
@@ -248,8 +249,13 @@ def test_missing_source(tmp_path):
 
 
 def test_source_not_a_path():
-    with pytest.raises(TypeError, match="source must be a folder or CSV file path"):
+    with pytest.raises(TypeError, match=r"'source' parameter of load_image_dataset must be an "
+                       r"instance of 'str' or an instance of 'os.PathLike'. Got \['a.png'\]"):
         load_image_dataset(["a.png"])
+    with pytest.raises(InvalidParameterError, match="'source' parameter of load_images_to"):
+        load_images_to_predict(b"a.png")
+    with pytest.raises(InvalidParameterError, match="'check_files' parameter of load_image_data"):
+        load_image_dataset("data", check_files="no")
 
 
 def test_source_file_not_csv(tmp_path):
