@@ -335,7 +335,8 @@ def _add_predict(commands):
                          help="heat maps of the N filters most supporting each prediction, "
                          "in OUT-explained/")
     predict.add_argument("--weights", default=None,
-                         help="the model's weights from this source instead (same content)")
+                         help="the model's weights from this source or file instead: it must "
+                         "hold the same kernels (compared by content)")
     _add_scale_options(predict)
     predict.add_argument("--batch-size", type=_at_least("--batch-size", 1), default=8,
                          help="images per forward pass, at most")
