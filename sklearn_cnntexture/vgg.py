@@ -9,8 +9,10 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array
 
-from . import _layers, io
-from ._activations import Activations, ForwardSpec, Preprocessing
+from . import _layers, _preprocess, io
+from ._activations import Activations
+from ._forward import ForwardSpec
+from ._preprocess import Preprocessing
 from .exceptions import InputError
 from .weights import resolve_weights, weights_fingerprint
 
@@ -351,6 +353,52 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
             images, crop=self.crop, resize=self.resize, pixel_size=self.pixel_size,
             image_pixel_sizes=sizes, min_size=2 ** _layers.n_pools_before(deepest),
             needed_by=deepest)
+
+    def filter_maps(self, image, filters, *, pixel_size=None):
+        """Some filters' maps of one image, and the image they lie on: for heat maps.
+
+        The image is preprocessed as :meth:`transform` does it (crop,
+        intensities, pixel size, resize: one function for both), read once;
+        a large image goes through in tiles and only the filters' maps are
+        put together. Nothing is cached: the cache holds per-image features,
+        not maps.
+
+        Parameters
+        ----------
+        image : str, path or ndarray
+            One image file or array.
+        filters : dict of str to list of int
+            The filters wanted of each layer (Keras or paper names); this
+            transformer's ``layers`` are ignored.
+        pixel_size : float or None, default=None
+            The image's own micrometres per pixel, with ``pixel_size`` set;
+            None looks it up as :meth:`image_pixel_sizes` does.
+
+        Returns
+        -------
+        maps : dict of str to ndarray of shape (height, width, len(filters))
+            Keyed by canonical layer name.
+        cropped : ndarray
+            The image as read (or given), after ``crop``: what the maps cover.
+        input_size : (int, int)
+            The image's size at the network's input (after ``pixel_size`` and
+            ``resize``), which the maps' cells divide.
+        """
+        self._validate_params()
+        filters = {_layers.canonical_layer(layer): [int(f) for f in picked]
+                   for layer, picked in filters.items()}
+        layers = tuple(sorted(filters, key=_layers.layer_order))
+        spec = dataclasses.replace(self._forward_spec(), layers=layers, batch_size=1,
+                                   verbose=False, cache=None, cache_layers=())
+        sizes = None
+        if self.pixel_size is not None:
+            sizes = [self.image_pixel_sizes([image])[0] if pixel_size is None
+                     else float(pixel_size)]
+        prepared = _preprocess.prepare(image, spec.preprocessing,
+                                       pixel_size=None if sizes is None else sizes[0],
+                                       keep_cropped=True)
+        maps = Activations([prepared], spec, sizes).image_maps(0, filters)
+        return maps, prepared.cropped, prepared.size
 
     def get_feature_names_out(self, input_features=None):
         """Names of the filters, layer by layer: ``block3_conv3__17``.
