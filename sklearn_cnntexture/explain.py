@@ -471,9 +471,13 @@ def activation_heatmap(image, layer, filter, *, vgg=None):
     vgg : VGGLayerTransformer or None, default=None
         The network and what the model does to an image before it, as the
         model's own transformer: ``weights`` (and ``random_state``), ``crop``
-        (the heat map covers the cropped image), ``resize`` (the size the
-        network sees; the heat map is still at the cropped image's size) and
-        ``float_scale``. Its ``layers`` are ignored (``layer`` is used); the
+        (the heat map covers the cropped image), ``float_scale``,
+        ``pixel_size`` (the image resampled from its own pixel size, found as
+        :meth:`~sklearn_cnntexture.VGGLayerTransformer.transform` finds it)
+        and ``resize``, applied by the transformer's own preprocessing
+        (:meth:`~sklearn_cnntexture.VGGLayerTransformer.filter_maps`); the
+        heat map is still at the cropped image's size. Its ``layers`` are
+        ignored (``layer`` is used); the
         map itself is computed afresh (the cache holds per-image features,
         not maps). None means ``VGGLayerTransformer()``.
 
@@ -496,39 +500,32 @@ def activation_heatmap(image, layer, filter, *, vgg=None):
     >>> heat.shape, shown.shape
     ((30, 41), (30, 41))
     """
-    from sklearn.base import clone
-
     from .vgg import VGGLayerTransformer
 
     vgg = VGGLayerTransformer() if vgg is None else vgg
     layer = _canonical(layer, "layer")
     filter = _one_filter(filter, layer)
-    image = _one_image(image, vgg.crop)
-    # The image is cropped already; one image, no bar, no cache (maps are not cached).
-    network = clone(vgg).set_params(
-        layers=layer, crop=None, batch_size=1, verbose=False, cache=None, cache_layers=None
-    )
-    # One filter's map, put together from tiles for a large image.
-    activation = network.transform([image]).image_maps(0, {layer: [filter]})[layer][:, :, 0]
+    _check_one_image(image)
+    # Preprocessed as the model's features are (crop, pixel size, resize); one
+    # filter's map, put together from tiles for a large image.
+    maps, image, seen = vgg.filter_maps(image, {layer: [filter]})
+    activation = maps[layer][:, :, 0]
     height, width = image.shape[:2]
-    seen = (height, width) if vgg.resize is None else _pair(vgg.resize)
     stride = 2 ** _layers.n_pools_before(layer)
     rows = _cell_coordinates(height, seen[0], stride)
     cols = _cell_coordinates(width, seen[1], stride)
     return _upsample(activation, rows, cols), image
 
 
-def _one_image(image, crop):
-    """One image array, read from its file if need be, with ``crop`` applied."""
+def _check_one_image(image):
+    """Refuse an array that is not one image (a file is checked as it is read)."""
     if io.is_image_path(image):
-        image = io.read_image(image)
-    image = np.asarray(image)
-    if image.ndim not in (2, 3):
+        return
+    shape = np.shape(image)
+    if len(shape) not in (2, 3):
         raise InputError(
-            f"image has shape {image.shape}: pass one image (H, W) or (H, W, C), "
-            "or a file path"
+            f"image has shape {shape}: pass one image (H, W) or (H, W, C), or a file path"
         )
-    return image if crop is None else io.crop_bottom(image, crop)
 
 
 def _one_filter(filter, layer):
@@ -750,10 +747,6 @@ def _canonical(layer, name):
 
 def _is_int(value):
     return isinstance(value, Integral) and not isinstance(value, bool)
-
-
-def _pair(resize):
-    return (int(resize), int(resize)) if _is_int(resize) else tuple(int(s) for s in resize)
 
 
 def _labels(y, n):

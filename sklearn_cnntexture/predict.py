@@ -403,23 +403,15 @@ def heatmap_figure(model, item, pairs, *, pixel_size=None, title=None):
     import matplotlib.pyplot as plt
 
     vgg = model.named_steps["vgg"]
-    image = io.read_image(item) if io.is_image_path(item) else np.asarray(item)
-    if vgg.crop is not None:
-        image = io.crop_bottom(image, vgg.crop, source=item)
-    # Gray stays one channel: a large micrograph is made RGB a tile at a time.
-    values = io.to_float_intensities(image, float_scale=vgg.float_scale, source=item)
-    if vgg.pixel_size is not None:
-        values = io.resample_to_pixel_size(values, pixel_size, vgg.pixel_size, source=item)
     layers = sorted({layer for layer, _ in pairs}, key=_layers.layer_order)
-    # The image is prepared already: the network gets it on the 0-255 scale as is.
-    network = clone(vgg).set_params(layers=layers, crop=None, pixel_size=None,
-                                    image_pixel_size=None, float_scale=1.0, cache=None,
-                                    cache_layers=None, verbose=False, batch_size=1)
     wanted = {layer: [f for other, f in pairs if other == layer] for layer in layers}
-    maps = network.transform([values]).image_maps(0, wanted)
-    # Shown at most _SHOWN_PIXELS a side: a figure cannot show more.
-    step = -(-max(values.shape[:2]) // _SHOWN_PIXELS)
-    gray = values[::step, ::step].mean(axis=-1)
+    # Preprocessed as the model's features are (crop, pixel size, resize), read once.
+    maps, image, _ = vgg.filter_maps(item, wanted, pixel_size=pixel_size)
+    # The cropped image as read, shown at most _SHOWN_PIXELS a side (a figure
+    # cannot show more); imshow scales it, so its intensity scale does not matter.
+    step = -(-max(image.shape[:2]) // _SHOWN_PIXELS)
+    gray = np.asarray(image[::step, ::step], dtype=np.float32)
+    gray = gray.mean(axis=-1) if gray.ndim == 3 else gray
     fig, axes = plt.subplots(1, len(pairs) + 1, figsize=(3.2 * (len(pairs) + 1), 3.4),
                              squeeze=False)
     axes = axes[0]
