@@ -74,6 +74,7 @@ from numbers import Integral, Real
 import numpy as np
 import tifffile
 from PIL import Image
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from .exceptions import InputError
 
@@ -148,6 +149,15 @@ _CODEC_PACKAGES = ("PIL", "tifffile", "imagecodecs")
 _FLOAT_WARN_FACTOR = 1.5
 
 
+# Parameter constraints of @validate_params shared by several functions here.
+_PATH = [str, os.PathLike]
+_SOURCE = [str, os.PathLike, None]  # how messages name an image: a path, "image 3"
+#: A crop as check_crop takes it (check_crop then refuses booleans and says more).
+_CROP = [Interval(Integral, 0, None, closed="left"), Interval(Real, 0, 1, closed="left"),
+         StrOptions({"auto"}), None]
+_FLOAT_SCALE = [Interval(Real, 0, None, closed="neither")]
+
+
 class DataWarning(UserWarning):
     """Something about the data a user should know, though nothing stops.
 
@@ -185,6 +195,10 @@ def _natural_key(path):
     return [int(p) if p.isdigit() else p.lower() for p in parts], path.name
 
 
+@validate_params(
+    {"folder": _PATH},
+    prefer_skip_nested_validation=True,
+)
 def list_image_files(folder):
     """List the image files directly inside `folder`.
 
@@ -223,6 +237,10 @@ def list_image_files(folder):
     return sorted((p for p in candidates if p.is_file()), key=_natural_key)
 
 
+@validate_params(
+    {"paths": ["array-like"], "folder": _PATH},
+    prefer_skip_nested_validation=True,
+)
 def check_no_broken_links(paths, folder):
     """Raise if any of `paths` is a symbolic link whose target is missing.
 
@@ -248,6 +266,10 @@ def check_no_broken_links(paths, folder):
         )
 
 
+@validate_params(
+    {"path": _PATH},
+    prefer_skip_nested_validation=True,
+)
 def read_image(path):
     """Read one image file into an array in the file's own dtype.
 
@@ -307,6 +329,10 @@ def read_image(path):
     return image.astype(image.dtype.newbyteorder("="), copy=False)
 
 
+@validate_params(
+    {"path": _PATH},
+    prefer_skip_nested_validation=True,
+)
 def read_image_lazily(path):
     """:func:`read_image`, memory-mapped where the file allows it.
 
@@ -340,6 +366,10 @@ def read_image_lazily(path):
     return read_image(path)
 
 
+@validate_params(
+    {"path": _PATH},
+    prefer_skip_nested_validation=True,
+)
 def image_size(path):
     """Return an image file's ``(height, width)`` from its header, without decoding it.
 
@@ -643,10 +673,16 @@ def _warn_if_far_above_255(values, array, float_scale, source):
         f"0-255 scale VGG16 expects (floats are read as 0-1 intensities by default); "
         f"{advice}. The values are used unchanged.",
         DataWarning,
-        stacklevel=4,
+        # Three frames below the public functions, then @validate_params'
+        # wrapper: the warning points at their caller.
+        stacklevel=5,
     )
 
 
+@validate_params(
+    {"image": ["array-like"], "float_scale": _FLOAT_SCALE, "source": _SOURCE},
+    prefer_skip_nested_validation=True,
+)
 def to_rgb_float(image, *, float_scale=255.0, source=None):
     """Convert one image array to float32 RGB intensities on the 0-255 scale.
 
@@ -657,7 +693,7 @@ def to_rgb_float(image, *, float_scale=255.0, source=None):
     float_scale : float, default=255.0
         Factor applied to float images: 255.0 for intensities in [0, 1],
         1.0 for floats already on the 0-255 scale. Ignored for other dtypes.
-    source : str, optional
+    source : str or os.PathLike, optional
         How to name the image in error messages, e.g. its file path or
         ``"image at index 3"``. Defaults to ``"image"``.
 
@@ -691,6 +727,10 @@ def to_rgb_float(image, *, float_scale=255.0, source=None):
     return values
 
 
+@validate_params(
+    {"image": ["array-like"], "float_scale": _FLOAT_SCALE, "source": _SOURCE},
+    prefer_skip_nested_validation=True,
+)
 def to_float_intensities(image, *, float_scale=255.0, source=None):
     """Like :func:`to_rgb_float`, but keeping the image's channels: (H, W, 1) or (H, W, 3).
 
@@ -701,11 +741,7 @@ def to_float_intensities(image, *, float_scale=255.0, source=None):
 
 
 def _float_intensities(image, float_scale, source):
-    # Two frames below the public functions: the warning points at their caller.
     source = "image" if source is None else str(source)
-    if isinstance(float_scale, bool) or not isinstance(float_scale, Real) \
-            or not np.isfinite(float_scale) or float_scale <= 0:
-        raise InputError(f"float_scale must be a positive finite number, got {float_scale!r}")
     array = np.asarray(image)
     _check_pixel_dtype(array, source)
     _check_shape(array, source)
@@ -737,6 +773,10 @@ def _check_size(size):
     return int(size[0]), int(size[1])
 
 
+@validate_params(
+    {"image": ["array-like"], "size": [tuple, list, np.ndarray]},
+    prefer_skip_nested_validation=True,
+)
 def resize_image(image, size):
     """Resize an image with bilinear interpolation, channel by channel.
 
@@ -859,6 +899,10 @@ def check_crop(crop):
     return float(crop)
 
 
+@validate_params(
+    {"image": ["array-like"], "crop": _CROP, "source": _SOURCE},
+    prefer_skip_nested_validation=True,
+)
 def crop_bottom(image, crop, *, source=None):
     """Remove rows from the bottom of an image, such as an SEM info banner.
 
@@ -870,7 +914,7 @@ def crop_bottom(image, crop, *, source=None):
         Rows to remove, see :func:`check_crop`: ``None`` none, an int that
         many, a float ``round(crop * H)`` rows, ``"auto"``
         ``find_banner_height(image)`` rows.
-    source : str, optional
+    source : str or os.PathLike, optional
         How to name the image in error messages, e.g. its file path or
         ``"image 3"``. Defaults to ``"image"``.
 
@@ -968,6 +1012,10 @@ def _banner_depth(fraction, max_gap):
     return depth
 
 
+@validate_params(
+    {"image": ["array-like"], "source": _SOURCE},
+    prefer_skip_nested_validation=True,
+)
 def find_banner_height(image, *, source=None):
     """Find the height of the info banner at the bottom of an SEM micrograph.
 
@@ -1008,7 +1056,7 @@ def find_banner_height(image, *, source=None):
     ----------
     image : array-like of shape (H, W) or (H, W, C)
         The micrograph, any real dtype (uint8, uint16, float, ...).
-    source : str, optional
+    source : str or os.PathLike, optional
         How to name the image in error messages. Defaults to ``"image"``.
 
     Returns
@@ -1064,6 +1112,10 @@ _MICROMETRES = {"m": 1e6, "mm": 1e3, "um": 1.0, "\u00b5m": 1.0, "\u03bcm": 1.0, 
 _CENTIMETRE = 3
 
 
+@validate_params(
+    {"path": _PATH},
+    prefer_skip_nested_validation=True,
+)
 def image_channels(path):
     """Colour channels of an image file's content: 1 (gray) or 3 (colour).
 
@@ -1149,6 +1201,10 @@ def _channels_equal(image):
     return True
 
 
+@validate_params(
+    {"path": _PATH},
+    prefer_skip_nested_validation=True,
+)
 def read_pixel_size(path):
     """An image file's pixel size in micrometres, from its own metadata, or None.
 
@@ -1233,6 +1289,12 @@ def _x_resolution(page):
     return float(value) if isinstance(value, (int, float)) else None
 
 
+@validate_params(
+    # Pixel sizes are data (an image's metadata, a CSV column): their range is
+    # checked with the image named (resampled_size), as InputError.
+    {"image": [np.ndarray], "pixel_size": [Real], "target": [Real], "source": _SOURCE},
+    prefer_skip_nested_validation=True,
+)
 def resample_to_pixel_size(image, pixel_size, target, *, source=None):
     """Resample an image to another physical scale (bilinear, antialiased).
 
@@ -1245,7 +1307,7 @@ def resample_to_pixel_size(image, pixel_size, target, *, source=None):
     target : float
         The micrometres per pixel wanted: the image grows by
         ``pixel_size / target`` along each side (rounded to whole pixels).
-    source : str, optional
+    source : str or os.PathLike, optional
         How to name the image in error messages, e.g. its file path.
 
     Returns
@@ -1263,6 +1325,12 @@ def resample_to_pixel_size(image, pixel_size, target, *, source=None):
     return resize_image(image, size)
 
 
+@validate_params(
+    # Pixel sizes are data (an image's metadata, a CSV column): their range is
+    # checked below with the image named, as InputError.
+    {"size": [tuple, list], "pixel_size": [Real], "target": [Real], "source": _SOURCE},
+    prefer_skip_nested_validation=True,
+)
 def resampled_size(size, pixel_size, target, *, source=None):
     """The ``(height, width)`` an image of ``size`` takes at another pixel size, checked.
 
@@ -1281,7 +1349,7 @@ def resampled_size(size, pixel_size, target, *, source=None):
         The image's micrometres per pixel.
     target : float
         The micrometres per pixel wanted.
-    source : str, optional
+    source : str or os.PathLike, optional
         How to name the image in error messages, e.g. its file path.
 
     Returns
@@ -1346,6 +1414,19 @@ def _side(length):
     return f"{length:.4g}" if math.isfinite(length) else "over 1e308"
 
 
+@validate_params(
+    {
+        "images": ["array-like"],
+        "crop": _CROP,
+        "resize": [Interval(Integral, 1, None, closed="left"), tuple, list, None],
+        "pixel_size": [Interval(Real, 0, None, closed="neither"), None],
+        # Data, one per image or one for all: checked per image, named.
+        "image_pixel_sizes": [Real, "array-like", None],
+        "min_size": [Interval(Integral, 1, None, closed="left")],
+        "needed_by": [str, None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def network_input_sizes(images, *, crop=None, resize=None, pixel_size=None,
                         image_pixel_sizes=None, min_size=1, needed_by=None):
     """Each image's ``(height, width)`` as the network gets it, from headers, checked.

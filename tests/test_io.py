@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image, ImageDraw, ImageFont
 from scipy.ndimage import gaussian_filter
+from sklearn.utils._param_validation import InvalidParameterError
 
+from sklearn_cnntexture import io as cio
 from sklearn_cnntexture.io import (
     IMAGE_SUFFIXES,
     check_crop,
@@ -22,6 +24,7 @@ from sklearn_cnntexture.io import (
     list_image_files,
     read_image,
     resize_image,
+    to_float_intensities,
     to_rgb_float,
 )
 
@@ -311,10 +314,13 @@ def test_default_source_is_image():
         to_rgb_float(np.zeros((2, 2, 4), np.uint8))
 
 
-@pytest.mark.parametrize("scale", [0, -1.0, np.nan, "255", True])
-def test_bad_float_scale(scale):
-    with pytest.raises(ValueError, match="float_scale"):
-        to_rgb_float(np.zeros((2, 2), np.float32), float_scale=scale)
+# (True is 1 to scikit-learn's Interval, as VGGLayerTransformer(float_scale=True) is.)
+@pytest.mark.parametrize("scale", [0, -1.0, np.nan, np.inf, "255", None])
+@pytest.mark.parametrize("function", [to_rgb_float, to_float_intensities])
+def test_bad_float_scale(scale, function):
+    with pytest.raises(InvalidParameterError, match=rf"^The 'float_scale' parameter of "
+                       rf"{function.__name__} must be a float in the range \(0.0, inf\)"):
+        function(np.zeros((2, 2), np.float32), float_scale=scale)
 
 
 def test_file_roundtrip_16bit_to_rgb(tmp_path):
@@ -349,9 +355,17 @@ def test_resize_single_channel():
     assert out.shape == (4, 4, 1)
 
 
-@pytest.mark.parametrize("size", [(0, 5), (5,), (5, 5, 5), (2.5, 4), (True, 4), "ab", 224, None])
+@pytest.mark.parametrize("size", [(0, 5), (5,), (5, 5, 5), (2.5, 4), (True, 4)])
 def test_resize_bad_size(size):
     with pytest.raises(ValueError, match="resize must be a \\(height, width\\) pair"):
+        resize_image(np.zeros((4, 4, 3), np.float32), size)
+
+
+@pytest.mark.parametrize("size", ["ab", 224, None])
+def test_resize_size_that_is_no_sequence(size):
+    with pytest.raises(InvalidParameterError, match="^The 'size' parameter of resize_image must "
+                       "be an instance of 'tuple', an instance of 'list' or an instance of "
+                       "'numpy.ndarray'"):
         resize_image(np.zeros((4, 4, 3), np.float32), size)
 
 
@@ -674,3 +688,40 @@ def test_no_banner_in_uhcs_mft3():
     assert len(files) == 600
     found = {f.name: find_banner_height(read_image(f)) for f in files}
     assert {name: rows for name, rows in found.items() if rows} == {}
+
+
+# --------------------------------------------------------------------------
+# @validate_params: a wrong type or range names the function and the parameter
+
+
+@pytest.mark.parametrize("call, parameter", [
+    (lambda: cio.list_image_files(3), "folder"),
+    (lambda: cio.check_no_broken_links([], None), "folder"),
+    (lambda: cio.read_image(None), "path"),
+    (lambda: cio.read_image_lazily(b"a.png"), "path"),
+    (lambda: cio.image_size(["a.png"]), "path"),
+    (lambda: cio.image_channels(1), "path"),
+    (lambda: cio.read_pixel_size(None), "path"),
+    (lambda: cio.to_rgb_float(GRAY8, source=3), "source"),
+    (lambda: cio.to_float_intensities(5, float_scale=1.0), "image"),
+    (lambda: cio.crop_bottom(GRAY8, -1), "crop"),
+    (lambda: cio.crop_bottom(GRAY8, 1.5), "crop"),
+    (lambda: cio.crop_bottom(GRAY8, "top"), "crop"),
+    (lambda: cio.find_banner_height(GRAY8, source=0), "source"),
+    (lambda: cio.resampled_size(480, 0.1, 0.2), "size"),
+    (lambda: cio.resampled_size((480, 640), "0.1", 0.2), "pixel_size"),
+    (lambda: cio.resample_to_pixel_size([[1.0]], 0.1, 0.2), "image"),
+    (lambda: cio.network_input_sizes([GRAY8], resize=0), "resize"),
+    (lambda: cio.network_input_sizes([GRAY8], pixel_size=-1.0), "pixel_size"),
+    (lambda: cio.network_input_sizes([GRAY8], min_size=0), "min_size"),
+    (lambda: cio.network_input_sizes([GRAY8], crop=2.0), "crop"),
+])
+def test_wrong_argument_types_and_ranges_name_the_parameter(call, parameter):
+    with pytest.raises(InvalidParameterError, match=f"^The '{parameter}' parameter of "):
+        call()
+
+
+def test_float_warning_points_at_the_caller_above_the_decorator():
+    with pytest.warns(cio.DataWarning, match="far above the 0-255 scale") as record:
+        to_rgb_float(np.full((2, 2), 200.0, np.float32))
+    assert record[0].filename == __file__
