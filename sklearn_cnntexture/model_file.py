@@ -38,6 +38,9 @@ import zipfile
 import zlib
 from pathlib import Path
 
+from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import validate_params
+
 from .exceptions import InputError
 from .provenance import provenance
 
@@ -75,7 +78,14 @@ TRUSTED_TYPES = (
 
 _FORMAT = "sklearn-cnntexture model, version 1"
 
+_PATH = [str, os.PathLike]
 
+
+@validate_params(
+    {"model": [Pipeline], "X": ["array-like"], "y": ["array-like"], "cv_score": [dict, None],
+     "configuration": [dict, None]},
+    prefer_skip_nested_validation=True,
+)
 def model_card(model, X, y, *, cv_score=None, configuration=None):
     """The card of a fitted pipeline: what it predicts, from what, made how.
 
@@ -179,6 +189,10 @@ def _stored_weights(weights):
     return weights
 
 
+@validate_params(
+    {"model": [Pipeline], "path": _PATH, "card": [dict], "feature_stats": [dict, None]},
+    prefer_skip_nested_validation=True,
+)
 def save_model(model, path, card, *, feature_stats=None):
     """Write a fitted pipeline and its card to one safe file (``skops.io``).
 
@@ -339,6 +353,10 @@ def _json_member(path, name, what):
                                   exc)) from None
 
 
+@validate_params(
+    {"path": _PATH},
+    prefer_skip_nested_validation=True,
+)
 def read_card(path):
     """The card of a model file, without loading its model.
 
@@ -360,6 +378,10 @@ def read_card(path):
     return card
 
 
+@validate_params(
+    {"path": _PATH},
+    prefer_skip_nested_validation=True,
+)
 def read_feature_stats(path):
     """The training feature statistics saved with a model, or None.
 
@@ -487,6 +509,10 @@ def _check_card(card, path):
                                   f"classes are {card['classes']}"))
 
 
+@validate_params(
+    {"card": [dict], "paths": ["array-like"]},
+    prefer_skip_nested_validation=True,
+)
 def training_images_among(card, paths):
     """Which of these images the model was trained on, by content.
 
@@ -528,6 +554,10 @@ def training_images_among(card, paths):
 # -- loading ----------------------------------------------------------------
 
 
+@validate_params(
+    {"path": _PATH, "weights": [str, os.PathLike, None], "check_weights": ["boolean"]},
+    prefer_skip_nested_validation=True,
+)
 def load_model(path, *, weights=None, check_weights=True):
     """Load a model file, refusing untrusted types, damage and other weights.
 
@@ -561,7 +591,6 @@ def load_model(path, *, weights=None, check_weights=True):
         other weights.
     """
     import skops.io
-    from sklearn.pipeline import Pipeline
 
     from .vgg import VGGLayerTransformer
 
@@ -623,6 +652,10 @@ def _check_weights(vgg, card, path, given):
     )
 
 
+@validate_params(
+    {"card": [dict]},
+    prefer_skip_nested_validation=True,
+)
 def card_lines(card):
     """A model card as the lines ``cnntexture info MODEL`` prints.
 
