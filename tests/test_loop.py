@@ -306,3 +306,13 @@ def test_a_data_warning_is_one_line_without_python_source(tmp_path, capsys):
     warned = [line for line in shown if "far above the 0-255 scale" in line]
     assert warned and all(line.startswith("cnntexture: warning: ") for line in warned)
     assert ".py:" not in err and "warnings.warn" not in err
+
+
+def test_predict_warns_when_images_were_in_the_training_set(data, model, tmp_path, capsys):
+    """Found by content: a renamed copy of a training image counts too."""
+    new = tmp_path / "new"
+    shutil.copytree(data / "fine", new / "fine")
+    shutil.copy(data / "coarse" / "img0.png", new / "fine" / "renamed.png")
+    code, _, err = run(capsys, "predict", model, new, "--out", tmp_path / "p.csv")
+    assert code == 0
+    assert "warning: 5 of these 5 images were in the model's training set" in err
