@@ -13,6 +13,7 @@ from .datasets import load_image_dataset, load_uhcs_sample
 from .encoders import GramEncoder, MaxPool, MeanPool, VLADEncoder
 from .exceptions import InputError
 from .explain import activation_heatmap, characteristic_textures, important_textures
+from .study import Study
 from .textures import FilterTextures, filter_textures
 from .union import MultiLayerUnion
 from .vgg import VGGLayerTransformer
@@ -30,6 +31,7 @@ __all__ = [
     "MeanPool",
     "MultiLayerUnion",
     "PAPER_LAYERS",
+    "Study",
     "VGGLayerTransformer",
     "VLADEncoder",
     "WeightsUnavailableError",

@@ -5,7 +5,10 @@ folds, and refusing, in one line, a set that cannot be (no images, one class,
 a class with fewer images or groups than folds).
 """
 
+from numbers import Integral
+
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.model_selection import (
     BaseCrossValidator,
     GroupKFold,
@@ -14,9 +17,11 @@ from sklearn.model_selection import (
     StratifiedGroupKFold,
 )
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.multiclass import type_of_target
 
 from .exceptions import InputError
+from .models import TASKS
 
 __all__ = ["RepeatedGroupSplits", "check_study_data", "study_cv", "task_of"]
 
@@ -73,6 +78,21 @@ class RepeatedGroupSplits(BaseCrossValidator):
         raise NotImplementedError  # split is overridden
 
 
+#: Folds and repeats a cross-validation can use (the parameter checks of the study).
+FOLDS = [Interval(Integral, 2, None, closed="left")]
+REPEATS = [Interval(Integral, 1, None, closed="left")]
+
+
+@validate_params(
+    {
+        "task": [StrOptions(set(TASKS))],
+        "n_splits": FOLDS,
+        "n_repeats": REPEATS,
+        "groups": ["boolean"],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def study_cv(task="classification", *, n_splits=3, n_repeats=10, groups=False, random_state=0):
     """The cross-validation of the study: repeated (stratified) (group) k-fold.
 
@@ -94,7 +114,6 @@ def study_cv(task="classification", *, n_splits=3, n_repeats=10, groups=False, r
     -------
     cv : cross-validation splitter
     """
-    check_folds(n_splits, n_repeats)
     if groups:
         splitter = StratifiedGroupKFold if task == "classification" else GroupKFold
         return RepeatedGroupSplits(
@@ -102,14 +121,6 @@ def study_cv(task="classification", *, n_splits=3, n_repeats=10, groups=False, r
         )
     repeated = RepeatedStratifiedKFold if task == "classification" else RepeatedKFold
     return repeated(n_splits=n_splits, n_repeats=n_repeats, random_state=random_state)
-
-
-def check_folds(n_splits, n_repeats):
-    """Refuse fold counts no cross-validation can use, before any work."""
-    if not isinstance(n_splits, (int, np.integer)) or n_splits < 2:
-        raise InputError(f"n_splits={n_splits!r}: cross-validation needs at least 2 folds")
-    if not isinstance(n_repeats, (int, np.integer)) or n_repeats < 1:
-        raise InputError(f"n_repeats={n_repeats!r}: the folds must be drawn at least once")
 
 
 def task_of(y):
@@ -120,19 +131,36 @@ def task_of(y):
     if kind in ("binary", "multiclass"):
         return "classification"
     raise InputError(
-        f"the target is {kind!r}: the study takes one class label per image "
-        "(classification) or one number per image (regression)"
+        f"Unknown label type: the target is {kind!r}; the study takes one class label per "
+        "image (classification) or one number per image (regression)"
     )
 
 
+@validate_params(
+    {
+        "X": ["array-like"],
+        "y": ["array-like", None],
+        "groups": ["array-like", None],
+        "task": [StrOptions(set(TASKS)), None],
+        "n_splits": FOLDS,
+    },
+    prefer_skip_nested_validation=True,
+)
 def check_study_data(X, y, *, groups=None, task=None, n_splits=3):
     """Check that a labelled image set can go through the study's folds.
 
-    Returns the task ("classification" or "regression"). Raises a
-    ``ValueError`` that says what is wrong: no images, one class, a class
-    with fewer images (or groups) than folds, labels and images of different
-    lengths.
+    Returns the task ("classification" or "regression"). Raises an
+    :class:`~sklearn_cnntexture.exceptions.InputError` that says what is
+    wrong: no labels, images as a sparse matrix, no images, one class, a
+    class with fewer images (or groups) than folds, labels and images of
+    different lengths.
     """
+    if y is None:  # scikit-learn's words, which its estimator checks look for
+        raise InputError("the study requires y to be passed, but the target y is None: "
+                         "give each image's class label (or number)")
+    if issparse(X):
+        raise InputError("X is a sparse matrix: the study takes images (file paths or "
+                         "arrays), and sparse input is not supported")
     n = len(X)
     if n == 0:
         raise InputError("no images: the data set is empty")

@@ -4,7 +4,11 @@ One job: which candidates GridSearchCV compares. Public through
 :mod:`sklearn_cnntexture.study`.
 """
 
-from ._layers import IMAGE_LAYER, PAPER_LAYERS, canonical_layer
+from numbers import Integral
+
+from sklearn.utils._param_validation import Interval, validate_params
+
+from ._layers import IMAGE_LAYER, PAPER_LAYERS, canonical_layer, n_pools_before
 from .encoders import ENCODERS, MeanPool, VLADEncoder
 from .exceptions import InputError
 from .union import MultiLayerUnion
@@ -12,9 +16,21 @@ from .union import MultiLayerUnion
 __all__ = ["study_grid"]
 
 
+@validate_params(
+    {
+        "layers": [list, tuple],
+        "encoders": [list, tuple],
+        "raw_image": ["boolean"],
+        "union": ["boolean"],
+        "vlad_resize": [Interval(Integral, 1, None, closed="left"), tuple, list, None],
+        "random_state": ["random_state"],
+        "models": [list, tuple, None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def study_grid(
     layers=PAPER_LAYERS,
-    encoders=("mean", "max", "gram", "vlad"),
+    encoders=tuple(ENCODERS),
     *,
     raw_image=True,
     union=True,
@@ -39,7 +55,8 @@ def study_grid(
         would be that layer again, so with one layer there is none.
     vlad_resize : int, (height, width) or None, default=255
         Size VLAD's images are resized to; the paper used 255 x 255 to bound
-        memory. None keeps the pipeline's own ``resize``.
+        memory. None keeps the pipeline's own ``resize``. Refused when too
+        small for the deepest layer (``2 **`` its poolings a side).
     random_state : int, default=0
         Seed of VLAD's descriptor sample and k-means.
     models : list of estimator or None, default=None
@@ -51,7 +68,7 @@ def study_grid(
     Returns
     -------
     param_grid : list of dict
-        For ``GridSearchCV(study_pipeline(...), param_grid)``.
+        For the pipeline of :func:`~sklearn_cnntexture.study.make_study`.
 
     Examples
     --------
@@ -67,6 +84,10 @@ def study_grid(
         raise InputError(f"encoders must be among {list(ENCODERS)}, got {list(encoders)}")
     layers = [canonical_layer(layer) for layer in layers]
     grid_layers = layers + ([IMAGE_LAYER] if raw_image else [])
+    if not grid_layers:
+        raise InputError("layers is empty and raw_image is False: the study has no candidate")
+    if "vlad" in encoders:
+        _check_vlad_resize(vlad_resize, grid_layers)
     grid = []
     pooled = [ENCODERS[name]() for name in encoders if name != "vlad"]
     if pooled:
@@ -83,3 +104,18 @@ def study_grid(
             part["model"] = list(models)
     return grid
 
+
+
+def _check_vlad_resize(vlad_resize, layers):
+    """A VLAD size of two sides, each large enough for the deepest layer, or None."""
+    if vlad_resize is None:
+        return
+    size = [vlad_resize] * 2 if isinstance(vlad_resize, Integral) else list(vlad_resize)
+    if len(size) != 2 or not all(isinstance(s, Integral) and s >= 1 for s in size):
+        raise InputError(f"vlad_resize={vlad_resize!r}: give one size or (height, width), "
+                         "positive integers")
+    deepest = max(layers, key=n_pools_before)
+    need = 2 ** n_pools_before(deepest)
+    if min(size) < need:
+        raise InputError(f"vlad_resize={vlad_resize!r} is too small for {deepest}, which "
+                         f"needs images of at least {need} x {need} pixels")

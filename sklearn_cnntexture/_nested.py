@@ -13,17 +13,21 @@ network does not run again.
 
 import time
 from contextlib import contextmanager
+from numbers import Integral
 
 import numpy as np
 import sklearn
 from sklearn.base import clone
 from sklearn.metrics import check_scoring
+from sklearn.model_selection import GridSearchCV
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ._cv import study_cv, task_of
+from ._cv import FOLDS, REPEATS, study_cv, task_of
 from ._progress import fit_progress
 from ._table import describe_params
 from .exceptions import InputError
+from .models import TASKS
 
 __all__ = ["check_nested_data", "nested_study", "routing_for"]
 
@@ -43,6 +47,11 @@ def routing_for(groups):
         yield
 
 
+@validate_params(
+    {"y": ["array-like"], "groups": ["array-like", None], "task": [StrOptions(set(TASKS))],
+     "n_splits": FOLDS},
+    prefer_skip_nested_validation=True,
+)
 def check_nested_data(y, *, groups=None, task="classification", n_splits=3):
     """Refuse, in one line and before any image, data too small for nested CV.
 
@@ -70,6 +79,21 @@ def _subset(X, index):
     return [X[i] for i in index] if isinstance(X, list) else X[index]
 
 
+@validate_params(
+    {
+        "search": [GridSearchCV],
+        "X": ["array-like"],
+        "y": ["array-like"],
+        "groups": ["array-like", None],
+        "task": [StrOptions(set(TASKS)), None],
+        "n_splits": FOLDS,
+        "n_repeats": REPEATS,
+        "inner_repeats": REPEATS,
+        "random_state": [Interval(Integral, 0, None, closed="left")],
+        "verbose": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def nested_study(search, X, y, *, groups=None, task=None, n_splits=3, n_repeats=1,
                  inner_repeats=1, random_state=0, verbose=False):
     """Nested-CV estimate of "run the study's selection and use its winner".
@@ -77,8 +101,9 @@ def nested_study(search, X, y, *, groups=None, task=None, n_splits=3, n_repeats=
     Parameters
     ----------
     search : GridSearchCV
-        The study's search (:func:`~sklearn_cnntexture.study.make_study`),
-        fitted or not; it is cloned, never changed.
+        The study's search (a :class:`~sklearn_cnntexture.Study`'s ``search_``,
+        or :func:`~sklearn_cnntexture.study.make_study`), fitted or not; it is
+        cloned, never changed.
     X : list or array-like
         The images (paths) of the study.
     y : array-like

@@ -6,7 +6,9 @@ tied with it, the best model that filter textures can explain.
 """
 
 import pandas as pd
+from sklearn.model_selection import GridSearchCV
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import validate_params
 
 from ._layers import IMAGE_LAYER, canonical_layer, layer_order, n_channels
 from .encoders import ENCODERS, GramEncoder, MeanPool, VLADEncoder, encoder_name
@@ -15,6 +17,7 @@ from .models import model_name
 from .union import UNION, MultiLayerUnion
 
 __all__ = [
+    "EXPLAINABLE",
     "PAPER_MODEL",
     "TIME_COLUMN",
     "best_explainable",
@@ -32,7 +35,8 @@ PAPER_MODEL = "rf"
 #: one training fold and score it on its test fold, features read from cache.
 TIME_COLUMN = "fit_score_s_per_fold"
 
-#: Encoders whose features are one filter each, so filter textures explain them.
+#: Encoders whose features are one filter each, so filter textures and heat maps
+#: explain them: the one list that study, fit, predict and explain read.
 EXPLAINABLE = ("mean", "max")
 
 
@@ -74,13 +78,15 @@ def _n_features(encoder, layers):
     return c
 
 
+@validate_params({"search": [GridSearchCV]}, prefer_skip_nested_validation=True)
 def study_results(search):
     """The study's table from a fitted search's ``cv_results_``.
 
     Parameters
     ----------
     search : GridSearchCV
-        Fitted, from :func:`~sklearn_cnntexture.study.make_study` (or any
+        Fitted: a :class:`~sklearn_cnntexture.Study`'s ``search_``, or
+        :func:`~sklearn_cnntexture.study.make_study` fitted (or any
         search over ``vgg__layers`` and ``encode`` of a pipeline with steps
         ``"vgg"`` and ``"encode"``).
 
@@ -143,6 +149,8 @@ def describe_params(search, params):
             f"{model_name(model)}")
 
 
+@validate_params({"results": [pd.DataFrame], "model": [str, None]},
+                 prefer_skip_nested_validation=True)
 def model_rows(results, model=None):
     """The rows of one model (the paper's when None and present, else the first listed).
 
@@ -157,6 +165,8 @@ def model_rows(results, model=None):
     return results[results["model"] == model]
 
 
+@validate_params({"results": [pd.DataFrame], "best": [dict, pd.Series, None]},
+                 prefer_skip_nested_validation=True)
 def ties(results, best=None):
     """Rows within one standard deviation of the best row's mean score, best first.
 
@@ -183,6 +193,7 @@ def ties(results, best=None):
     return results[close & ~same].sort_values(mean, ascending=False, kind="stable")
 
 
+@validate_params({"results": [pd.DataFrame]}, prefer_skip_nested_validation=True)
 def best_explainable(results):
     """The best model of a study that filter textures can explain.
 

@@ -1,16 +1,19 @@
 """Features of a set of images as a table: for ``cnntexture featurize`` and other tools."""
 
 import json
+import os
 import shutil
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 
 from . import io, parallel
-from .encoders import ENCODERS
+from .encoders import ENCODERS, VLADEncoder
 from .exceptions import InputError
 from .provenance import provenance
 from .union import MultiLayerUnion
@@ -22,18 +25,46 @@ __all__ = [
 ]
 
 
-def make_featurizer(vgg=None, encoder="mean"):
+@validate_params(
+    {
+        "vgg": [HasMethods(["fit", "transform"]), None],
+        "encoder": [StrOptions(set(ENCODERS)), HasMethods(["fit", "transform"])],
+        "layers": [str, list, tuple, None],
+        "vlad_resize": [Interval(Integral, 1, None, closed="left"), tuple, list, None],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def make_featurizer(vgg=None, encoder="mean", *, layers=None, vlad_resize=None,
+                    random_state=None):
     """A pipeline from images to features: VGG16 layer(s), then an encoder.
+
+    The one place such a pipeline is built: :func:`featurize`, the study's
+    grid (:func:`~sklearn_cnntexture.study.make_study`), ``fit``'s pipeline
+    (:func:`~sklearn_cnntexture.predict.configuration_pipeline`) and
+    :func:`~sklearn_cnntexture.explain.explain_model` all start with it.
 
     Parameters
     ----------
     vgg : VGGLayerTransformer or None, default=None
-        The network step (cloned). Its ``layers`` decide the encoding: one
-        layer is encoded as is; several are each encoded and the features
-        concatenated (:class:`MultiLayerUnion`). None is
+        The network step (cloned). Its ``layers`` (or ``layers``) decide the
+        encoding: one layer is encoded as is; several are each encoded and
+        the features concatenated (:class:`MultiLayerUnion`). None is
         ``VGGLayerTransformer()`` (block4_conv3).
     encoder : {"mean", "max", "gram", "vlad"} or encoder, default="mean"
-        The encoding, by name (default parameters) or as an estimator.
+        The encoding, by name (default parameters) or as an estimator (cloned
+        by the pipeline's users, never changed here).
+    layers : str, list of str or None, default=None
+        The layer(s) to encode, replacing ``vgg.layers`` (and its
+        ``cache_layers``, which named the other layers' statistics); None
+        keeps ``vgg``'s.
+    vlad_resize : int, (height, width) or None, default=None
+        The network's input size when the encoder is VLAD, as the study runs
+        it (its ``vlad_resize``); ignored for the other encoders. None keeps
+        ``vgg.resize``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds an encoder given by name that has a seed (VLAD's descriptor
+        sample and k-means); None keeps its default.
 
     Returns
     -------
@@ -50,20 +81,35 @@ def make_featurizer(vgg=None, encoder="mean"):
                      VGGLayerTransformer(layers=['C1_2', 'C2_2'], random_state=0,
                                          weights=None)),
                     ('encode', MultiLayerUnion(encoder=GramEncoder()))])
+    >>> make_featurizer(vgg, "vlad", layers="C3_3", vlad_resize=255, random_state=0)[0]
+    VGGLayerTransformer(layers='C3_3', random_state=0, resize=255, weights=None)
     """
     if isinstance(encoder, str):
-        if encoder not in ENCODERS:
-            raise InputError(f"encoder must be one of {list(ENCODERS)}, got {encoder!r}")
         encoder = ENCODERS[encoder]()
+        if random_state is not None and "random_state" in encoder.get_params():
+            encoder.set_params(random_state=random_state)
     vgg = VGGLayerTransformer() if vgg is None else clone(vgg)
-    layers = vgg.layers
-    if not isinstance(layers, str) and len(layers) == 1:
-        vgg.set_params(layers=layers[0])  # one layer: the encoder takes it directly
-    several = not isinstance(vgg.layers, str)
-    step = MultiLayerUnion(encoder) if several else encoder
+    if layers is not None:
+        vgg.set_params(layers=layers, cache_layers=None)
+    if vlad_resize is not None and isinstance(encoder, VLADEncoder):
+        vgg.set_params(resize=vlad_resize)
+    if not isinstance(vgg.layers, str) and len(vgg.layers) == 1:
+        vgg.set_params(layers=vgg.layers[0])  # one layer: the encoder takes it directly
+    step = encoder if isinstance(vgg.layers, str) else MultiLayerUnion(encoder)
     return Pipeline([("vgg", vgg), ("encode", step)])
 
 
+#: featurize's and featurize_to_parquet's shared arguments.
+_WORKERS = {
+    "vgg": [HasMethods(["fit", "transform"]), None],
+    "encoder": [StrOptions(set(ENCODERS)), HasMethods(["fit", "transform"])],
+    "n_jobs": [Integral, None],
+    "chunk_size": [Interval(Integral, 1, None, closed="left"), None],
+    "verbose": ["boolean"],
+}
+
+
+@validate_params({"X": ["array-like"], **_WORKERS}, prefer_skip_nested_validation=True)
 def featurize(X, vgg=None, encoder="mean", *, n_jobs=None, chunk_size=None, verbose=False):
     """Features of images ``X`` as a DataFrame with named columns.
 
@@ -99,6 +145,10 @@ def featurize(X, vgg=None, encoder="mean", *, n_jobs=None, chunk_size=None, verb
     return _table(pipeline, features, X, range(len(X)))
 
 
+@validate_params(
+    {"X": ["array-like"], "folder": [str, os.PathLike], "columns": [dict, None], **_WORKERS},
+    prefer_skip_nested_validation=True,
+)
 def featurize_to_parquet(X, folder, vgg=None, encoder="mean", *, columns=None, n_jobs=None,
                          chunk_size=None, verbose=False):
     """Features of images ``X`` as a partitioned Parquet data set: one file per chunk.
@@ -168,6 +218,7 @@ def _part_name(k):
     return f"part-{k:05d}.parquet"
 
 
+@validate_params({"folder": [str, os.PathLike]}, prefer_skip_nested_validation=True)
 def check_replaceable_parts(folder):
     """Refuse a folder the Parquet parts would replace if it holds anything else.
 
@@ -227,6 +278,8 @@ def _write_part(pipeline, X, indices, columns, path):
     return path
 
 
+@validate_params({"table": [HasMethods(["to_csv", "to_parquet"])], "path": [str, os.PathLike]},
+                 prefer_skip_nested_validation=True)
 def write_table(table, path):
     """Write a features table as CSV or Parquet (by the suffix), and its provenance beside.
 

@@ -16,18 +16,25 @@ References
    (2017) 19-28.
 """
 
+from numbers import Integral
+
 import numpy as np
-from sklearn.base import BaseEstimator, clone, is_classifier, is_regressor
+from sklearn.base import BaseEstimator, clone
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.linear_model import LogisticRegressionCV, RidgeCV
 from sklearn.metrics import f1_score, make_scorer
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 
 from .exceptions import InputError
 
-__all__ = ["DEFAULT_MODELS", "MODELS", "check_models", "macro_f1", "make_model", "model_name"]
+__all__ = ["DEFAULT_MODELS", "MODELS", "TASKS", "check_models", "macro_f1", "make_model",
+           "model_name"]
+
+#: What a study or a model can learn: class labels, or one number per image.
+TASKS = ("classification", "regression")
 
 #: Every model name the study knows, with what it is. ``"rf"`` is the paper's.
 MODELS = {
@@ -85,15 +92,30 @@ def macro_f1(y_true, y_pred, *, labels=None, sample_weight=None):
 def _inner_cv(groups, random_state):
     # With groups, the regularization is chosen on folds that keep each
     # physical sample whole too (the groups reach it through scikit-learn's
-    # metadata routing, which run_study enables); otherwise stratified folds.
+    # metadata routing, which Study.fit enables); otherwise stratified folds.
     if groups:
         return StratifiedGroupKFold(3, shuffle=True, random_state=random_state)
     return StratifiedKFold(3, shuffle=True, random_state=random_state)
 
 
+@validate_params(
+    {
+        "model": [str, HasMethods(["fit"])],
+        "task": [StrOptions(set(TASKS))],
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "groups": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_model(model="rf", task="classification", *, n_estimators=400, n_jobs=None,
                random_state=0, groups=False):
     """The estimator of a model name (see :data:`MODELS`), or a clone of a given one.
+
+    The one place a model is built from a name: the study's grid, ``fit``'s
+    pipeline and ``explain``'s forest all come from here, so ``"rf"`` is the
+    same forest everywhere.
 
     Parameters
     ----------
@@ -109,7 +131,7 @@ def make_model(model="rf", task="classification", *, n_estimators=400, n_jobs=No
         Seeds the forests and the inner folds.
     groups : bool, default=False
         The study has groups: the logistic regression's inner folds keep them
-        whole (the groups must be routed to it; :func:`run_study` does).
+        whole (the groups must be routed to it; :class:`~sklearn_cnntexture.Study` does).
 
     Returns
     -------
@@ -123,9 +145,6 @@ def make_model(model="rf", task="classification", *, n_estimators=400, n_jobs=No
     ('balanced', 'rf-balanced')
     """
     if not isinstance(model, str):
-        if not (is_classifier(model) or is_regressor(model)) and not hasattr(model, "fit"):
-            raise InputError(f"a model must be a name of {list(MODELS)} or a scikit-learn "
-                             f"estimator, got {model!r}")
         return clone(model)
     names = _CLASSIFIERS if task == "classification" else _REGRESSORS
     if model not in names:
@@ -161,6 +180,7 @@ def _identity(value):
     return repr(value)
 
 
+@validate_params({"estimator": [HasMethods(["fit"])]}, prefer_skip_nested_validation=True)
 def model_name(estimator):
     """The name of a model in the study's table.
 
@@ -185,6 +205,13 @@ def model_name(estimator):
     return type(last).__name__
 
 
+@validate_params(
+    {
+        "models": [list, tuple, str, HasMethods(["fit"])],
+        "task": [StrOptions(set(TASKS))],
+    },
+    prefer_skip_nested_validation=True,
+)
 def check_models(models, task="classification"):
     """Refuse, in one line, a models list the study cannot tell apart or fit.
 

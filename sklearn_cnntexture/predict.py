@@ -12,29 +12,49 @@ images a model cannot predict honestly: another channel count than the
 training images', or too small for the model's deepest layer (both named).
 """
 
+import os
+from numbers import Integral, Real
+
 import numpy as np
 import pandas as pd
 from sklearn.base import clone, is_classifier
-from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 
 from . import _layers, io
-from .encoders import ENCODERS, MeanPool, VLADEncoder
+from ._table import EXPLAINABLE
+from .encoders import ENCODERS
 from .exceptions import InputError
+from .featurize import make_featurizer
+from .models import TASKS, make_model
 from .union import UNION, MultiLayerUnion
 
-__all__ = ["check_images", "data_pixel_sizes", "explained_figure_paths", "fit_model",
-           "make_pipeline", "predict_table", "score_predictions", "study_configuration",
-           "supporting_filters"]
-
-#: Encoders whose features are one filter each (their heat maps explain them).
-_PER_FILTER = ("mean", "max")
+__all__ = ["check_images", "configuration_pipeline", "data_pixel_sizes",
+           "explained_figure_paths", "fit_model", "predict_table", "score_predictions",
+           "study_configuration", "supporting_filters"]
 
 
-def make_pipeline(vgg, layers, encoder="mean", *, task="classification", model="rf",
-                  n_estimators=400, random_state=0, vlad_resize=None):
+@validate_params(
+    {
+        "vgg": [HasMethods(["fit", "transform"])],
+        "layers": [str, list, tuple],
+        "encoder": [StrOptions(set(ENCODERS))],
+        "task": [StrOptions(set(TASKS))],
+        "model": [str, HasMethods(["fit"])],
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "random_state": [Interval(Integral, 0, None, closed="left")],
+        "vlad_resize": [Interval(Integral, 1, None, closed="left"), tuple, list, None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def configuration_pipeline(vgg, layers, encoder="mean", *, task="classification", model="rf",
+                           n_estimators=400, random_state=0, vlad_resize=None):
     """The unfitted pipeline ``vgg -> encode -> model`` of one study configuration.
+
+    :func:`~sklearn_cnntexture.featurize.make_featurizer` then
+    :func:`~sklearn_cnntexture.models.make_model`: the same features and model
+    the study scored, whether read from its table or given by hand.
 
     Parameters
     ----------
@@ -45,9 +65,9 @@ def make_pipeline(vgg, layers, encoder="mean", *, task="classification", model="
     encoder : {"mean", "max", "gram", "vlad"}, default="mean"
         Several layers take the union of this encoder over each.
     task : {"classification", "regression"}
-    model : str, default="rf"
-        ``"rf"`` (the paper's forest) or a name of
-        :data:`sklearn_cnntexture.models.MODELS`.
+    model : str or estimator, default="rf"
+        ``"rf"`` (the paper's forest) or another name of
+        :data:`sklearn_cnntexture.models.MODELS`, or an estimator (cloned).
     n_estimators, random_state : int
         Trees and seed of the model (and VLAD's seed).
     vlad_resize : int, (height, width) or None
@@ -56,31 +76,27 @@ def make_pipeline(vgg, layers, encoder="mean", *, task="classification", model="
     Returns
     -------
     pipeline : Pipeline
+        Steps ``"vgg"``, ``"encode"`` and ``"model"``.
+
+    Examples
+    --------
+    >>> from sklearn_cnntexture import VGGLayerTransformer
+    >>> from sklearn_cnntexture.predict import configuration_pipeline
+    >>> vgg = VGGLayerTransformer(weights=None, random_state=0)
+    >>> pipeline = configuration_pipeline(vgg, ["C1_2", "C2_2"], "max", n_estimators=10)
+    >>> [type(step).__name__ for _, step in pipeline.steps]
+    ['VGGLayerTransformer', 'MultiLayerUnion', 'RandomForestClassifier']
     """
-    if encoder not in ENCODERS:
-        raise InputError(f"encoder must be among {list(ENCODERS)}, got {encoder!r}")
-    layers = [layers] if isinstance(layers, str) else list(layers)
-    vgg = clone(vgg).set_params(layers=layers if len(layers) > 1 else layers[0],
-                                cache_layers=None)
-    encode = (VLADEncoder(random_state=random_state) if encoder == "vlad"
-              else ENCODERS[encoder]())
-    if encoder == "vlad" and vlad_resize is not None:
-        vgg.set_params(resize=vlad_resize)
-    if len(layers) > 1:
-        encode = MultiLayerUnion(encode)
-    return Pipeline([("vgg", vgg), ("encode", encode),
-                     ("model", _model(model, task, n_estimators, random_state))])
+    features = make_featurizer(vgg, encoder, layers=layers, vlad_resize=vlad_resize,
+                               random_state=random_state)
+    # All cores: a model of fit (or predict) runs alone, unlike the study's many.
+    estimator = make_model(model, task, n_estimators=n_estimators, n_jobs=-1,
+                           random_state=random_state)
+    return Pipeline([*features.steps, ("model", estimator)])
 
 
-def _model(name, task, n_estimators, random_state):
-    if name == "rf":
-        forest = RandomForestClassifier if task == "classification" else RandomForestRegressor
-        return forest(n_estimators=n_estimators, random_state=random_state, n_jobs=-1)
-    from .models import make_model  # the study's other models
-
-    return make_model(name, task, n_estimators=n_estimators, random_state=random_state)
-
-
+@validate_params({"study": [dict], "task": [StrOptions(set(TASKS))]},
+                 prefer_skip_nested_validation=True)
 def study_configuration(study, *, task="classification"):
     """The best row of a study, as an unfitted pipeline and what the card says of it.
 
@@ -124,7 +140,7 @@ def study_configuration(study, *, task="classification"):
     layers = config["layers"] if layer == UNION else [layer]
     if layer == UNION:
         encoder = "mean"  # the study's union is of mean features
-    pipeline = make_pipeline(
+    pipeline = configuration_pipeline(
         study.vgg, layers, encoder, task=task, model=model,
         n_estimators=config["n_estimators"], random_state=config["random_state"],
         vlad_resize=config.get("vlad_resize"),
@@ -136,6 +152,8 @@ def study_configuration(study, *, task="classification"):
                            "std": float(best[f"{metric}_std"])})
 
 
+@validate_params({"pipeline": [Pipeline], "X": ["array-like"], "y": ["array-like"]},
+                 prefer_skip_nested_validation=True)
 def fit_model(pipeline, X, y):
     """Fit a pipeline on all of ``X`` and the training features' statistics.
 
@@ -162,7 +180,8 @@ def fit_model(pipeline, X, y):
     model.steps[-1][1].fit(features, y)
     encoder = model.named_steps["encode"]
     inner = encoder.encoder if isinstance(encoder, MultiLayerUnion) else encoder
-    if not isinstance(inner, (MeanPool, ENCODERS["max"])) or not is_classifier(model):
+    per_filter = tuple(ENCODERS[name] for name in EXPLAINABLE)
+    if not isinstance(inner, per_filter) or not is_classifier(model):
         return model, None
     y = np.asarray(y)
     classes = model.classes_
@@ -174,6 +193,11 @@ def fit_model(pipeline, X, y):
     }
 
 
+@validate_params(
+    {"paths": ["array-like"], "csv_sizes": [dict, None],
+     "default": [Interval(Real, 0, None, closed="neither"), None]},
+    prefer_skip_nested_validation=True,
+)
 def data_pixel_sizes(paths, csv_sizes, default):
     """``VGGLayerTransformer.image_pixel_size`` for a data set.
 
@@ -202,6 +226,8 @@ def data_pixel_sizes(paths, csv_sizes, default):
     return sizes
 
 
+@validate_params({"model": [Pipeline], "X": ["array-like"], "card": [dict]},
+                 prefer_skip_nested_validation=True)
 def check_images(model, X, card):
     """Refuse images a model cannot predict honestly, before the network runs.
 
@@ -229,6 +255,8 @@ def check_images(model, X, card):
     vgg.check_input_sizes(X)
 
 
+@validate_params({"model": [Pipeline], "X": ["array-like"]},
+                 prefer_skip_nested_validation=True)
 def predict_table(model, X):
     """One row per image: ``path``, ``predicted``, and each class's probability.
 
@@ -260,6 +288,10 @@ def predict_table(model, X):
     return table, features
 
 
+@validate_params(
+    {"y_true": ["array-like"], "y_pred": ["array-like"], "classes": ["array-like"]},
+    prefer_skip_nested_validation=True,
+)
 def score_predictions(y_true, y_pred, classes):
     """F1 (macro), accuracy and the confusion matrix of labelled predictions.
 
@@ -303,6 +335,8 @@ def score_predictions(y_true, y_pred, classes):
                  scored=scored, unknown=unknown)
 
 
+@validate_params({"folder": [str, os.PathLike], "X": ["array-like"]},
+                 prefer_skip_nested_validation=True)
 def explained_figure_paths(folder, X):
     """One figure file per image in ``folder``, mirroring the images' own folders.
 
@@ -337,6 +371,12 @@ def plot_confusion(scores, title=None):
     return display.figure_
 
 
+@validate_params(
+    {"model": "no_validation",  # a fitted pipeline; only its last step is read
+     "features": ["array-like"], "predicted": ["array-like"], "stats": [dict],
+     "n": [Interval(Integral, 1, None, closed="left")]},
+    prefer_skip_nested_validation=True,
+)
 def supporting_filters(model, features, predicted, stats, n):
     """The ``n`` filters that most support each image's predicted class.
 

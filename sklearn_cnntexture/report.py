@@ -9,15 +9,20 @@ digest, crop, resize, versions).
 """
 
 import json
+import os
 from collections import Counter
+from numbers import Integral
 from pathlib import Path
+
+from sklearn.utils._param_validation import HasMethods, Interval, validate_params
+from sklearn.utils.validation import check_is_fitted
 
 from . import _atomic
 from ._layers import IMAGE_LAYER, paper_name
 from ._table import PAPER_MODEL, TIME_COLUMN, model_rows
 from .datasets import mark_output_folder
 from .provenance import provenance, provenance_lines
-from .study import CONFIG_FILE
+from .study import CONFIG_FILE, Study, study_config
 from .union import UNION
 
 __all__ = [
@@ -43,21 +48,23 @@ def prepare_output_folder(directory):
     return directory
 
 
-def study_summary(result):
+@validate_params({"study": [Study]}, prefer_skip_nested_validation=True)
+def study_summary(study):
     """A short markdown report of a study: the best configuration, ties, then the table.
 
     Parameters
     ----------
-    result : Bunch
-        From :func:`~sklearn_cnntexture.study.run_study`.
+    study : Study
+        Fitted.
 
     Returns
     -------
     text : str
     """
-    table, metric = result.results, result.metric
+    check_is_fitted(study)
+    table, metric = study.results_, study.metric_
     mean, std = f"{metric}_mean", f"{metric}_std"
-    best = result.best
+    best = study.best_
     several = "model" in table.columns and table["model"].nunique() > 1
     with_model = f", {best['model']}" if several else ""
     lines = [
@@ -66,15 +73,15 @@ def study_summary(result):
         f"**Best configuration: {best['encoder']} of {_describe(best['layer'])}{with_model}**, "
         f"{metric} = {best[mean]:.3f} ± {best[std]:.3f} ({best['n_features']} features).",
         "",
-        *_nested_lines(getattr(result, "nested", None), best, mean, len(table)),
-        *_tie_lines(result.ties, mean, std),
+        *_nested_lines(study.nested_, best, mean, len(table)),
+        *_tie_lines(study.ties_, mean, std),
         *(_model_lines(table, mean, std) if several else []),
         *_highlight_lines(model_rows(table), mean, std),
-        f"- {result.n_images} images, {result.cv_description}; scoring {result.scoring}. "
-        f"Features computed in {result.featurize_time:.0f} s, models fitted in "
-        f"{result.fit_time:.0f} s.",
-        *[f"- {note}" for note in result.notes],
-        *provenance_lines(result.provenance),
+        f"- {study.n_images_} images, {study.cv_description_}; scoring {study.scoring_}. "
+        f"Features computed in {study.featurize_time_:.0f} s, models fitted in "
+        f"{study.fit_time_:.0f} s.",
+        *[f"- {note}" for note in study.notes_],
+        *provenance_lines(study.provenance_),
         "",
         f"| layer | paper | encoder | model | features | {metric} mean | {metric} std | "
         "fit + score per fold (s) |",
@@ -157,27 +164,32 @@ def _describe(layer):
     return f"{layer} ({paper_name(layer)})"
 
 
-def write_study(result, directory, *, name=None):
-    """Write a study's results to a folder: table, configuration, figures and summary.
+@validate_params(
+    {"study": [Study], "directory": [str, os.PathLike], "name": [str, None]},
+    prefer_skip_nested_validation=True,
+)
+def write_study(study, directory, *, name=None):
+    """Write a fitted study to a folder: table, configuration, figures and summary.
 
     Files: ``results.csv`` (layer, encoder, model, n_features, <metric>_mean,
-    <metric>_std, fit_score_s_per_fold), ``study.json`` (the network
-    settings, grid and folds, and the provenance: what
-    :func:`~sklearn_cnntexture.study.load_study` and ``cnntexture explain
-    --study`` read back), ``study.png/.svg`` (the paper's Fig. 6: score per
-    layer, one series per encoder, the raw-image baselines dashed),
-    ``union.png/.svg`` (Fig. 7: mean features per layer vs their union; only
-    with a union; both from the paper's forest's rows when the study compared
-    several models), ``models.png/.svg`` (Fig. 6 once per model, only with
-    several models) and ``summary.md`` (with the nested-CV estimate, the
-    number to report, when the study ran it). Each file is written whole or not at
-    all, and ``summary.md`` last, so a folder with a summary holds a complete
-    study.
+    <metric>_std, fit_score_s_per_fold), ``study.json`` (the study's
+    parameters, the network settings among them, and what it found:
+    :func:`~sklearn_cnntexture.study.study_config`, which
+    :func:`~sklearn_cnntexture.study.load_study`, ``cnntexture explain
+    --study`` and ``cnntexture fit --study`` read back), ``study.png/.svg``
+    (the paper's Fig. 6: score per layer, one series per encoder, the
+    raw-image baselines dashed), ``union.png/.svg`` (Fig. 7: mean features per
+    layer vs their union; only with a union; both from the paper's forest's
+    rows when the study compared several models), ``models.png/.svg`` (Fig. 6
+    once per model, only with several models) and ``summary.md`` (with the
+    nested-CV estimate, the number to report, when the study ran it). Each
+    file is written whole or not at all, and ``summary.md`` last, so a folder
+    with a summary holds a complete study.
 
     Parameters
     ----------
-    result : Bunch
-        From :func:`~sklearn_cnntexture.study.run_study`.
+    study : Study
+        Fitted.
     directory : str or path
         Created if need be, and marked as an output folder.
     name : str, optional
@@ -190,30 +202,31 @@ def write_study(result, directory, *, name=None):
     """
     from . import plotting
 
+    check_is_fitted(study)
     directory = prepare_output_folder(directory)
-    table = result.results.drop(columns="params")
-    config = {**result.config, "provenance": result.provenance}
+    table = study.results_.drop(columns="params")
+    config = study_config(study)
     paths = [
         _atomic.write_text(directory / "results.csv", table.to_csv(index=False)),
         _atomic.write_text(directory / CONFIG_FILE, json.dumps(config, indent=1) + "\n"),
     ]
     # study.png and union.png are the paper's Figs. 6 and 7, drawn from the paper's
     # model's rows; models.png shows every model's Fig. 6, one panel each.
-    paper = model_rows(result.results)
+    paper = model_rows(study.results_)
     # Every figure says what it was made of, and where a blind guess would score.
-    shown = dict(metric=result.metric, chance=getattr(result, "chance", None),
-                 data=plotting.describe_data(name, n_images=result.n_images,
-                                             n_classes=getattr(result, "n_classes", None),
-                                             cv=result.cv_description))
+    shown = dict(metric=study.metric_, chance=study.chance_,
+                 data=plotting.describe_data(name, n_images=study.n_images_,
+                                             n_classes=study.n_classes_,
+                                             cv=study.cv_description_))
     figure = plotting.plot_study(paper, **shown)
     paths += plotting.save_figure(figure, directory / "study.png")
     if (paper["layer"] == UNION).any():
         figure = plotting.plot_union(paper, **shown)
         paths += plotting.save_figure(figure, directory / "union.png")
-    if result.results["model"].nunique() > 1:
-        figure = plotting.plot_models(result.results, **shown)
+    if study.results_["model"].nunique() > 1:
+        figure = plotting.plot_models(study.results_, **shown)
         paths += plotting.save_figure(figure, directory / "models.png")
-    paths.append(_atomic.write_text(directory / "summary.md", study_summary(result)))
+    paths.append(_atomic.write_text(directory / "summary.md", study_summary(study)))
     return [Path(p) for p in paths]
 
 
@@ -338,6 +351,18 @@ def explained_folder(out):
     return out.with_name(out.stem + "-explained")
 
 
+@validate_params(
+    {
+        "model": [HasMethods(["predict"])],
+        "X": ["array-like"],
+        "out": [str, os.PathLike],
+        "labels": ["array-like", None],
+        "feature_stats": [dict, None],
+        "explain": [Interval(Integral, 1, None, closed="left"), None],
+        "pixel_sizes": ["array-like", None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def write_predictions(model, X, out, *, labels=None, feature_stats=None, explain=None,
                       pixel_sizes=None):
     """Predict images and write the predictions, their scores and their heat maps.

@@ -7,7 +7,8 @@ reason. VGG estimators use seeded random weights: no download, no file.
 
 import inspect
 
-from sklearn.base import BaseEstimator
+import pytest
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import sklearn_cnntexture
@@ -18,7 +19,16 @@ import sklearn_cnntexture
 SETTINGS = {
     "VGGLayerTransformer": dict(layers="block1_conv2", weights=None, random_state=0),
     "VLADEncoder": dict(n_words=2, random_state=0),
+    # A whole study, as small as it gets: one layer, one encoder, one repeat, 5 trees.
+    "Study": dict(
+        vgg=sklearn_cnntexture.VGGLayerTransformer(weights=None, random_state=0),
+        layers=["block1_conv2"], encoders=["mean"], raw_image=False, n_splits=2,
+        n_repeats=1, n_estimators=5,
+    ),
 }
+#: Estimators whose every check runs the network, though their class does not say
+#: so to conftest's tf marking: checked by their own test, marked tf.
+NETWORK_ESTIMATORS = ("Study",)
 
 # Each expected failure, with why it is a genuine limit rather than a bug.
 STATELESS_IMAGES = (
@@ -26,7 +36,16 @@ STATELESS_IMAGES = (
     "fixed number of input features to record or check (like FunctionTransformer "
     "without validation)."
 )
+STUDY_IMAGES = (
+    "A Study takes images of any size (each candidate's encoder makes its own number of "
+    "features), so it has no fixed number of input features to record or check; it "
+    "transforms and predicts nothing."
+)
 EXPECTED_FAILURES = {
+    "Study": {
+        "check_n_features_in": STUDY_IMAGES,
+        "check_n_features_in_after_fitting": STUDY_IMAGES,
+    },
     "VGGLayerTransformer": {
         "check_n_features_in": STATELESS_IMAGES,
         "check_n_features_in_after_fitting": STATELESS_IMAGES,
@@ -58,14 +77,36 @@ def test_all_public_estimators_are_checked():
         "MaxPool",
         "MeanPool",
         "MultiLayerUnion",
+        "Study",
         "VGGLayerTransformer",
         "VLADEncoder",
     }
 
 
-@parametrize_with_checks(
-    [cls(**SETTINGS.get(cls.__name__, {})) for cls in public_estimators()],
-    expected_failed_checks=lambda est: EXPECTED_FAILURES.get(type(est).__name__, {}),
-)
+def checked(network):
+    """The public estimators, made with their tiny settings: those of NETWORK_ESTIMATORS
+    or the others."""
+    return [cls(**SETTINGS.get(cls.__name__, {})) for cls in public_estimators()
+            if (cls.__name__ in NETWORK_ESTIMATORS) == network]
+
+
+def expected_failures(estimator):
+    return EXPECTED_FAILURES.get(type(estimator).__name__, {})
+
+
+@parametrize_with_checks(checked(network=False), expected_failed_checks=expected_failures)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+@pytest.mark.tf
+@parametrize_with_checks(checked(network=True), expected_failed_checks=expected_failures)
+def test_sklearn_compatible_study(estimator, check):
+    check(estimator)
+
+
+def test_a_default_study_clones_unfitted():
+    study = sklearn_cnntexture.Study()
+    copy = clone(study)
+    assert copy is not study and copy.get_params() == study.get_params()
+    assert not hasattr(copy, "results_")

@@ -23,7 +23,7 @@ from sklearn_cnntexture.models import (
 )
 from sklearn_cnntexture.plotting import plot_models, plot_study
 from sklearn_cnntexture.report import write_study
-from sklearn_cnntexture.study import make_study, run_study, study_grid
+from sklearn_cnntexture.study import Study, make_study, study_config, study_grid
 
 
 def textures(n_per_class, n_classes=3, size=32, seed=0):
@@ -76,6 +76,10 @@ def test_any_estimator_by_object_and_bad_names():
         check_models(["rf", RandomForestClassifier(n_estimators=5)])
     with pytest.raises(ValueError, match="models is empty"):
         check_models([])
+    with pytest.raises(ValueError, match="'model' parameter of make_model must be"):
+        make_model(42)
+    with pytest.raises(ValueError, match="'n_estimators' parameter of make_model must be"):
+        make_model("rf", n_estimators=0)
 
 
 def test_the_grid_contains_the_models_asked_for():
@@ -95,14 +99,15 @@ def test_the_grid_contains_the_models_asked_for():
 
 def test_table_report_and_figures_show_every_model(tmp_path):
     X, y = textures(5)
-    result = run_study(X, y, layers=["C1_2", "C2_2"], encoders=["mean"],
-                       vgg=VGGLayerTransformer(weights=None, random_state=0,
-                                               cache=str(tmp_path / "cache")),
-                       n_repeats=1, n_estimators=10, models=["rf", "logreg"], verbose=False)
-    table = result.results
+    result = Study(VGGLayerTransformer(weights=None, random_state=0,
+                                       cache=str(tmp_path / "cache")),
+                   layers=["C1_2", "C2_2"], encoders=["mean"], n_repeats=1, n_estimators=10,
+                   models=["rf", "logreg"]).fit(X, y)
+    table = result.results_
     assert list(table["model"]) == ["rf"] * 4 + ["logreg"] * 4
     assert list(table["layer"][:4]) == ["image", "block1_conv2", "block2_conv2", "union"]
-    assert result.models == ["rf", "logreg"] and result.config["models"] == ["rf", "logreg"]
+    assert result.model_names_ == ["rf", "logreg"]
+    assert study_config(result)["models"] == ["rf", "logreg"]
     names = {p.name for p in write_study(result, tmp_path / "out")}
     assert {"study.png", "union.png", "models.png", "models.svg"} <= names
     summary = (tmp_path / "out" / "summary.md").read_text()
@@ -145,12 +150,11 @@ def test_a_model_with_its_own_inner_cv_gets_the_groups(tmp_path):
                       ("lr", LogisticRegressionCV(Cs=2, cv=SpyGroupKFold(2), l1_ratios=(0.0,),
                                                   scoring="f1_macro",
                                                   use_legacy_attributes=False))])
-    result = run_study(X, y, groups=groups, layers=["C1_2"], encoders=["mean"],
-                       raw_image=False, vgg=VGGLayerTransformer(
-                           weights=None, random_state=0, cache=str(tmp_path)),
-                       n_repeats=1, models=[model], verbose=False)
+    result = Study(VGGLayerTransformer(weights=None, random_state=0, cache=str(tmp_path)),
+                   layers=["C1_2"], encoders=["mean"], raw_image=False, n_repeats=1,
+                   models=[model]).fit(X, y, groups=groups)
     assert SpyGroupKFold.calls and all(SpyGroupKFold.calls)
-    assert result.results["f1_mean"].notna().all()
+    assert result.results_["f1_mean"].notna().all()
     # The registry's logistic regression takes a group-aware inner CV in a grouped study.
     search = make_study(vgg=VGGLayerTransformer(weights=None), groups=True, models=["logreg"])
     assert type(search.estimator.named_steps["model"][-1].cv).__name__ == "StratifiedGroupKFold"
@@ -162,14 +166,14 @@ def test_a_grouped_grid_of_several_models_fits_every_candidate(tmp_path):
     says so; every candidate is scored (no NaN), on folds that keep groups whole."""
     X, y = textures(8)
     groups = np.repeat(np.arange(12), 2)
-    result = run_study(X, y, groups=groups, layers=["C1_2"], encoders=["mean"],
-                       raw_image=False, vgg=VGGLayerTransformer(
-                           weights=None, random_state=0, cache=str(tmp_path)),
-                       n_repeats=1, n_estimators=5, models=["rf", "logreg"], verbose=False)
-    assert result.results["f1_mean"].notna().all()
-    logreg = result.search.param_grid[0]["model"][1]
+    result = Study(VGGLayerTransformer(weights=None, random_state=0, cache=str(tmp_path)),
+                   layers=["C1_2"], encoders=["mean"], raw_image=False, n_repeats=1,
+                   n_estimators=5, models=["rf", "logreg"]).fit(X, y, groups=groups)
+    assert result.results_["f1_mean"].notna().all()
+    logreg = result.search_.param_grid[0]["model"][1]
     assert type(logreg[-1].cv).__name__ == "StratifiedKFold"
-    assert any("may split a group" in note for note in result.notes)
+    assert any("may split a group" in note for note in result.notes_)
+    assert result.cv_description_ == "3 folds x 1 repeats (grouped)"
 
 
 @pytest.mark.tf  # the command line runs the pretrained network
@@ -211,3 +215,18 @@ def test_logistic_regression_fits_two_classes(name):
         warnings.simplefilter("error")
         model = make_model(name).fit(X, y)
     assert model.score(X, y) > 0.8
+
+
+def test_one_builder_for_every_model():
+    """fit's pipeline, the study's grid and explain's forest are make_model's models."""
+    from sklearn_cnntexture.predict import configuration_pipeline
+
+    vgg = VGGLayerTransformer(weights=None, random_state=0)
+    for name in ("rf", "logreg"):
+        built = configuration_pipeline(vgg, "C1_2", model=name, n_estimators=7)[-1]
+        assert model_name(built) == name
+    forest = configuration_pipeline(vgg, "C1_2", task="regression", n_estimators=7)[-1]
+    assert type(forest).__name__ == "RandomForestRegressor" and forest.n_estimators == 7
+    study = make_study(vgg=vgg, models=["rf"], n_estimators=7)
+    assert (repr(study.estimator.named_steps["model"])
+            == repr(make_model("rf", n_estimators=7, n_jobs=-1)))

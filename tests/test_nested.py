@@ -6,7 +6,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from sklearn_cnntexture import MeanPool, VGGLayerTransformer
 from sklearn_cnntexture.report import study_summary
-from sklearn_cnntexture.study import make_study, nested_study, run_study
+from sklearn_cnntexture.study import Study, make_study, nested_study, study_config
 
 #: Every fit and every prediction of a Memorizer, in order: (fitted keys, predicted keys).
 LOG = []
@@ -120,20 +120,19 @@ def test_nested_cv_keeps_groups_whole_in_inner_and_outer_folds(tmp_path):
         assert not set(groups[test]) & set(groups[train])
 
 
-def test_run_study_nested_reports_the_number_to_use(tmp_path):
+def test_a_nested_study_reports_the_number_to_use(tmp_path):
     X, labels = images(5)
     rng = np.random.default_rng(1)
     # Stripes make the classes learnable, so the selection has a real winner.
     X = [x * 0.3 + 0.7 * np.sin((0.3 + 0.5 * int(lab[1])) * np.arange(24))[None, :]
          + 0.05 * rng.random((24, 24)) for x, lab in zip(X, labels)]
-    result = run_study(X, labels, layers=["C1_2"], encoders=["mean", "max"], raw_image=False,
-                       vgg=VGGLayerTransformer(weights=None, random_state=0,
-                                               cache=str(tmp_path)),
-                       n_repeats=1, n_estimators=10, models=["rf", "rf-balanced"],
-                       nested=True, verbose=False)
-    nested = result.nested
+    result = Study(VGGLayerTransformer(weights=None, random_state=0, cache=str(tmp_path)),
+                   layers=["C1_2"], encoders=["mean", "max"], raw_image=False, n_repeats=1,
+                   n_estimators=10, models=["rf", "rf-balanced"], nested=True).fit(X, labels)
+    nested = result.nested_
     assert len(nested.scores) == 3 and np.isclose(nested.mean, nested.scores.mean())
-    assert result.config["nested"]["scores"] == pytest.approx(nested.scores.tolist())
+    estimate = study_config(result)["nested_estimate"]
+    assert estimate["scores"] == pytest.approx(nested.scores.tolist())
     summary = study_summary(result)
     assert "Number to report" in summary and f"{nested.mean:.3f}" in summary
     assert "optimistic" in summary and "s)" in summary

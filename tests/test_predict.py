@@ -7,9 +7,12 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from sklearn_cnntexture import predict
 from sklearn_cnntexture.datasets import load_images_to_predict
-from sklearn_cnntexture.encoders import VLADEncoder
+from sklearn_cnntexture.encoders import GramEncoder, MaxPool, VLADEncoder
+from sklearn_cnntexture.featurize import make_featurizer
 from sklearn_cnntexture.predict import (
+    configuration_pipeline,
     data_pixel_sizes,
     score_predictions,
     study_configuration,
@@ -17,6 +20,7 @@ from sklearn_cnntexture.predict import (
 )
 from sklearn_cnntexture.study import load_study
 from sklearn_cnntexture.union import MultiLayerUnion
+from sklearn_cnntexture.vgg import VGGLayerTransformer
 
 
 def _png(path, shape=(16, 16)):
@@ -88,3 +92,36 @@ def test_scores_and_supporting_filters():
     chosen = supporting_filters(Model(), np.array([[2.0, -2.0, 5.0]]), ["a"], stats, 2)
     # Filter 1 is low, as class a's are, and matters most; filter 2 says nothing of a.
     assert chosen == [[("block1_conv2", 1), ("block1_conv2", 0)]]
+
+
+def test_one_feature_pipeline_for_featurize_study_fit_and_explain():
+    """make_featurizer builds every vgg -> encode; configuration_pipeline adds make_model's."""
+    vgg = VGGLayerTransformer(["C1_2", "C2_2"], weights=None, random_state=0,
+                              cache_layers=["C1_2", "C2_2", "C3_3"])
+    vlad = make_featurizer(vgg, "vlad", layers="C3_3", vlad_resize=64, random_state=5)
+    assert (vlad[0].layers, vlad[0].cache_layers, vlad[0].resize) == ("C3_3", None, 64)
+    assert isinstance(vlad[1], VLADEncoder) and vlad[1].random_state == 5
+    assert vgg.layers == ["C1_2", "C2_2"] and vgg.resize is None  # cloned, never changed
+    union = make_featurizer(vgg, "max", vlad_resize=64)  # the VLAD size is VLAD's only
+    assert isinstance(union[1], MultiLayerUnion) and isinstance(union[1].encoder, MaxPool)
+    assert union[0].resize is None and union[0].cache_layers == vgg.cache_layers
+    pipeline = configuration_pipeline(vgg, ["C1_2"], "gram", n_estimators=3, random_state=2)
+    assert [name for name, _ in pipeline.steps] == ["vgg", "encode", "model"]
+    assert pipeline[0].layers == "C1_2" and isinstance(pipeline[1], GramEncoder)
+    assert (pipeline[-1].n_estimators, pipeline[-1].random_state) == (3, 2)
+    assert not hasattr(predict, "make_pipeline")  # scikit-learn's name is scikit-learn's
+    with pytest.raises(ValueError, match="'encoder' parameter of make_featurizer must be"):
+        make_featurizer(vgg, "fisher")
+    with pytest.raises(ValueError, match="'encoder' parameter of configuration_pipeline"):
+        configuration_pipeline(vgg, "C1_2", "fisher")
+
+
+def test_public_functions_validate_their_arguments(tmp_path):
+    with pytest.raises(ValueError, match="'y_true' parameter of score_predictions must be"):
+        score_predictions(None, ["a"], ["a"])
+    with pytest.raises(ValueError, match="'default' parameter of data_pixel_sizes must be"):
+        data_pixel_sizes([], None, -1.0)
+    with pytest.raises(ValueError, match="'task' parameter of study_configuration must be"):
+        study_configuration(_study_folder(tmp_path, [{"layer": "block1_conv2",
+                                                      "encoder": "mean", "f1_mean": 1.0,
+                                                      "f1_std": 0.0}]), task="ranking")

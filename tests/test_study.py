@@ -1,11 +1,13 @@
-"""The layer x encoder study: grid, folds, table, report files, bad input."""
+"""The layer x encoder study: the Study estimator, grid, folds, table, report files, bad input."""
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from sklearn.base import clone
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.model_selection import (
     GridSearchCV,
@@ -27,11 +29,12 @@ from sklearn_cnntexture import (
 from sklearn_cnntexture.report import write_study
 from sklearn_cnntexture.study import (
     RepeatedGroupSplits,
+    Study,
     best_explainable,
     check_study_data,
     load_study,
     make_study,
-    run_study,
+    study_config,
     study_cv,
     study_grid,
     study_results,
@@ -129,22 +132,19 @@ def test_grouped_folds_never_split_a_group():
     assert len({tuple(test) for _, test in splits}) > 2
 
 
-def test_run_study_end_to_end_and_report(tmp_path):
+def test_study_end_to_end_and_report(tmp_path):
     X, y = textures(4)
     before = backbone_image_count()
-    result = run_study(
-        X,
-        y,
+    result = Study(
+        random_vgg(str(tmp_path / "cache")),
         layers=["block1_conv2", "block2_conv2"],
-        vgg=random_vgg(str(tmp_path / "cache")),
         n_repeats=1,
         n_estimators=10,
         vlad_resize=48,
-        verbose=False,
-    )
+    ).fit(X, y)
     # native size once, VLAD's resize once for descriptors, once for its codes
     assert backbone_image_count() - before == 3 * len(X)
-    table = result.results
+    table = result.results_
     assert list(table.columns) == [
         "layer", "encoder", "model", "n_features", "f1_mean", "f1_std", "fit_score_s_per_fold",
         "params"
@@ -159,7 +159,7 @@ def test_run_study_end_to_end_and_report(tmp_path):
     assert n_features["block1_conv2", "vlad"] == 32 * 64
     assert n_features["union", "mean"] == 64 + 128
     assert table["f1_mean"].between(0, 1).all()
-    assert result.best["f1_mean"] == table["f1_mean"].max()
+    assert result.best_["f1_mean"] == table["f1_mean"].max()
     # stripes are told apart by the CNN layers
     assert table.loc[table["layer"] == "block1_conv2", "f1_mean"].max() > 0.8
 
@@ -179,20 +179,18 @@ def test_run_study_end_to_end_and_report(tmp_path):
 def test_regression_study(tmp_path):
     X, labels = textures(4, n_classes=3)
     y = np.array([float(label[-1]) + 0.25 * i % 0.5 for i, label in enumerate(labels)])
-    result = run_study(
-        X,
-        y,
+    result = Study(
+        random_vgg(str(tmp_path)),
         layers=["block1_conv2"],
         encoders=["mean"],
         union=False,
-        vgg=random_vgg(str(tmp_path)),
         n_repeats=1,
         n_estimators=10,
-        verbose=False,
-    )
-    assert result.task == "regression" and result.metric == "r2"
-    assert {"r2_mean", "r2_std"} <= set(result.results.columns)
-    assert result.results.set_index("layer").loc["block1_conv2", "r2_mean"] > 0.5
+    ).fit(X, y)
+    assert result.task_ == "regression" and result.metric_ == "r2"
+    assert result.n_classes_ is None and result.chance_ == 0
+    assert {"r2_mean", "r2_std"} <= set(result.results_.columns)
+    assert result.results_.set_index("layer").loc["block1_conv2", "r2_mean"] > 0.5
 
 
 def test_study_results_without_cache_matches_cached(tmp_path):
@@ -230,18 +228,17 @@ def test_an_unreadable_image_is_named(tmp_path):
         paths.append(str(path))
     (tmp_path / "img4.png").write_bytes(b"this is not a PNG")
     with pytest.raises(ValueError, match="img4.png"):
-        run_study(paths, y, layers=["block1_conv2"], encoders=["mean"], raw_image=False,
-                  union=False, vgg=random_vgg(str(tmp_path / "cache")), n_repeats=1,
-                  n_estimators=5, verbose=False)
+        Study(random_vgg(str(tmp_path / "cache")), layers=["block1_conv2"], encoders=["mean"],
+              raw_image=False, union=False, n_repeats=1, n_estimators=5).fit(paths, y)
 
 
 def test_mixed_image_sizes_are_fine(tmp_path):
     X, y = textures(3)
     X = [im if i % 2 else np.pad(im, ((0, 8), (0, 4)), mode="reflect") for i, im in enumerate(X)]
-    result = run_study(X, y, layers=["block2_conv2"], encoders=["mean", "gram"], union=False,
-                       vgg=random_vgg(str(tmp_path)), n_repeats=1, n_estimators=10,
-                       verbose=False)
-    assert len(result.results) == 4 and result.results["f1_mean"].notna().all()
+    result = Study(random_vgg(str(tmp_path)), layers=["block2_conv2"],
+                   encoders=["mean", "gram"], union=False, n_repeats=1,
+                   n_estimators=10).fit(X, y)
+    assert len(result.results_) == 4 and result.results_["f1_mean"].notna().all()
 
 
 def test_union_candidate_uses_mean_of_each_layer(tmp_path):
@@ -259,12 +256,12 @@ def test_union_candidate_uses_mean_of_each_layer(tmp_path):
 def test_one_layer_study_has_no_union_and_says_so(tmp_path):
     """Issue 10, item 1: the union of one layer was that layer again, a duplicate row."""
     X, y = textures(3)
-    result = run_study(X, y, layers=["C1_2"], encoders=["mean"], vgg=random_vgg(str(tmp_path)),
-                       n_repeats=1, n_estimators=5, verbose=False)
-    table = result.results
+    result = Study(random_vgg(str(tmp_path)), layers=["C1_2"], encoders=["mean"],
+                   n_repeats=1, n_estimators=5).fit(X, y)
+    table = result.results_
     assert not table.duplicated(["layer", "encoder"]).any()
     assert list(table["layer"]) == ["image", "block1_conv2"]
-    assert any("No union of layers" in note for note in result.notes)
+    assert any("No union of layers" in note for note in result.notes_)
     paths = write_study(result, tmp_path / "out")
     assert "union.png" not in {p.name for p in paths}
     assert "No union of layers" in (tmp_path / "out" / "summary.md").read_text()
@@ -281,49 +278,158 @@ def test_a_union_row_is_labelled_union_whatever_its_layers(tmp_path):
 
 
 @pytest.mark.parametrize("option, message", [
-    ({"n_estimators": 0}, "at least 1 tree"),
-    ({"n_splits": 1}, "at least 2 folds"),
-    ({"n_repeats": 0}, "at least once"),
+    ({"n_estimators": 0}, "'n_estimators' parameter of Study must be an int in the range"),
+    ({"n_splits": 1}, "'n_splits' parameter of Study must be an int in the range"),
+    ({"n_repeats": 0}, "'n_repeats' parameter of Study must be an int in the range"),
+    ({"layers": "C1_2"}, "'layers' parameter of Study must be an instance of 'list'"),
+    ({"encoders": ["mean", "fisher"]}, "encoders must be among"),
+    ({"layers": ["C9_9"]}, "Unknown layer"),
+    ({"layers": [], "raw_image": False}, "the study has no candidate"),
+    ({"encoders": ["vlad"], "layers": ["C3_3"], "vlad_resize": 3},
+     "vlad_resize=3 is too small for block3_conv3, which needs images of at least 4 x 4"),
+    ({"encoders": ["vlad"], "vlad_resize": (40, 40, 3)}, "give one size or"),
+    ({"models": ["rf", "forest"]}, "unknown model 'forest'"),
+    ({"scoring": "f2_macro"}, "'f2_macro' is not a valid scoring value"),
+    ({"nested": True, "n_splits": 3}, "nested CV with 3 folds needs at least 5 images"),
+    ({"task": "ranking"}, "'task' parameter of Study must be a str among"),
 ])
 def test_bad_settings_are_refused_before_any_image(option, message, tmp_path):
     X, y = textures(3)
     before = backbone_image_count()
     settings = {"layers": ["C1_2"], "encoders": ["mean"], "n_repeats": 1, **option}
+    study = Study(random_vgg(str(tmp_path)), **settings)
     with pytest.raises(ValueError, match=message):
-        run_study(X, y, vgg=random_vgg(str(tmp_path)), verbose=False, **settings)
+        study.fit(X, y)
+    with pytest.raises(ValueError, match=message):
+        study.validate(X, y)
     assert backbone_image_count() == before
+    assert not hasattr(study, "results_") and not hasattr(study, "model_names_")
+
+
+def test_a_study_is_a_scikit_learn_estimator(tmp_path):
+    """Its settings are its parameters, clone gives an unfitted copy, fit changes none."""
+    study = Study(random_vgg(str(tmp_path)), layers=["C1_2"], encoders=["mean"], n_repeats=1,
+                  n_estimators=5)
+    params = study.get_params(deep=False)
+    copy = clone(study)
+    assert copy.get_params(deep=False).keys() == params.keys()
+    assert copy.vgg is not study.vgg and copy.vgg.get_params() == study.vgg.get_params()
+    X, y = textures(3)
+    fitted = study.fit(X, y)
+    assert fitted is study and study.get_params(deep=False) == params
+    assert study.vgg.cache_layers is None  # the search's copy has the study's layers
+    assert study.search_.estimator.named_steps["vgg"].cache_layers == ["block1_conv2", "image"]
+    assert not hasattr(clone(study), "results_")
+    assert study.n_images_ == 9 and study.n_classes_ == 3 and study.chance_ == pytest.approx(1 / 3)
+    assert study.task_ == "classification" and study.scoring_ == "f1_macro"
+    assert study.model_names_ == ["rf"] and study.nested_ is None
+    assert study.cv_description_ == "3 folds x 1 repeats"
+    assert study.featurize_time_ > 0 and study.fit_time_ > 0
+    assert study.provenance_["weights"] == "random (seed 0)"
+    # A second fit on the same cache runs no network and gives the same table.
+    before = backbone_image_count()
+    again = clone(study).fit(X, y)
+    assert backbone_image_count() == before
+    pd.testing.assert_frame_equal(again.results_.drop(columns=["params", "fit_score_s_per_fold"]),
+                                  study.results_.drop(columns=["params", "fit_score_s_per_fold"]))
+
+
+def test_a_regression_target_of_whole_numbers_needs_the_task(tmp_path):
+    """Whole numbers read as classes; task="regression" says otherwise."""
+    X, _ = textures(4)
+    y = np.arange(len(X), dtype=float) * 10  # whole numbers: "multiclass" to scikit-learn
+    study = Study(random_vgg(str(tmp_path)), layers=["C1_2"], encoders=["mean"], n_repeats=1,
+                  n_estimators=5, raw_image=False)
+    with pytest.raises(ValueError, match="needs at least 3 images per class"):
+        study.validate(X, y)
+    assert study.set_params(task="regression").fit(X, y).metric_ == "r2"
 
 
 def test_summary_names_weights_ties_vlad_size_and_the_time_unit(tmp_path):
     X, y = textures(3)
-    result = run_study(X, y, layers=["C1_2", "C2_2"], encoders=["mean", "vlad"],
-                       vgg=random_vgg(str(tmp_path / "cache")), vlad_resize=40, n_repeats=1,
-                       n_estimators=5, verbose=False)
+    result = Study(random_vgg(str(tmp_path / "cache")), layers=["C1_2", "C2_2"],
+                   encoders=["mean", "vlad"], vlad_resize=40, n_repeats=1,
+                   n_estimators=5).fit(X, y)
     write_study(result, tmp_path / "out")
     summary = (tmp_path / "out" / "summary.md").read_text()
     assert "Weights: random (seed 0)" in summary and "scikit-learn" in summary
     assert "VLAD ran on images resized to 40" in summary
     assert "fit + score per fold (s)" in summary
-    best = result.best
-    tied = result.results[(result.results["f1_mean"] >= best["f1_mean"] - best["f1_std"])]
-    assert len(result.ties) == len(tied) - 1
-    if len(result.ties):
+    best = result.best_
+    tied = result.results_[(result.results_["f1_mean"] >= best["f1_mean"] - best["f1_std"])]
+    assert len(result.ties_) == len(tied) - 1
+    if len(result.ties_):
         assert "Within one standard deviation" in summary
 
 
 def test_study_folder_reads_back(tmp_path):
-    X, y = textures(3)
+    X, y = textures(5)
     vgg = VGGLayerTransformer(weights=None, random_state=0, resize=(40, 36), crop=2,
                               cache=str(tmp_path / "cache"))
-    result = run_study(X, y, layers=["C1_2"], encoders=["mean"], vgg=vgg, n_repeats=1,
-                       n_estimators=5, verbose=False)
+    result = Study(vgg, layers=["C1_2"], encoders=["mean", "max"], n_repeats=1,
+                   n_estimators=5, models=["rf", "rf-balanced"], nested=True).fit(X, y)
     write_study(result, tmp_path / "out")
     study = load_study(tmp_path / "out")
     params = study.vgg.get_params()
     assert params["resize"] == (40, 36) and params["crop"] == 2
     assert params["cache"] == str(tmp_path / "cache") and params["weights"] is None
-    assert list(study.results["layer"]) == list(result.results["layer"])
+    assert list(study.results["layer"]) == list(result.results_["layer"])
     assert study.config["provenance"]["weights"] == "random (seed 0)"
+    assert study.config["format"] == 2 and study.config["nested"] is True
+    assert study.config["nested_estimate"]["scores"] == pytest.approx(
+        result.nested_.scores.tolist())
+    # The study that made the folder, rebuilt from its parameters: the same settings.
+    rebuilt = study.study
+    assert rebuilt.vgg is study.vgg
+    expected = {**result.get_params(deep=False), "task": "classification",
+                "scoring": "f1_macro", "layers": ["block1_conv2"]}
+    for name, value in rebuilt.get_params(deep=False).items():
+        if name != "vgg":
+            assert value == (list(expected[name]) if isinstance(expected[name], tuple)
+                             else expected[name]), name
+
+
+def test_a_study_folder_of_the_first_format_reads_back(tmp_path):
+    """study.json as written before the Study estimator: "nested" held the estimate."""
+    folder = tmp_path / "old"
+    folder.mkdir()
+    pd.DataFrame({"layer": ["block1_conv2"], "encoder": ["mean"], "model": ["rf"],
+                  "n_features": [64], "f1_mean": [0.9], "f1_std": [0.1],
+                  "fit_score_s_per_fold": [0.1]}).to_csv(folder / "results.csv", index=False)
+    config = {"task": "classification",
+              "vgg": {"weights": None, "crop": None, "resize": [40, 36], "float_scale": 255.0,
+                      "precision": "float32", "pixel_size": None, "image_pixel_size": None,
+                      "batch_size": 8, "cache": None, "random_state": 0},
+              "layers": ["block1_conv2"], "encoders": ["mean"], "raw_image": False,
+              "union": True, "vlad_resize": [255, 255], "n_splits": 3, "n_repeats": 1,
+              "n_estimators": 5, "scoring": "f1_macro", "random_state": 0, "models": ["rf"],
+              "nested": {"mean": 0.8, "std": 0.1, "winners": ["mean of block1_conv2, rf"],
+                         "time": 1.0, "description": "3 outer folds", "scores": [0.8]},
+              "provenance": {"weights": "random (seed 0)"}}
+    (folder / "study.json").write_text(json.dumps(config))
+    study = load_study(folder)
+    assert study.config["nested"] is True and study.config["nested_estimate"]["mean"] == 0.8
+    assert study.vgg.resize == (40, 36) and study.study.vlad_resize == (255, 255)
+    assert study.study.nested is True and study.study.n_estimators == 5
+    # A folder without study.json: only its table.
+    (folder / "study.json").unlink()
+    assert load_study(folder).study is None
+    (folder / "study.json").write_text("{not json")
+    with pytest.raises(ValueError, match="study.json is not JSON"):
+        load_study(folder)
+
+
+def test_study_config_is_the_parameters_as_json(tmp_path):
+    X, y = textures(3)
+    study = Study(random_vgg(), layers=("C1_2",), encoders=("mean",), raw_image=False,
+                  vlad_resize=(32, 30), n_repeats=1, n_estimators=5).fit(X, y)
+    config = study_config(study)
+    assert json.loads(json.dumps(config)) == config  # JSON as it stands
+    assert config["layers"] == ["block1_conv2"] and config["vlad_resize"] == [32, 30]
+    assert config["vgg"]["weights"] is None and config["models"] == ["rf"]
+    assert set(study.get_params(deep=False)) <= set(config)
+    with pytest.raises(ValueError, match="not fitted"):
+        study_config(clone(study))
 
 
 def test_best_explainable_skips_gram_vlad_and_the_raw_image():
@@ -343,11 +449,20 @@ def test_best_explainable_skips_gram_vlad_and_the_raw_image():
 def test_every_phase_has_a_labelled_progress_bar(tmp_path, capsys):
     """Issue 10, item 13: each pass says what it is, and the grid search counts its fits."""
     X, y = textures(3)
-    run_study(X, y, layers=["C1_2"], encoders=["mean", "vlad"], raw_image=False,
-              vgg=random_vgg(str(tmp_path)), vlad_resize=40, n_repeats=1, n_estimators=5,
-              verbose=True)
+    Study(random_vgg(str(tmp_path)), layers=["C1_2"], encoders=["mean", "vlad"],
+          raw_image=False, vlad_resize=40, n_repeats=1, n_estimators=5, verbose=True).fit(X, y)
     err = capsys.readouterr().err
     assert "VGG16 at native size" in err
     assert "VGG16 at 40 x 40 for VLAD descriptors" in err
     assert "VLAD codes of 3 fold dictionaries" in err
     assert "Grid search: fits (candidates x folds)" in err and "6/6" in err
+
+
+def test_write_study_takes_a_fitted_study(tmp_path):
+    from sklearn.utils import Bunch
+
+    with pytest.raises(ValueError, match="This Study instance is not fitted yet"):
+        write_study(Study(), tmp_path / "out")
+    with pytest.raises(ValueError, match="'study' parameter of write_study must be an instance"):
+        write_study(Bunch(results=None), tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # refused before any folder is made

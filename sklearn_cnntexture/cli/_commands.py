@@ -174,38 +174,34 @@ def info(args):
 
 def study(args):
     from ..datasets import load_image_dataset
-    from ..models import check_models
     from ..report import write_study
-    from ..study import check_study_data, run_study
+    from ..study import Study
 
     _check_network(args)
     data = load_image_dataset(args.data)
     _check_outputs(args, [("--out", args.out, True)], data)
-    check_study_data(data.filenames, data.target, groups=data.groups, task=data.task,
-                     n_splits=args.folds)
-    check_models(args.models, data.task)  # an unknown name ends here, before any image
-    vgg = _vgg(args, data=data)
-    vgg.check_input_sizes(data.filenames, args.layers)
-    _mark(args, args.out)
-    _mark(args, vgg.cache)
-    result = run_study(
-        data.filenames, data.target, vgg=vgg, groups=data.groups, task=data.task,
-        layers=args.layers, encoders=args.encoders, raw_image=not args.no_raw,
-        union=not args.no_union, vlad_resize=args.vlad_resize, n_splits=args.folds,
-        n_repeats=args.repeats, n_estimators=args.trees, n_jobs=args.n_jobs,
-        random_state=args.seed, verbose=True, models=args.models, nested=args.nested,
+    study = Study(
+        _vgg(args, data=data), layers=args.layers, encoders=args.encoders,
+        raw_image=not args.no_raw, union=not args.no_union, vlad_resize=args.vlad_resize,
+        n_splits=args.folds, n_repeats=args.repeats, n_estimators=args.trees,
+        models=args.models, task=data.task, nested=args.nested, n_jobs=args.n_jobs,
+        random_state=args.seed, verbose=True,
     )
-    for path in write_study(result, args.out, name=_data_name(args.data)):
+    # Labels against folds, models, image files and sizes: before any folder is made.
+    study.validate(data.filenames, data.target, groups=data.groups)
+    _mark(args, args.out)
+    _mark(args, study.vgg.cache)
+    study.fit(data.filenames, data.target, groups=data.groups)
+    for path in write_study(study, args.out, name=_data_name(args.data)):
         print(f"wrote {path}")
-    best, metric = result.best, result.metric
+    best, metric, nested = study.best_, study.metric_, study.nested_
     print(f"best: {best['encoder']} of {best['layer']}, {best['model']}, {metric} = "
           f"{best[metric + '_mean']:.3f} +- {best[metric + '_std']:.3f}"
-          + (f"; {len(result.ties)} more within one std (see summary.md)"
-             if len(result.ties) else ""))
-    if result.nested is not None:
+          + (f"; {len(study.ties_)} more within one std (see summary.md)"
+             if len(study.ties_) else ""))
+    if nested is not None:
         print(f"nested CV estimate of the selected model (report this): "
-              f"{result.nested.mean:.3f} +- {result.nested.std:.3f} "
-              f"({result.nested.time:.0f} s)")
+              f"{nested.mean:.3f} +- {nested.std:.3f} ({nested.time:.0f} s)")
     return 0
 
 
@@ -312,7 +308,7 @@ def fit(args):
     from .._layers import canonical_layer
     from ..datasets import load_image_dataset
     from ..model_file import model_card, save_model
-    from ..predict import fit_model, make_pipeline, study_configuration
+    from ..predict import configuration_pipeline, fit_model, study_configuration
     from ..study import load_study
 
     if args.study is None and not args.layers:
@@ -339,9 +335,9 @@ def fit(args):
               f"{cv_score['metric']} = {cv_score['mean']:.3f} +- {cv_score['std']:.3f}")
     else:
         encoder, model = args.encoder or "mean", args.model or "rf"
-        pipeline = make_pipeline(_vgg(args, data=data), args.layers, encoder, task=data.task,
-                                 model=model, n_estimators=args.trees or 400,
-                                 random_state=args.seed)
+        pipeline = configuration_pipeline(
+            _vgg(args, data=data), args.layers, encoder, task=data.task, model=model,
+            n_estimators=args.trees or 400, random_state=args.seed)
         configuration = {"layers": [canonical_layer(name) for name in args.layers],
                          "encoder": encoder, "model": model}
         cv_score = None
