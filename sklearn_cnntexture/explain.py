@@ -699,13 +699,15 @@ def explain_model(
 def _fit_model(X, y, vgg, encoder, n_estimators, random_state, verbose):
     """The fitted Pipeline (vgg, encoder, forest) and the training features."""
     from sklearn.base import clone
-    from sklearn.ensemble import RandomForestClassifier
     from sklearn.pipeline import Pipeline
 
     from .featurize import make_featurizer
+    from .models import make_model
 
     featurizer = make_featurizer(clone(vgg).set_params(verbose=verbose or vgg.verbose), encoder)
-    forest = RandomForestClassifier(n_estimators, n_jobs=-1, random_state=random_state)
+    # The paper's forest, as the study and fit build it: its importances name the textures.
+    forest = make_model("rf", "classification", n_estimators=n_estimators, n_jobs=-1,
+                        random_state=random_state)
     features = np.asarray(featurizer.fit_transform(X))
     forest.fit(features, y)
     return Pipeline([*featurizer.steps, ("model", forest)]), features
