@@ -14,15 +14,20 @@ only the package's layer names are imported (no TensorFlow); the study tables ar
 through their pandas methods.
 """
 
+import os
 import zlib
 from collections.abc import Mapping
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
-from matplotlib.colors import Normalize
-from matplotlib.figure import Figure
+from matplotlib.colors import Colormap, Normalize
+from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import MaxNLocator
+from pandas import DataFrame
+from sklearn.utils._param_validation import Interval, validate_params
 
 from ._atomic import atomic_path
 from ._layers import CONV_LAYERS, IMAGE_LAYER, canonical_layer, layer_order, paper_name
@@ -62,10 +67,24 @@ _UNION_LAYER = "union"
 _METRIC_LABELS = {"f1": "F1 score", "r2": "R²", "accuracy": "Accuracy"}
 _SAVE_DPI = 150
 
+# Parameter constraints of @validate_params shared by the figures.
+_TEXT = [str, None]  # titles, labels, names
+_FIG = [Figure, SubFigure, None]  # where to draw
+_CHANCE = [Real, None]
+#: plot_study's and plot_union's own; plot_models' are a subset.
+_STUDY_CONSTRAINTS = {
+    "results": [DataFrame], "metric": [str], "chance": _CHANCE, "ylabel": _TEXT,
+    "title": _TEXT, "ax": [Axes, None], "model": _TEXT, "data": _TEXT,
+}
+
 
 # --------------------------------------------------------------------------- saving
 
 
+@validate_params(
+    {"fig": [Figure], "path": [str, os.PathLike]},
+    prefer_skip_nested_validation=True,
+)
 def save_figure(fig, path):
     """Write a figure as PNG (150 dpi) and SVG, each atomically.
 
@@ -115,14 +134,19 @@ def save_figure(fig, path):
 # --------------------------------------------------------------------------- labels
 
 
+@validate_params(
+    {"layer": [str, None]},
+    prefer_skip_nested_validation=True,
+)
 def layer_label(layer):
     """The paper's name of a VGG16 layer: ``blockB_convK`` gives ``CB,K``.
 
     Parameters
     ----------
-    layer : str
+    layer : str or None
         A Keras layer name (``"block3_conv3"``), a paper name (``"C3_3"``, ``"C3,3"``),
-        ``"image"`` (the raw-image baseline) or anything else (returned unchanged).
+        ``"image"`` (the raw-image baseline) or any other name (returned unchanged); None
+        (a feature fitted without a layer) gives ``"None"``.
 
     Returns
     -------
@@ -196,8 +220,6 @@ def _axes_or_new(ax, figsize):
 
 
 def _require_columns(table, needed, what):
-    if not hasattr(table, "columns"):
-        raise TypeError(f"{what} must be a pandas DataFrame, got {type(table).__name__}")
     missing = [column for column in needed if column not in table.columns]
     if missing:
         raise InputError(
@@ -291,6 +313,10 @@ def _format_value(value):
 # --------------------------------------------------------------------------- study
 
 
+@validate_params(
+    {"metric": [str], "y": ["array-like"]},
+    prefer_skip_nested_validation=True,
+)
 def chance_level(metric, y):
     """The score of a model that ignores the images, for the study figures' chance line.
 
@@ -341,6 +367,15 @@ def chance_level(metric, y):
     return None
 
 
+@validate_params(
+    {
+        "name": _TEXT,
+        "n_images": [Interval(Integral, 0, None, closed="left"), None],
+        "n_classes": [Interval(Integral, 0, None, closed="left"), None],
+        "cv": _TEXT,
+    },
+    prefer_skip_nested_validation=True,
+)
 def describe_data(name=None, *, n_images=None, n_classes=None, cv=None):
     """One line naming a study's data, for the figures' titles.
 
@@ -400,6 +435,10 @@ def _one_model(results, model):
     return results[results["model"] == model]
 
 
+@validate_params(
+    _STUDY_CONSTRAINTS,
+    prefer_skip_nested_validation=True,
+)
 def plot_study(results, *, metric="f1", chance=None, ylabel=None, title=None, ax=None,
                model=None, data=None):
     """Score of each encoder on each VGG16 layer, as in Fig. 6 of Ling et al. 2017.
@@ -510,6 +549,10 @@ def plot_study(results, *, metric="f1", chance=None, ylabel=None, title=None, ax
     return fig
 
 
+@validate_params(
+    {**_STUDY_CONSTRAINTS, "encoder": [str]},
+    prefer_skip_nested_validation=True,
+)
 def plot_union(results, *, metric="f1", encoder="mean", chance=None, ylabel=None, title=None,
                ax=None, model=None, data=None):
     """Each single layer against the union of layers for one encoder, as in Fig. 7.
@@ -613,6 +656,10 @@ def plot_union(results, *, metric="f1", encoder="mean", chance=None, ylabel=None
     return fig
 
 
+@validate_params(
+    {"results": [DataFrame], "metric": [str], "chance": _CHANCE, "title": _TEXT, "data": _TEXT},
+    prefer_skip_nested_validation=True,
+)
 def plot_models(results, *, metric="f1", chance=None, title=None, data=None):
     """Fig. 6 once per model, stacked, on one score axis: the paper's protocol beside the others.
 
@@ -659,6 +706,16 @@ def plot_models(results, *, metric="f1", chance=None, title=None, data=None):
 # --------------------------------------------------------------------------- explanations
 
 
+@validate_params(
+    {
+        "textures": ["array-like", dict],
+        "labels": ["array-like", dict, None],
+        "ncols": [Interval(Integral, 1, None, closed="left")],
+        "title": _TEXT,
+        "fig": _FIG,
+    },
+    prefer_skip_nested_validation=True,
+)
 def plot_texture_grid(textures, labels=None, *, ncols=8, title=None, fig=None):
     """A grid of filter textures with a label under each, as in Fig. 8.
 
@@ -734,6 +791,16 @@ def plot_texture_grid(textures, labels=None, *, ncols=8, title=None, fig=None):
     return _root_figure(fig)
 
 
+@validate_params(
+    {
+        "textures": ["array-like"],
+        "table": [DataFrame],
+        "class_names": ["array-like", None],
+        "title": _TEXT,
+        "fig": _FIG,
+    },
+    prefer_skip_nested_validation=True,
+)
 def plot_important_textures(textures, table, *, class_names=None, title=None, fig=None):
     """The most important textures with their per-class activations, as in Fig. 9.
 
@@ -819,6 +886,19 @@ def plot_important_textures(textures, table, *, class_names=None, title=None, fi
     return _root_figure(fig)
 
 
+@validate_params(
+    {
+        "image": ["array-like"],
+        "heatmap": ["array-like"],
+        "alpha": [Interval(Real, 0, 1, closed="both")],
+        "cmap": [str, Colormap],
+        "title": _TEXT,
+        "label": _TEXT,
+        "name": _TEXT,
+        "fig": _FIG,
+    },
+    prefer_skip_nested_validation=True,
+)
 def plot_heatmap(image, heatmap, *, alpha=0.5, cmap="inferno", title=None, label="activation",
                  name=None, fig=None):  # fmt: skip
     """A micrograph and a filter's activation over it, as in Fig. 10.
@@ -880,6 +960,10 @@ def plot_heatmap(image, heatmap, *, alpha=0.5, cmap="inferno", title=None, label
     return _root_figure(fig)
 
 
+@validate_params(
+    {"heatmaps": [dict], "names": [dict, None], "title": _TEXT},
+    prefer_skip_nested_validation=True,
+)
 def plot_heatmaps(heatmaps, names=None, *, title=None):
     """One :func:`plot_heatmap` row per class, as in Fig. 10.
 
@@ -926,6 +1010,17 @@ def _label_and_texture(item):
     return None, item
 
 
+@validate_params(
+    {
+        "textures": [dict],
+        "examples": [dict],
+        "values": [dict, None],
+        "class_names": ["array-like", None],
+        "title": _TEXT,
+        "fig": _FIG,
+    },
+    prefer_skip_nested_validation=True,
+)
 def plot_characteristic_textures(textures, examples, values=None, *, class_names=None,
                                  title=None, fig=None):  # fmt: skip
     """Example micrographs and characteristic textures of each class, as in Figs. 11-12.

@@ -204,7 +204,8 @@ def test_plot_study_missing_columns(results):
         plot_study(results.drop(columns="f1_std"))
     with pytest.raises(ValueError, match="accuracy_mean"):
         plot_study(results, metric="accuracy")
-    with pytest.raises(TypeError, match="DataFrame"):
+    with pytest.raises(TypeError, match=r"^The 'results' parameter of plot_study must be an "
+                       r"instance of 'pandas.DataFrame'"):
         plot_study(results.to_numpy())
 
 
