@@ -22,29 +22,25 @@ import sys
 import tempfile
 from pathlib import Path
 
-from sklearn_cnntexture import VGGLayerTransformer, load_uhcs_sample
+from sklearn_cnntexture import Study, VGGLayerTransformer, load_uhcs_sample
 from sklearn_cnntexture.report import write_study
-from sklearn_cnntexture.study import run_study
 
 out = Path(sys.argv[1] if len(sys.argv) > 1 else "study_uhcs_sample")
 paths, labels = load_uhcs_sample(return_X_y=True)
 
 with tempfile.TemporaryDirectory() as cache:
-    result = run_study(
-        paths,
-        labels,
+    study = Study(
         # offline weights: VGG16 fine-tuned for edges (imagenet needs internet)
-        vgg=VGGLayerTransformer(weights="hed-bsds500", resize=224, cache=cache),
+        VGGLayerTransformer(weights="hed-bsds500", resize=224, cache=cache),
         n_repeats=1,
         n_estimators=100,
-        verbose=False,
-    )
+    ).fit(paths, labels)
 
-table = result.results.drop(columns="params")
+table = study.results_.drop(columns="params")
 print(table.to_string(index=False, float_format="{:.3f}".format))
-print(f"features in {result.featurize_time:.0f} s, models in {result.fit_time:.0f} s")
-best = result.best
+print(f"features in {study.featurize_time_:.0f} s, models in {study.fit_time_:.0f} s")
+best = study.best_
 print(f"best: {best['encoder']} of {best['layer']}, "
       f"F1 = {best['f1_mean']:.3f} +- {best['f1_std']:.3f}")
-for path in write_study(result, out):
+for path in write_study(study, out):
     print(f"wrote {path}")
