@@ -20,17 +20,29 @@ import contextlib
 import math
 import socket
 import time
+from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import clone
+from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 
 from ._backbone import backbone_image_count
 from .exceptions import InputError
+from .vgg import VGGLayerTransformer
 
 __all__ = ["chunks", "dask_client", "precompute", "transform"]
 
+# joblib's n_jobs (negative counts from the number of CPUs) and images per task.
+_N_JOBS = [Integral, None]
+_CHUNK_SIZE = [Interval(Integral, 1, None, closed="left"), None]
 
+
+@validate_params(
+    {"n_items": [Interval(Integral, 0, None, closed="left")], "n_jobs": _N_JOBS,
+     "chunk_size": _CHUNK_SIZE},
+    prefer_skip_nested_validation=True,
+)
 def chunks(n_items, n_jobs=None, chunk_size=None):
     """Slices cutting ``n_items`` into chunks for the workers.
 
@@ -53,6 +65,19 @@ def chunks(n_items, n_jobs=None, chunk_size=None):
             for start in range(0, n_items, chunk_size)]
 
 
+@validate_params(
+    {
+        "vgg": [VGGLayerTransformer],
+        "X": ["array-like"],
+        "maps": ["array-like"],
+        "n_jobs": _N_JOBS,
+        "chunk_size": _CHUNK_SIZE,
+        "verbose": ["boolean"],
+        "description": [str, None],
+    },
+    # vgg is the caller's estimator, not validated yet: its own checks run inside.
+    prefer_skip_nested_validation=False,
+)
 def precompute(vgg, X, maps=(), *, n_jobs=None, chunk_size=None, verbose=False,
                description=None):
     """Fill ``vgg``'s cache for images ``X``, chunk by chunk, on joblib workers.
@@ -97,6 +122,17 @@ def precompute(vgg, X, maps=(), *, n_jobs=None, chunk_size=None, verbose=False,
     return sum(_progress(counts, parts, verbose, description or "VGG16 into the cache"))
 
 
+@validate_params(
+    {
+        "estimator": [HasMethods(["transform"])],
+        "X": ["array-like"],
+        "n_jobs": _N_JOBS,
+        "chunk_size": _CHUNK_SIZE,
+        "verbose": ["boolean"],
+    },
+    # The caller's estimator, not validated yet: its own checks run inside.
+    prefer_skip_nested_validation=False,
+)
 def transform(estimator, X, *, n_jobs=None, chunk_size=None, verbose=False):
     """``estimator.transform(X)``, chunk by chunk on joblib workers, in order.
 
@@ -157,6 +193,10 @@ def _progress(results, parts, verbose, description):
             yield result
 
 
+@validate_params(
+    {"address": [str], "timeout": [Interval(Real, 0, None, closed="neither")], "name": [str]},
+    prefer_skip_nested_validation=True,
+)
 @contextlib.contextmanager
 def dask_client(address, *, timeout=5.0, name="Dask scheduler"):
     """Connect to the Dask scheduler at ``address``, with joblib's dask backend active.

@@ -6,8 +6,15 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.utils._param_validation import InvalidParameterError
 
-from sklearn_cnntexture import VGGLayerTransformer, VLADEncoder, backbone_image_count, parallel
+from sklearn_cnntexture import (
+    MeanPool,
+    VGGLayerTransformer,
+    VLADEncoder,
+    backbone_image_count,
+    parallel,
+)
 from sklearn_cnntexture.featurize import featurize, featurize_to_parquet
 from sklearn_cnntexture.study import fill_cache, make_study, study_results
 
@@ -28,6 +35,28 @@ def test_chunks_cover_every_item_once():
     assert [i for part in parts for i in range(part.start, part.stop)] == list(range(10))
     assert len(parts) == 5  # about four per worker
     assert parallel.chunks(10, chunk_size=4) == [slice(0, 4), slice(4, 8), slice(8, 10)]
+
+
+@pytest.mark.parametrize("call, parameter", [
+    (lambda: parallel.chunks(-1), "n_items"),
+    (lambda: parallel.chunks(10, n_jobs=1.5), "n_jobs"),
+    (lambda: parallel.chunks(10, chunk_size=0), "chunk_size"),
+    (lambda: parallel.precompute("block1_conv2", []), "vgg"),
+    (lambda: parallel.transform(object(), []), "estimator"),
+    (lambda: parallel.transform(MeanPool(), [], verbose="yes"), "verbose"),
+    (lambda: parallel.dask_client(8786), "address"),
+    (lambda: parallel.dask_client("tcp://127.0.0.1:8786", timeout=0), "timeout"),
+])
+def test_wrong_argument_types_and_ranges_name_the_parameter(call, parameter):
+    with pytest.raises(InvalidParameterError, match=f"^The '{parameter}' parameter of "):
+        call()
+
+
+def test_precompute_checks_its_arguments_before_the_network(tmp_path):
+    with pytest.raises(InvalidParameterError, match="^The 'maps' parameter of precompute"):
+        parallel.precompute(vgg(cache=tmp_path), [], maps=3)
+    with pytest.raises(InvalidParameterError, match="^The 'description' parameter of precompute"):
+        parallel.precompute(vgg(cache=tmp_path), [], description=1)
 
 
 def test_precompute_on_two_workers_forwards_each_image_once(images, tmp_path):
