@@ -6,11 +6,14 @@ lines, so a table or figure found later still says which network made it.
 
 from importlib import metadata
 
+from sklearn.utils._param_validation import HasMethods, validate_params
+
 __all__ = ["provenance", "provenance_lines"]
 
 _PACKAGES = ("sklearn-cnntexture", "tensorflow", "scikit-learn", "numpy")
 
 
+@validate_params({"vgg": [HasMethods(["provenance"])]}, prefer_skip_nested_validation=True)
 def provenance(vgg):
     """How a :class:`VGGLayerTransformer`'s features are made, and the library versions.
 
@@ -35,6 +38,7 @@ def _version(name):
         return "not installed"
 
 
+@validate_params({"record": [dict]}, prefer_skip_nested_validation=True)
 def provenance_lines(record):
     """Markdown bullet lines of a :func:`provenance` record, for a summary."""
     digest = record.get("weights_sha256")

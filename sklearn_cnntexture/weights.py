@@ -41,9 +41,11 @@ import hashlib
 import importlib.util
 import os
 import re
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, validate_params
 
 from ._cache import file_fingerprint
 from ._layers import CONV_SHAPES
@@ -55,6 +57,9 @@ IMAGENET_URL = (
 )
 HED_SOURCE = "hed-bsds500"
 NAMED_SOURCES = ("imagenet", HED_SOURCE)
+
+#: The seed of random weights: what numpy's default_rng takes as one int.
+_SEED = Interval(Integral, 0, None, closed="left")
 
 
 class WeightsUnavailableError(RuntimeError):
@@ -88,6 +93,10 @@ def _natural_key(text):
     return [int(tok) if tok.isdigit() else tok for tok in re.split(r"(\d+)", text)]
 
 
+@validate_params(
+    {"path": [str, os.PathLike]},
+    prefer_skip_nested_validation=True,
+)
 def read_vgg16_kernels(path):
     """Read VGG16's 13 convolution (kernel, bias) pairs from an HDF5 weights file.
 
@@ -151,6 +160,10 @@ def read_vgg16_kernels(path):
     return convs
 
 
+@validate_params(
+    {"seed": [_SEED]},
+    prefer_skip_nested_validation=True,
+)
 def random_kernels(seed):
     """VGG16 convolution weights drawn from Glorot uniform, zero biases.
 
@@ -193,6 +206,10 @@ def imagenet_weights_path():
         ) from exc
 
 
+@validate_params(
+    {"weights": [str, os.PathLike, None], "random_state": [_SEED, None]},
+    prefer_skip_nested_validation=True,
+)
 def resolve_weights(weights, random_state):
     """Turn a ``weights`` parameter into a hashable source key.
 
@@ -202,11 +219,26 @@ def resolve_weights(weights, random_state):
     Checks cheaply that the source exists; the file is read later, once per
     process.
 
+    Parameters
+    ----------
+    weights : str, path or None
+        ``"imagenet"``, ``"hed-bsds500"``, a VGG16 weights file, or None for
+        random weights.
+    random_state : int or None
+        The seed of random weights (needed with ``weights=None``).
+
     Returns
     -------
     key : tuple
         ``("random", seed)``, ``("imagenet",)``, ``("hed-bsds500", path, size,
         mtime, ctime, inode)`` or ``("file", path, size, mtime, ctime, inode)``.
+
+    Raises
+    ------
+    InputError
+        For random weights without a seed.
+    FileNotFoundError
+        For a weights file that does not exist.
     """
     if weights is None:
         if random_state is None:
@@ -236,6 +268,10 @@ def _file_identity(path):
             stat.st_ino)
 
 
+@validate_params(
+    {"key": [tuple]},
+    prefer_skip_nested_validation=True,
+)
 def weights_fingerprint(key):
     """A string naming the weights a :func:`resolve_weights` key names, by content.
 
@@ -259,6 +295,10 @@ def weights_fingerprint(key):
     return file_fingerprint(path)
 
 
+@validate_params(
+    {"key": [tuple]},
+    prefer_skip_nested_validation=True,
+)
 def kernels_fingerprint(key):
     """A string naming the weights a :func:`resolve_weights` key names, by their kernels.
 
@@ -300,6 +340,10 @@ def _memo_kernels_digest(key):
     return digest.hexdigest()
 
 
+@validate_params(
+    {"key": [tuple]},
+    prefer_skip_nested_validation=True,
+)
 def load_kernels(key):
     """The 13 (kernel, bias) pairs of the source a :func:`resolve_weights` key names."""
     kind = key[0]

@@ -17,12 +17,24 @@ Third-party private names are another question and are not checked:
 ``from sklearn.utils._param_validation import Interval`` and ``sklearn.base._fit_context``
 are how scikit-learn's extension guide writes estimators. The import-side check of the
 package's parts is in ``.importlinter``; tests are exempt from both.
+
+A second rule: the public functions of the modules in ``VALIDATED_MODULES`` check their
+arguments' types and ranges with scikit-learn's ``@validate_params``, every parameter
+named in it (an ``InvalidParameterError``, a ValueError and a TypeError, names the
+function and the parameter); what depends on the data (layer names, image sizes, file
+contents) they check by hand, as ``InputError``.
 """
 
 import ast
+import importlib
+import inspect
 from pathlib import Path
 
 import pytest
+from sklearn.utils._param_validation import (
+    InvalidParameterError,
+    validate_parameter_constraints,
+)
 
 PACKAGE = "sklearn_cnntexture"
 PACKAGE_DIR = Path(__file__).resolve().parents[1] / PACKAGE
@@ -205,3 +217,59 @@ def test_the_checker_itself(tmp_path, source, expected):
     path.write_text(source)
     found = offences(path, package)
     assert [line.split(" uses ")[1] for line in found] == expected
+
+
+# -- Public functions validate their parameters (scikit-learn's @validate_params) --------
+
+VALIDATED_MODULES = ["datasets", "explain", "io", "model_file", "parallel", "plotting",
+                     "provenance", "textures", "weights"]
+# {function: reason} for public functions with parameters and no @validate_params.
+NOT_VALIDATED = {
+    "io.is_image_path": "a predicate: any object is a fair question, answered False",
+    "io.check_crop": "a validator itself, the one source of crop messages: any value is input",
+}
+
+
+def _public_functions():
+    """(module.name, function) of every public function defined in VALIDATED_MODULES."""
+    for module_name in VALIDATED_MODULES:
+        module = importlib.import_module(f"{PACKAGE}.{module_name}")
+        for name, function in sorted(vars(module).items()):
+            if (not name.startswith("_") and inspect.isfunction(function)
+                    and function.__module__ == module.__name__):
+                yield f"{module_name}.{name}", function
+
+
+def _parameters(function):
+    return [p.name for p in inspect.signature(function).parameters.values()
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+
+class _Unrelated:
+    """No constraint of ours should accept an object of a type nobody expects."""
+
+
+@pytest.mark.parametrize("name, function", list(_public_functions()),
+                         ids=[name for name, _ in _public_functions()])
+def test_public_functions_validate_every_parameter(name, function):
+    if not _parameters(function):
+        return  # nothing to validate
+    if name in NOT_VALIDATED:
+        assert not hasattr(function, "_skl_parameter_constraints"), f"{name}: drop the exemption"
+        return
+    constraints = getattr(function, "_skl_parameter_constraints", None)
+    assert constraints is not None, f"{name} has parameters and no @validate_params"
+    assert set(constraints) == set(_parameters(function)), (
+        f"{name}: constraints for {sorted(constraints)}, parameters {_parameters(function)}")
+    for parameter, allowed in constraints.items():
+        assert allowed != "no_validation", f"{name}({parameter}=...) is not validated"
+        with pytest.raises(InvalidParameterError, match=f"^The '{parameter}' parameter of "):
+            validate_parameter_constraints({parameter: allowed}, {parameter: _Unrelated()},
+                                           caller_name=function.__qualname__)
+
+
+def test_the_validated_functions_are_many():
+    """The rule above is not vacuous: it found the modules' functions."""
+    validated = [name for name, function in _public_functions()
+                 if hasattr(function, "_skl_parameter_constraints")]
+    assert len(validated) >= 50, validated
