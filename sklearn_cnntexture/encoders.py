@@ -50,7 +50,7 @@ import scipy.sparse
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.cluster import KMeans
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 from sklearn.utils.validation import (
     _check_feature_names_in,
     check_array,
@@ -740,12 +740,28 @@ class _DescriptorSample:
 ENCODERS = {cls._name: cls for cls in (MeanPool, MaxPool, GramEncoder, VLADEncoder)}
 
 
+@validate_params({"encoder": [HasMethods(["get_params"])]}, prefer_skip_nested_validation=True)
 def encoder_name(encoder):
     """The name of an encoder in :data:`ENCODERS`, or of the encoder of a union.
 
     A union of layers (:class:`MultiLayerUnion`, any estimator with an
     ``encoder`` parameter) is named by the encoder it applies to each layer,
     ``MeanPool`` when that is None.
+
+    Parameters
+    ----------
+    encoder : estimator
+        An encoder, or a union of layers.
+
+    Returns
+    -------
+    name : str
+        ``"mean"``, ``"max"``, ``"gram"`` or ``"vlad"``.
+
+    Raises
+    ------
+    InputError
+        For an estimator that is none of :data:`ENCODERS` (nor a union of one).
 
     Examples
     --------

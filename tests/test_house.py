@@ -221,12 +221,13 @@ def test_the_checker_itself(tmp_path, source, expected):
 
 # -- Public functions validate their parameters (scikit-learn's @validate_params) --------
 
-VALIDATED_MODULES = ["datasets", "explain", "io", "model_file", "parallel", "plotting",
-                     "provenance", "textures", "weights"]
+VALIDATED_MODULES = ["datasets", "encoders", "explain", "io", "model_file", "parallel",
+                     "plotting", "provenance", "textures", "weights"]
 # {function: reason} for public functions with parameters and no @validate_params.
 NOT_VALIDATED = {
     "io.is_image_path": "a predicate: any object is a fair question, answered False",
     "io.check_crop": "a validator itself, the one source of crop messages: any value is input",
+    "encoders.is_activation_source": "a predicate: any object is a fair question",
 }
 
 
