@@ -177,7 +177,6 @@ def test_defect_13_fit_refuses_a_single_class(data, tmp_path, capsys):
     assert backbone_image_count() == images
 
 
-@pytest.mark.parametrize("seed", ["-1", str(2**32), "x"])
 def test_defect_15_the_explained_folder_is_checked_before_any_work(data, model, tmp_path,
                                                                    capsys):
     (tmp_path / "p-explained").write_text("a file where the figures would go")
