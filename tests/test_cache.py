@@ -309,3 +309,28 @@ def test_fields_at_their_default_stay_out_of_the_key():
     assert Preprocessing(("random", 0)).fingerprint() == {"weights": "random-0"}
     changed = Preprocessing(("random", 0), resize=(24, 24), float_scale=1.0).fingerprint()
     assert changed == {"weights": "random-0", "resize": (24, 24), "float_scale": 1.0}
+
+
+def test_statistics_run_blas_on_one_thread_between_forward_passes(images, tmp_path,
+                                                                   monkeypatch):
+    """OpenBLAS's workers busy-wait after each call: on as many threads as cores, the
+    statistics between two forward passes took the cores from the network's next pass."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from sklearn_cnntexture import _stats
+
+    with threadpool_limits(limits=2, user_api="blas"):  # as on any machine of 2 cores or more
+        seen = []
+        real = _stats.Accumulator.add
+
+        def add(self, block, top=0, left=0):
+            seen.append({lib["num_threads"] for lib in threadpool_info()
+                         if lib["user_api"] == "blas"})
+            return real(self, block, top, left)
+
+        monkeypatch.setattr(_stats.Accumulator, "add", add)
+        vgg(["block1_conv2", "block2_conv2"], tmp_path).transform(images[:2]).precompute()
+        assert len(seen) == 2 * 2 and all(threads == {1} for threads in seen), seen
+        # and the process's own setting is back afterwards
+        assert {lib["num_threads"] for lib in threadpool_info()
+                if lib["user_api"] == "blas"} == {2}
