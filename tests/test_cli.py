@@ -211,7 +211,7 @@ def test_ctrl_c_says_what_is_cached(data_folder, tmp_path, capsys, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(study, "run_study", interrupted)
+    monkeypatch.setattr(study.Study, "fit", interrupted)
     out = tmp_path / "o"
     code = main(["study", str(data_folder), "--out", str(out), *HED, "--layers", "C1_2"])
     assert code == 130

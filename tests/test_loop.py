@@ -270,7 +270,7 @@ def test_a_failed_run_leaves_no_empty_output_folder(data, tmp_path, capsys, monk
     def fail(*args, **kwargs):
         raise InputError("something the user can fix")
 
-    monkeypatch.setattr(sklearn_cnntexture.study, "run_study", fail)
+    monkeypatch.setattr(sklearn_cnntexture.study.Study, "fit", fail)
     code, _, err = run(capsys, "study", data, *HED, *SMALL, "--out", tmp_path / "study")
     assert code == 2 and "something the user can fix" in err
     assert not (tmp_path / "study").exists()
@@ -283,7 +283,7 @@ def test_a_library_bug_keeps_its_traceback(data, tmp_path, monkeypatch):
     def bug(*args, **kwargs):
         raise ValueError("operands could not be broadcast together")
 
-    monkeypatch.setattr(sklearn_cnntexture.study, "run_study", bug)
+    monkeypatch.setattr(sklearn_cnntexture.study.Study, "fit", bug)
     with pytest.raises(ValueError, match="broadcast"):
         main(["study", str(data), *HED, *SMALL, "--out", str(tmp_path / "study")])
     assert not (tmp_path / "study").exists()
