@@ -11,7 +11,8 @@ lines report progress (see :func:`fit_progress`), not one line per fit.
 from contextlib import contextmanager
 
 from sklearn.metrics import check_scoring
-from sklearn.model_selection import ParameterGrid, check_cv
+from sklearn.model_selection import GridSearchCV, ParameterGrid, check_cv
+from sklearn.utils._param_validation import validate_params
 
 __all__ = ["fit_progress"]
 
@@ -44,6 +45,10 @@ def n_fits(search):
 _JOBLIB_VERBOSE = 5
 
 
+@validate_params(
+    {"search": [GridSearchCV], "enabled": ["boolean"], "description": [str]},
+    prefer_skip_nested_validation=True,
+)
 @contextmanager
 def fit_progress(search, *, enabled=True, description="Grid search: fits (candidates x folds)"):
     """Show a bar (counts, rate, time left) while ``search`` is fitted in this block.

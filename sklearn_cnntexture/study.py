@@ -546,6 +546,7 @@ def load_study(directory):
     return Bunch(results=results, config=config, vgg=vgg, study=Study(vgg, **settings))
 
 
+@validate_params({"study": [dict], "given": [dict, None]}, prefer_skip_nested_validation=True)
 def study_network(study, *, given=None, **run_options):
     """A study's network, for fitting or explaining its best configuration elsewhere.
 

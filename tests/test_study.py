@@ -26,17 +26,22 @@ from sklearn_cnntexture import (
     VLADEncoder,
     backbone_image_count,
 )
+from sklearn_cnntexture.featurize import featurize
 from sklearn_cnntexture.report import write_study
 from sklearn_cnntexture.study import (
     RepeatedGroupSplits,
     Study,
     best_explainable,
     check_study_data,
+    fill_cache,
+    fit_progress,
     load_study,
     make_study,
+    nested_study,
     study_config,
     study_cv,
     study_grid,
+    study_network,
     study_results,
 )
 
@@ -466,3 +471,28 @@ def test_write_study_takes_a_fitted_study(tmp_path):
     with pytest.raises(ValueError, match="'study' parameter of write_study must be an instance"):
         write_study(Bunch(results=None), tmp_path / "out")
     assert not (tmp_path / "out").exists()  # refused before any folder is made
+
+
+@pytest.mark.parametrize("call, parameter", [
+    (lambda: study_cv(n_splits=1), "'n_splits' parameter of study_cv"),
+    (lambda: study_cv("ranking"), "'task' parameter of study_cv"),
+    (lambda: make_study(n_estimators=0), "'n_estimators' parameter of make_study"),
+    (lambda: make_study(layers="C1_2"), "'layers' parameter of make_study"),
+    (lambda: study_grid(vlad_resize=0), "'vlad_resize' parameter of study_grid"),
+    (lambda: fill_cache("search", []), "'search' parameter of fill_cache"),
+    (lambda: nested_study(make_study(vgg=RANDOM), [], [], n_splits=1),
+     "'n_splits' parameter of nested_study"),
+    (lambda: check_study_data([], [], n_splits=0), "'n_splits' parameter of check_study_data"),
+    (lambda: fit_progress(3), "'search' parameter of fit_progress"),
+    (lambda: load_study(3), "'directory' parameter of load_study"),
+    (lambda: study_network(None), "'study' parameter of study_network"),
+    (lambda: featurize([np.zeros((8, 8))], RANDOM, "fisher"), "'encoder' parameter of featurize"),
+    (lambda: featurize([np.zeros((8, 8))], RANDOM, chunk_size=0),
+     "'chunk_size' parameter of featurize"),
+])
+def test_public_functions_validate_their_parameters(call, parameter):
+    """scikit-learn's validate_params: the parameter named, before any work."""
+    before = backbone_image_count()
+    with pytest.raises(ValueError, match=parameter):
+        call()
+    assert backbone_image_count() == before
