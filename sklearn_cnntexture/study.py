@@ -331,7 +331,9 @@ class Study(BaseEstimator):
         self.n_classes_ = None if task == "regression" else len(np.unique(np.asarray(y)))
         from .plotting import chance_level  # here: importing the study draws nothing
 
-        self.chance_ = chance_level(search.scoring, y)
+        # A callable scoring has no known chance level: no line is drawn.
+        self.chance_ = (chance_level(search.scoring, y) if isinstance(search.scoring, str)
+                        else None)
         self.cv_description_ = (f"{self.n_splits} folds x {self.n_repeats} repeats"
                                 f"{' (grouped)' if groups is not None else ''}")
         self.notes_ = (_notes(self.layers, self.encoders, self.union, self.vlad_resize)

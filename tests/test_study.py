@@ -496,3 +496,16 @@ def test_public_functions_validate_their_parameters(call, parameter):
     with pytest.raises(ValueError, match=parameter):
         call()
     assert backbone_image_count() == before
+
+
+def test_a_callable_scoring_is_the_score_column(tmp_path):
+    from sklearn.metrics import accuracy_score, make_scorer
+
+    X, y = textures(3)
+    study = Study(random_vgg(str(tmp_path / "cache")), layers=["C1_2"], encoders=["mean"],
+                  n_repeats=1, n_estimators=5, scoring=make_scorer(accuracy_score)).fit(X, y)
+    assert study.metric_ == "score" and study.chance_ is None
+    assert {"score_mean", "score_std"} <= set(study.results_.columns)
+    assert study_config(study)["scoring"] is None  # a function is not JSON
+    names = {p.name for p in write_study(study, tmp_path / "out")}
+    assert "summary.md" in names and load_study(tmp_path / "out").study.scoring is None
