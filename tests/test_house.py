@@ -274,3 +274,52 @@ def test_the_validated_functions_are_many():
     validated = [name for name, function in _public_functions()
                  if hasattr(function, "_skl_parameter_constraints")]
     assert len(validated) >= 50, validated
+
+
+# -- The tests' own house: the tf mark (conftest.py) ------------------------------------
+
+pytest_plugins = ["pytester"]
+
+_FAST_AND_SLOW = {
+    "test_fast": """
+        import importlib
+
+        def test_swallows_the_guards_error():
+            try:
+                importlib.import_module("ten" + "sorflow")
+            except Exception:
+                pass
+
+        def test_plain():
+            pass
+
+        def network():
+            return VGGLayerTransformer()  # never run: the name alone marks its callers
+
+        def test_through_a_helper():
+            network()
+    """,
+    # Collecting this file would load TensorFlow (were it installed): never under -m "not tf".
+    "test_loads_tensorflow": """
+        import pytest
+
+        keras = pytest.importorskip("keras")
+
+        def test_anything():
+            pass
+    """,
+}
+
+
+@pytest.mark.parametrize("markexpr", ["not tf", "not slow and not tf"])
+def test_the_tf_mark_and_its_guard(pytester, markexpr):
+    """-m "not tf" skips the files that load TensorFlow and the tests that name the
+    network, and fails a fast test that imports TensorFlow even if it swallows the error."""
+    pytester.makeconftest((Path(__file__).parents[1] / "conftest.py").read_text())
+    pytester.makepyfile(**_FAST_AND_SLOW)
+    result = pytester.runpytest_subprocess("-m", markexpr, "-p", "no:randomly", "-q")
+    result.assert_outcomes(passed=1, failed=1, deselected=1)
+    result.stdout.fnmatch_lines([
+        "*test_swallows_the_guards_error is not marked tf but imported tensorflow*"])
+    assert "test_loads_tensorflow" not in result.stdout.str()
+    assert "TensorFlow was imported" not in result.stdout.str()
