@@ -747,10 +747,6 @@ def _canonical(layer, name):
         raise InputError(f"{name}: {exc}") from None
 
 
-def _is_int(value):
-    return isinstance(value, Integral) and not isinstance(value, bool)
-
-
 def _labels(y, n):
     from sklearn.utils.validation import column_or_1d
 
