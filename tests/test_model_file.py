@@ -26,7 +26,7 @@ from sklearn_cnntexture.model_file import (
     save_model,
     training_images_among,
 )
-from sklearn_cnntexture.predict import fit_model, make_pipeline
+from sklearn_cnntexture.predict import configuration_pipeline, fit_model
 from sklearn_cnntexture.vgg import VGGLayerTransformer
 from sklearn_cnntexture.weights import hed_weights_path, read_vgg16_kernels
 
@@ -73,7 +73,7 @@ def test_round_trip_predictions_equal_the_in_memory_pipeline(split, fitted, tmp_
     table = pd.read_csv(out)
     train, test = _files(split / "train"), _files(split / "test")
     labels = [p.split("/")[-2] for p in train]
-    pipeline = make_pipeline(VGGLayerTransformer(weights="hed-bsds500"), ["C1_2", "C2_2"],
+    pipeline = configuration_pipeline(VGGLayerTransformer(weights="hed-bsds500"), ["C1_2", "C2_2"],
                              "mean", n_estimators=20)
     model, _ = fit_model(pipeline, train, labels)
     proba = model.predict_proba(test)
@@ -128,7 +128,7 @@ class EvilClassifier(ClassifierMixin, BaseEstimator):
 def test_a_file_with_an_untrusted_type_is_refused(tmp_path, capsys):
     X = [np.random.default_rng(i).random((32, 32)) for i in range(4)]
     y = ["a", "b"] * 2
-    model = make_pipeline(VGGLayerTransformer(weights=None, random_state=0), "C1_2")
+    model = configuration_pipeline(VGGLayerTransformer(weights=None, random_state=0), "C1_2")
     model.steps[-1] = ("model", EvilClassifier())
     model.fit(X, y)
     path = save_model(model, tmp_path / "evil.skops", model_card(model, X, y))
@@ -147,7 +147,7 @@ def test_a_model_with_other_weights_is_refused(split, tmp_path, capsys):
     shutil.copy(hed_weights_path(), weights)
     train = _files(split / "train")
     labels = [p.split("/")[-2] for p in train]
-    pipeline = make_pipeline(VGGLayerTransformer(weights=str(weights)), "C1_2",
+    pipeline = configuration_pipeline(VGGLayerTransformer(weights=str(weights)), "C1_2",
                              n_estimators=5)
     model, _ = fit_model(pipeline, train, labels)
     path = save_model(model, tmp_path / "m.skops", model_card(model, train, labels))

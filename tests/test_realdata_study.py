@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from sklearn_cnntexture import VGGLayerTransformer, load_image_dataset
-from sklearn_cnntexture.study import run_study
+from sklearn_cnntexture.study import Study
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -31,11 +31,10 @@ def subset(name, per_class):
 
 
 def study(X, y, cache, layers):
-    return run_study(
-        X, y, layers=layers, encoders=["mean", "gram"],
-        vgg=VGGLayerTransformer(weights="hed-bsds500", cache=str(cache)),
-        n_repeats=1, n_estimators=100, verbose=False,
-    ).results.set_index(["layer", "encoder"])["f1_mean"]
+    return Study(
+        VGGLayerTransformer(weights="hed-bsds500", cache=str(cache)), layers=layers,
+        encoders=["mean", "gram"], n_repeats=1, n_estimators=100,
+    ).fit(X, y).results_.set_index(["layer", "encoder"])["f1_mean"]
 
 
 def test_uhcs_mft3_subset(tmp_path):

@@ -13,10 +13,8 @@ from .._backbone import CPU_TILE_PIXELS, GPU_TILE_PIXELS
 from .._layers import PAPER_LAYERS
 from ..encoders import ENCODERS
 from ..models import DEFAULT_MODELS
+from ..study import EXPLAINABLE
 from . import _commands
-
-#: The encoders whose features are one filter each: what explain can show.
-EXPLAINABLE = ("mean", "max")
 
 #: Seconds an address given to --scheduler has to answer as a Dask scheduler.
 SCHEDULER_TIMEOUT = 10.0
