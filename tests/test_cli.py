@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from _micrographs import striped
 from PIL import Image
 
 from sklearn_cnntexture.cli import main
@@ -15,13 +16,10 @@ def data_folder(tmp_path_factory):
     """Three classes of striped 32 x 32 PNGs, three images each."""
     root = tmp_path_factory.mktemp("data")
     rng = np.random.default_rng(0)
-    x = np.arange(32)
     for k, name in enumerate(["ferrite", "martensite", "pearlite"]):
         (root / name).mkdir()
         for i in range(3):
-            stripes = np.sin((0.3 + 0.5 * k) * x[None, :] + rng.random() * 6) * np.ones((32, 1))
-            pixels = 128 + 80 * stripes + 20 * rng.random((32, 32))
-            Image.fromarray(pixels.astype(np.uint8)).save(root / name / f"img{i}.png")
+            Image.fromarray(striped(rng, 0.3 + 0.5 * k)).save(root / name / f"img{i}.png")
     return root
 
 

@@ -13,6 +13,7 @@ import inspect
 import numpy as np
 import pandas as pd
 import pytest
+from _micrographs import striped
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -510,12 +511,10 @@ def stripes(tmp_path_factory):
     """Three classes of vertical stripes of different frequencies, 4 PNG files each."""
     folder = tmp_path_factory.mktemp("stripes")
     rng = np.random.default_rng(0)
-    x = np.arange(48)
     paths, labels = [], []
     for k, name in enumerate(["coarse", "medium", "fine"]):
         for i in range(4):
-            wave = np.sin((0.3 + 0.5 * k) * x[None, :] + rng.random() * 6) * np.ones((48, 1))
-            image = (128 + 80 * wave + 20 * rng.random((48, 48))).astype(np.uint8)
+            image = striped(rng, 0.3 + 0.5 * k, 48)
             paths.append(str(folder / f"{name}_{i}.png"))
             Image.fromarray(image).save(paths[-1])
             labels.append(name)

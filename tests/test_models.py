@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from _micrographs import float_striped
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegressionCV
 from sklearn.metrics import f1_score
@@ -29,13 +30,10 @@ from sklearn_cnntexture.study import Study, make_study, study_config, study_grid
 def textures(n_per_class, n_classes=3, size=32, seed=0):
     """Stripes of a different frequency per class, random phase and noise."""
     rng = np.random.default_rng(seed)
-    x = np.arange(size)
     images, labels = [], []
     for k in range(n_classes):
         for _ in range(n_per_class):
-            stripes = np.sin((0.2 + 0.4 * k) * x[None, :] + rng.random() * 6) * np.ones((size, 1))
-            image = 0.5 + 0.3 * stripes + 0.1 * rng.random((size, size))
-            images.append(image.astype(np.float32))
+            images.append(float_striped(rng, 0.2 + 0.4 * k, size))
             labels.append(f"class{k}")
     return images, np.array(labels)
 

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from _micrographs import striped
 from PIL import Image
 
 from sklearn_cnntexture import VGGLayerTransformer
@@ -18,12 +19,10 @@ SMALL = dict(top_k=3, per_layer=2, size=32, steps=5, n_estimators=30)
 def stripes():
     """Three classes of vertical stripes of different frequencies, 4 images each."""
     rng = np.random.default_rng(0)
-    x = np.arange(48)
     images, labels = [], []
     for k, name in enumerate(["coarse", "medium", "fine"]):
         for _ in range(4):
-            wave = np.sin((0.3 + 0.5 * k) * x[None, :] + rng.random() * 6) * np.ones((48, 1))
-            images.append((128 + 80 * wave + 20 * rng.random((48, 48))).astype(np.uint8))
+            images.append(striped(rng, 0.3 + 0.5 * k, 48))
             labels.append(name)
     return images, np.array(labels)
 

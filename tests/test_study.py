@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _micrographs import float_striped
 from PIL import Image
 from sklearn.base import clone
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
@@ -56,14 +57,10 @@ def random_vgg(cache=None):
 def textures(n_per_class, n_classes=3, size=32, seed=0):
     """Stripes of a different frequency per class, random phase and noise."""
     rng = np.random.default_rng(seed)
-    x = np.arange(size)
     images, labels = [], []
     for k in range(n_classes):
         for _ in range(n_per_class):
-            phase = rng.random() * 6
-            stripes = np.sin((0.2 + 0.4 * k) * x[None, :] + phase) * np.ones((size, 1))
-            noise = 0.1 * rng.random((size, size))
-            images.append((0.5 + 0.3 * stripes + noise).astype(np.float32))
+            images.append(float_striped(rng, 0.2 + 0.4 * k, size))
             labels.append(f"class{k}")
     return images, np.array(labels)
 
