@@ -23,7 +23,7 @@ from collections import defaultdict
 
 import numpy as np
 from sklearn.utils import Bunch
-from sklearn.utils._param_validation import validate_params
+from sklearn.utils._param_validation import StrOptions, validate_params
 
 from .exceptions import InputError
 from .io import (
@@ -302,21 +302,56 @@ def _read_csv(csv_path):
     return names, rows
 
 
-def _check_csv_columns(csv_path, names, labelled=True):
-    if not labelled:  # images to predict: labels are welcome, not needed
-        if "path" not in names or ("label" in names and "target" in names):
-            raise InputError(f"'{csv_path}' needs a 'path' column (and at most one of "
-                             f"'label' and 'target'); found columns: {names}")
-        return
-    expected = (
-        f"'{csv_path}' needs a 'path' column and either a 'label' column (class names) or "
-        "a 'target' column (numbers, for regression), and optionally a 'group' column"
-    )
+def _check_csv_columns(csv_path, names, labelled=True, target=None, groups=None):
     duplicated = sorted({name for name in names if names.count(name) > 1})
     if duplicated:
-        raise InputError(f"{expected}; columns {_some(duplicated)} appear more than once")
-    if "path" not in names or ("label" in names) == ("target" in names):
-        raise InputError(f"{expected}; found columns: {names}")
+        raise InputError(f"'{csv_path}': columns {_some(duplicated)} appear more than once")
+    for option, column in (("target", target), ("groups", groups)):
+        if column is not None and column not in names:
+            raise InputError(f"'{csv_path}' has no column {column!r} (the {option}); found "
+                             f"columns: {names}")
+    if "path" not in names:
+        raise InputError(f"'{csv_path}' needs a 'path' column (the image files, relative to "
+                         f"the CSV's folder or absolute); found columns: {names}")
+    if target is not None:
+        return
+    if not labelled:  # images to predict: labels are welcome, not needed
+        if "label" in names and "target" in names:
+            raise InputError(f"'{csv_path}' has both a 'label' and a 'target' column: name "
+                             f"the one to score with target; found columns: {names}")
+        return
+    if ("label" in names) == ("target" in names):
+        raise InputError(
+            f"'{csv_path}' needs a 'path' column and either a 'label' column (class names) or "
+            "a 'target' column (numbers, for regression), or the name of the column to "
+            f"predict (target); found columns: {names}"
+        )
+
+
+def _target_column(names, target):
+    """The CSV column that holds the target, and the key it gets in the columns."""
+    if target is not None:
+        return target
+    for column in ("label", "target"):
+        if column in names:
+            return column
+    return None
+
+
+def _task_of_column(csv_path, rows, column, task):
+    """Classification for class names, regression where every cell is a number."""
+    if task is not None:
+        return task
+    if column == "label":
+        return "classification"
+    if column == "target":
+        return "regression"
+    cells = [(row.get(column) or "").strip() for _, row in rows]
+    try:
+        numbers = [float(cell) for cell in cells if cell]
+    except ValueError:
+        return "classification"
+    return "regression" if all(math.isfinite(n) for n in numbers) else "classification"
 
 
 def _cell(csv_path, line, row, column):
@@ -326,15 +361,16 @@ def _cell(csv_path, line, row, column):
     return value
 
 
-def _number(csv_path, line, value):
+def _number(csv_path, line, value, column="target"):
     try:
         number = float(value)
     except ValueError:
         number = math.nan
     if not math.isfinite(number):
         raise InputError(
-            f"'{csv_path}', line {line}: target {value!r} is not a finite number; the "
-            "'target' column holds numbers (regression). For class names use a 'label' column."
+            f"'{csv_path}', line {line}: {column} {value!r} is not a finite number; a "
+            "regression target holds numbers. For class names use a 'label' column, or "
+            "ask for classification (task)."
         )
     return number
 
@@ -354,25 +390,39 @@ def _pixel_size(csv_path, line, row):
     return number
 
 
-def _columns_from_csv(csv_path, labelled=True):
-    """Read a CSV data set into columns path, label or target, group and pixel_size if present."""
+def _columns_from_csv(csv_path, labelled=True, target=None, groups=None, task=None):
+    """Read a CSV data set into columns path, label or target, group and pixel_size if present.
+
+    ``target`` and ``groups`` name the columns that hold them (default:
+    ``label`` or ``target``, and ``group``); the target is ``label`` (class
+    names) for classification, ``target`` (numbers) for regression, the task
+    following ``task`` or, for a named column, whether every cell is a number.
+    """
     names, rows = _read_csv(csv_path)
-    _check_csv_columns(csv_path, names, labelled)
+    _check_csv_columns(csv_path, names, labelled, target, groups)
     if not rows:
         raise InputError(
             f"CSV file '{csv_path}' has a header but no rows; add one line per image"
         )
-    wanted = [c for c in ("path", "label", "target", "group") if c in names]
+    source = _target_column(names, target)
+    key = None
+    if source is not None:
+        key = ("target" if _task_of_column(csv_path, rows, source, task) == "regression"
+               else "label")
+    group_source = groups if groups is not None else ("group" if "group" in names else None)
+    # The CSV's column for each key this library reads.
+    wanted = {"path": "path", **({key: source} if key else {}),
+              **({"group": group_source} if group_source else {})}
     columns = {column: [] for column in wanted}
     lines = defaultdict(list)  # path -> the lines listing it, to report duplicates
     for line, row in rows:
-        cells = {column: _cell(csv_path, line, row, column) for column in wanted}
+        cells = {key: _cell(csv_path, line, row, column) for key, column in wanted.items()}
         # Relative paths are relative to the CSV, so the data set can be moved.
         path = os.path.abspath(csv_path.parent / cells["path"])
         lines[path].append(line)
         cells["path"] = path
         if "target" in cells:
-            cells["target"] = _number(csv_path, line, cells["target"])
+            cells["target"] = _number(csv_path, line, cells["target"], wanted["target"])
         for column in wanted:
             columns[column].append(cells[column])
         if "pixel_size" in names:
@@ -421,10 +471,12 @@ def _frame(columns):
 
 
 @validate_params(
-    {"source": [str, os.PathLike], "check_files": ["boolean"]},
+    {"source": [str, os.PathLike], "target": [str, None], "groups": [str, None],
+     "task": [StrOptions({"classification", "regression"}), None],
+     "check_files": ["boolean"]},
     prefer_skip_nested_validation=True,
 )
-def load_image_dataset(source, *, check_files=True):
+def load_image_dataset(source, *, target=None, groups=None, task=None, check_files=True):
     r"""Load a labelled image data set as file paths and targets.
 
     No pixels are read: transformers read each file when they need it, so
@@ -455,8 +507,20 @@ def load_image_dataset(source, *, check_files=True):
           regression), and optionally ``group`` (e.g. the sample each
           micrograph was taken from, for
           :class:`~sklearn.model_selection.GroupKFold`). Other columns are
-          ignored.
+          ignored, unless named by `target` or `groups`.
 
+    target : str, optional
+        The CSV column to predict (``"anneal_temperature"``,
+        ``"cool_method"``): numbers are a regression target, anything else
+        class names (see `task`). Default: ``label`` or ``target``.
+    groups : str, optional
+        The CSV column naming each image's group (the sample it was cut
+        from), for grouped folds. Default: ``group`` if present.
+    task : {"classification", "regression"}, optional
+        What the target is; by default a named column of numbers is a
+        regression target, ``label`` classes and ``target`` numbers. Whole
+        numbers that are classes (a temperature setting, a batch) need
+        ``task="classification"``.
     check_files : bool, default=True
         Open each file's header (not its pixels; about a millisecond per
         file) so that a file that is not an image, is empty or is a
@@ -561,9 +625,12 @@ def load_image_dataset(source, *, check_files=True):
     if not path.exists():
         raise FileNotFoundError(f"data set source not found: '{path}'; {_LAYOUT}")
     if path.is_dir():
+        if target is not None or groups is not None or task == "regression":
+            raise InputError(f"'{path}' is a folder: its classes are its sub-folders; a "
+                             "target or groups column needs a CSV data set")
         columns = _columns_from_folder(path)
     elif path.suffix.lower() == ".csv":
-        columns = _columns_from_csv(path)
+        columns = _columns_from_csv(path, target=target, groups=groups, task=task)
     else:
         raise InputError(f"data set source '{path}' is a file but not a .csv file; {_LAYOUT}")
     if check_files:
@@ -595,10 +662,10 @@ def _pixel_sizes(paths, sizes):
 
 
 @validate_params(
-    {"source": [str, os.PathLike], "check_files": ["boolean"]},
+    {"source": [str, os.PathLike], "target": [str, None], "check_files": ["boolean"]},
     prefer_skip_nested_validation=True,
 )
-def load_images_to_predict(source, *, check_files=True):
+def load_images_to_predict(source, *, target=None, check_files=True):
     """Images to predict: one image, a flat folder, a folder of class folders, or a CSV.
 
     Like :func:`load_image_dataset`, but labels are optional: one image file,
@@ -618,6 +685,9 @@ def load_images_to_predict(source, *, check_files=True):
     ----------
     source : str or os.PathLike
         Image file, folder or ``.csv`` file.
+    target : str, optional
+        A CSV's column holding the labels to score the predictions with
+        (default: ``label`` or ``target``, if present).
     check_files : bool, default=True
         Open each file's header now (see :func:`load_image_dataset`).
 
@@ -641,11 +711,14 @@ def load_images_to_predict(source, *, check_files=True):
     path = pathlib.Path(os.path.abspath(source))
     if not path.exists():
         raise FileNotFoundError(f"images to predict not found: '{path}'")
+    if target is not None and path.suffix.lower() != ".csv":
+        raise InputError(f"'{path}' is not a CSV file: a target column needs one (a folder's "
+                         "classes are its sub-folders)")
     if path.is_file():
         if path.suffix.lower() == ".csv":
-            columns = _columns_from_csv(path, labelled=False)
+            columns = _columns_from_csv(path, labelled=False, target=target)
             if "label" in columns or "target" in columns:
-                return load_image_dataset(path, check_files=check_files)
+                return load_image_dataset(path, target=target, check_files=check_files)
             return _unlabelled(columns["path"], _pixel_sizes(columns["path"],
                                                               columns.get("pixel_size")),
                                path, check_files)

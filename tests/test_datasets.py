@@ -657,3 +657,40 @@ def test_flat_folder_to_predict_names_what_it_skips(tmp_path):
             as record:
         load_images_to_predict(tmp_path)
     assert len(record) == 1 and record[0].filename == __file__
+
+
+def _processing_csv(class_folder):
+    """Micrographs with their processing record, as uhcsdb-processing.csv has them."""
+    return write_csv(class_folder / "processing.csv",
+                     "path,label,sample,anneal_temperature,cool_method,anneal_time_minutes\n"
+                     "network/a.JPEG,network,11,800,WQ,90\n"
+                     "pearlite/img2.jpg,pearlite,37,970,Q,\n"
+                     "pearlite/img10.png,pearlite,37,970,Q,180\n")
+
+
+def test_any_csv_column_is_the_target_and_any_the_groups(class_folder):
+    csv_path = _processing_csv(class_folder)
+    data = load_image_dataset(csv_path, target="anneal_temperature", groups="sample")
+    assert data.task == "regression" and data.target.tolist() == [800.0, 970.0, 970.0]
+    assert data.groups.tolist() == ["11", "37", "37"]
+    data = load_image_dataset(csv_path, target="cool_method", groups="sample")
+    assert data.task == "classification" and data.target_names.tolist() == ["Q", "WQ"]
+    data = load_image_dataset(csv_path, target="anneal_temperature", task="classification")
+    assert data.task == "classification" and data.target_names.tolist() == ["800", "970"]
+    assert load_image_dataset(csv_path).target.tolist() == ["network", "pearlite", "pearlite"]
+
+
+def test_a_target_or_groups_column_that_is_not_there_or_has_a_hole_is_named(class_folder):
+    csv_path = _processing_csv(class_folder)
+    with pytest.raises(ValueError, match=r"has no column 'hardness' \(the target\); found "
+                                         r"columns: \['path', 'label', 'sample'"):
+        load_image_dataset(csv_path, target="hardness")
+    with pytest.raises(ValueError, match=r"has no column 'specimen' \(the groups\)"):
+        load_image_dataset(csv_path, groups="specimen")
+    with pytest.raises(ValueError, match=r"processing.csv', line 3: the "
+                                         r"'anneal_time_minutes' cell is empty"):
+        load_image_dataset(csv_path, target="anneal_time_minutes")
+    with pytest.raises(ValueError, match=r"line 2: cool_method 'WQ' is not a finite number"):
+        load_image_dataset(csv_path, target="cool_method", task="regression")
+    with pytest.raises(ValueError, match="is a folder: its classes are its sub-folders"):
+        load_image_dataset(class_folder, target="label")

@@ -310,3 +310,31 @@ def test_predict_warns_when_images_were_in_the_training_set(data, model, tmp_pat
     code, _, err = run(capsys, "predict", model, new, "--out", tmp_path / "p.csv")
     assert code == 0
     assert "warning: 5 of these 5 images were in the model's training set" in err
+
+
+def test_any_csv_column_as_target_and_groups_through_the_commands(data, tmp_path, capsys):
+    """Issue 21's first step: --target and --groups name the CSV's columns."""
+    rows = [(str(p), p.parent.name, f"s{k // 2}", 700 + 50 * k + (100 if "fine" in str(p) else 0),
+             "WQ" if "fine" in str(p) else "AR")
+            for k, p in enumerate(sorted(data.rglob("*.png")))]
+    csv = tmp_path / "processing.csv"
+    pd.DataFrame(rows, columns=["path", "label", "sample", "temperature", "cool"]).to_csv(
+        csv, index=False)
+    study = ["study", csv, *HED, *SMALL, "--encoders", "mean", "--repeats", "1", "--folds", "2",
+             "--no-raw", "--target", "temperature", "--groups", "sample"]
+    assert run(capsys, *study, "--out", tmp_path / "study")[0] == 0
+    table = pd.read_csv(tmp_path / "study" / "results.csv")
+    assert "r2_mean" in table.columns
+    assert "(grouped)" in (tmp_path / "study" / "summary.md").read_text()
+    assert run(capsys, "fit", csv, *HED, *SMALL, "--target", "cool",
+               "--out", tmp_path / "cool.skops")[0] == 0
+    code, out, _ = run(capsys, "predict", tmp_path / "cool.skops", csv, "--target", "cool",
+                       "--out", tmp_path / "p.csv")
+    assert code == 0 and "F1 (macro)" in out
+    assert sorted(pd.read_csv(tmp_path / "p.csv")["label"].unique()) == ["AR", "WQ"]
+    code, _, err = run(capsys, "fit", csv, *HED, *SMALL, "--target", "hardness",
+                       "--out", tmp_path / "h.skops")
+    assert code == 2 and "has no column 'hardness' (the target)" in err
+    code, _, err = run(capsys, "predict", tmp_path / "cool.skops", data, "--target", "cool",
+                       "--out", tmp_path / "q.csv")
+    assert code == 2 and "a target column needs one" in err

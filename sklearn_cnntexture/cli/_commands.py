@@ -138,6 +138,14 @@ def _study_network(args, study, data):
     return vgg.set_params(image_pixel_size=_pixel_sizes(args, data, vgg.pixel_size))
 
 
+def _load_data(args):
+    """DATA, with the target and groups columns the options name."""
+    from ..datasets import load_image_dataset
+
+    return load_image_dataset(args.data, target=args.target, groups=args.groups,
+                              task=args.task)
+
+
 def _data_name(data):
     """What the figures call the data: its folder's name, or its CSV's."""
     path = Path(data).resolve()
@@ -173,12 +181,11 @@ def info(args):
 
 
 def study(args):
-    from ..datasets import load_image_dataset
     from ..report import write_study
     from ..study import Study
 
     _check_network(args)
-    data = load_image_dataset(args.data)
+    data = _load_data(args)
     _check_outputs(args, [("--out", args.out, True)], data)
     study = Study(
         _vgg(args, data=data), layers=args.layers, encoders=args.encoders,
@@ -208,7 +215,6 @@ def study(args):
 def featurize(args):
     from importlib.util import find_spec
 
-    from ..datasets import load_image_dataset
     from ..encoders import ENCODERS
     from ..featurize import (
         check_replaceable_parts,
@@ -226,7 +232,7 @@ def featurize(args):
         raise InputError(f"--partitioned writes a Parquet folder: --out must end in .parquet, "
                          f"got '{args.out}'")
     _check_network(args)
-    data = load_image_dataset(args.data)
+    data = _load_data(args)
     outputs = [("--out", args.out, args.partitioned)]
     if not args.partitioned:
         outputs.append(("--out's provenance", args.out + ".json", False))
@@ -262,12 +268,11 @@ def featurize(args):
 
 
 def explain(args):
-    from ..datasets import load_image_dataset
     from ..explain import explain_model
     from ..report import write_explanations
 
     _check_network(args)
-    data = load_image_dataset(args.data)
+    data = _load_data(args)
     _check_outputs(args, [("--out", args.out, True)], data)
     if data.task != "classification":
         raise InputError("explain needs class labels: textures are explained per class")
@@ -306,7 +311,6 @@ def _from_study(args, data):
 
 def fit(args):
     from .._layers import canonical_layer
-    from ..datasets import load_image_dataset
     from ..model_file import model_card, save_model
     from ..predict import configuration_pipeline, fit_model, study_configuration
     from ..study import load_study
@@ -317,7 +321,7 @@ def fit(args):
         _refuse_with_study(args, ["layers", "encoder", "model", "trees"])
     else:
         _check_network(args)
-    data = load_image_dataset(args.data)
+    data = _load_data(args)
     _check_outputs(args, [("--out", args.out, False)], data)
     if args.study is not None:
         study = load_study(args.study)
@@ -365,7 +369,7 @@ def predict(args):
                ("the confusion matrix", out.with_suffix(".confusion.png"), False)]
     if args.explain:
         outputs.append(("--explain's folder", explained_folder(out), True))
-    data = load_images_to_predict(args.data)
+    data = load_images_to_predict(args.data, target=args.target)
     _check_outputs(args, outputs, data)
     card = read_card(args.model)
     stats = read_feature_stats(args.model)

@@ -145,6 +145,19 @@ def _add_image_options(command):
     command.add_argument("--seed", type=_seed, default=0, help="random seed")
 
 
+def _add_data_options(command, *, groups=True):
+    command.add_argument("--target", default=None, metavar="COLUMN",
+                         help="the CSV column to predict: numbers are a regression target, "
+                         "anything else class names (default: label, or target)")
+    if groups:
+        command.add_argument("--groups", default=None, metavar="COLUMN",
+                             help="the CSV column naming each image's sample, for grouped "
+                             "folds (default: group, if present)")
+        command.add_argument("--task", default=None, choices=["classification", "regression"],
+                             help="what --target holds, where its numbers are classes (a "
+                             "temperature setting); default: regression for numbers")
+
+
 def _add_tile_option(command):
     command.add_argument("--tile-pixels", type=_at_least("--tile-pixels", 1), default=None,
                          help="images above this many pixels go through the network in exact "
@@ -172,6 +185,7 @@ def _add_study(commands):
         "(255x255, the paper's choice to bound memory), whatever --resize says.",
     )
     study.add_argument("data", help="folder of class sub-folders, or CSV of path,label")
+    _add_data_options(study)
     study.add_argument("--out", required=True, help="output folder (not inside DATA)")
     _add_image_options(study)
     _add_scale_options(study)
@@ -213,6 +227,7 @@ def _add_featurize(commands):
         "table records the weights, crop, resize and versions.",
     )
     featurize.add_argument("data", help="folder of class sub-folders, or CSV of path,label")
+    _add_data_options(featurize)
     featurize.add_argument("--out", required=True, help="output file, .csv or .parquet")
     _add_image_options(featurize)
     _add_scale_options(featurize)
@@ -242,6 +257,7 @@ def _add_explain(commands):
         "study and reuses its weights, crop, resize and cache.",
     )
     explain.add_argument("data", help="folder of class sub-folders, or CSV of path,label")
+    _add_data_options(explain)
     explain.add_argument("--out", required=True, help="output folder (not inside DATA)")
     _add_image_options(explain)
     explain.add_argument("--study", default=None,
@@ -299,6 +315,7 @@ def _add_fit(commands):
         "--encoder (several layers: the union of their features).",
     )
     fit.add_argument("data", help="folder of class sub-folders, or CSV of path,label")
+    _add_data_options(fit)
     fit.add_argument("--out", required=True, help="model file to write (.skops)")
     _add_image_options(fit)
     _add_scale_options(fit)
@@ -328,6 +345,9 @@ def _add_predict(commands):
     )
     predict.add_argument("model", help="model file written by cnntexture fit")
     predict.add_argument("data", help="folder of images or class folders, or CSV of path")
+    predict.add_argument("--target", default=None, metavar="COLUMN",
+                         help="the CSV column of the labels to score the predictions with "
+                         "(default: label, if present)")
     predict.add_argument("--out", required=True, help="predictions file (.csv)")
     predict.add_argument("--explain", type=_at_least("--explain", 1), default=None,
                          help="heat maps of the N filters most supporting each prediction, "
