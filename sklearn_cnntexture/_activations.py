@@ -25,6 +25,8 @@ from ._preprocess import PreparedImage, Preprocessing
 from ._results import Request, Results
 from .exceptions import InputError
 
+# ForwardSpec and Preprocessing live in _forward and _preprocess; they stay
+# importable from here, where callers have always found them.
 __all__ = ["MAX_BATCH_PIXELS", "Activations", "ForwardSpec", "Preprocessing"]
 
 #: Most pixels one forward pass takes. Batching pays off for small images only

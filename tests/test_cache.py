@@ -334,3 +334,19 @@ def test_statistics_run_blas_on_one_thread_between_forward_passes(images, tmp_pa
         # and the process's own setting is back afterwards
         assert {lib["num_threads"] for lib in threadpool_info()
                 if lib["user_api"] == "blas"} == {2}
+
+
+@pytest.mark.parametrize("n_locations", [1, 63, 64, 65, 64 * 5 + 17])
+def test_statistics_reduce_folded_locations_exactly(n_locations):
+    """Sums and maxima over locations, folded 64 rows at a time for speed, are numpy's."""
+    from sklearn_cnntexture import _stats
+
+    rng = np.random.default_rng(n_locations)
+    block = np.maximum(rng.standard_normal((n_locations, 1, 3), dtype=np.float32), 0)
+    accumulator = _stats.Accumulator(("mean", "max"), (n_locations, 1))
+    accumulator.add(block)
+    result = accumulator.result()
+    F = block.reshape(-1, 3)
+    np.testing.assert_array_equal(result["max"], F.max(axis=0))
+    np.testing.assert_array_equal(result["mean"], F.mean(axis=0, dtype=np.float64)
+                                  .astype(np.float32))
