@@ -13,6 +13,12 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import sklearn_cnntexture
 
+# scikit-learn's checks feed the transformer random floats (np.random * 100 and the
+# like), not 0-1 intensities: the library's warning that they are far above VGG16's
+# scale is right, and expected here (a thousand of them would bury the real ones).
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:.*far above the 0-255 scale:sklearn_cnntexture.io.DataWarning")
+
 # Tiny, fast settings. scikit-learn's checks feed 2-D arrays (n, width), which
 # VGGLayerTransformer reads as one-pixel-high images: only the layers before
 # the first pooling (block1) can take them.
