@@ -152,8 +152,9 @@ _FLOAT_WARN_FACTOR = 1.5
 # Parameter constraints of @validate_params shared by several functions here.
 _PATH = [str, os.PathLike]
 _SOURCE = [str, os.PathLike, None]  # how messages name an image: a path, "image 3"
-#: A crop as check_crop takes it (check_crop then refuses booleans and says more).
-_CROP = [Interval(Integral, 0, None, closed="left"), Interval(Real, 0, 1, closed="left"),
+#: A crop as check_crop takes it (check_crop then refuses booleans and says more):
+#: the constraint of every ``crop`` parameter, VGGLayerTransformer's included.
+CROP_CONSTRAINT = [Interval(Integral, 0, None, closed="left"), Interval(Real, 0, 1, closed="left"),
          StrOptions({"auto"}), None]
 _FLOAT_SCALE = [Interval(Real, 0, None, closed="neither")]
 
@@ -900,7 +901,7 @@ def check_crop(crop):
 
 
 @validate_params(
-    {"image": ["array-like"], "crop": _CROP, "source": _SOURCE},
+    {"image": ["array-like"], "crop": CROP_CONSTRAINT, "source": _SOURCE},
     prefer_skip_nested_validation=True,
 )
 def crop_bottom(image, crop, *, source=None):
@@ -1417,7 +1418,7 @@ def _side(length):
 @validate_params(
     {
         "images": ["array-like"],
-        "crop": _CROP,
+        "crop": CROP_CONSTRAINT,
         "resize": [Interval(Integral, 1, None, closed="left"), tuple, list, None],
         "pixel_size": [Interval(Real, 0, None, closed="neither"), None],
         # Data, one per image or one for all: checked per image, named.

@@ -183,8 +183,7 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "random_state": [Interval(Integral, 0, None, closed="left"), None],
         "verbose": ["boolean"],
-        "crop": [Interval(Integral, 0, None, closed="left"), Interval(Real, 0, 1, closed="left"),
-                 StrOptions({"auto"}), None],  # io.check_crop says more on errors
+        "crop": io.CROP_CONSTRAINT,  # io.check_crop says more on errors
         "cache": [str, os.PathLike, None],
         "cache_layers": [list, tuple, None],
         "precision": [StrOptions({"float32", "bfloat16"})],
