@@ -359,12 +359,10 @@ def explained_folder(out):
         "labels": ["array-like", None],
         "feature_stats": [dict, None],
         "explain": [Interval(Integral, 1, None, closed="left"), None],
-        "pixel_sizes": ["array-like", None],
     },
     prefer_skip_nested_validation=True,
 )
-def write_predictions(model, X, out, *, labels=None, feature_stats=None, explain=None,
-                      pixel_sizes=None):
+def write_predictions(model, X, out, *, labels=None, feature_stats=None, explain=None):
     """Predict images and write the predictions, their scores and their heat maps.
 
     Files: ``out`` (CSV: path, label where known, predicted class, each
@@ -388,8 +386,6 @@ def write_predictions(model, X, out, *, labels=None, feature_stats=None, explain
         The model file's training feature statistics (needed with ``explain``).
     explain : int, optional
         Heat maps of the filters most supporting each prediction.
-    pixel_sizes : list of float, optional
-        Each image's own pixel size, where the model resamples.
 
     Returns
     -------
@@ -430,13 +426,12 @@ def write_predictions(model, X, out, *, labels=None, feature_stats=None, explain
         table.to_csv(tmp, index=False)
     if explain:
         folder = mark_output_folder(explained_folder(out))
-        sizes = [None] * len(X) if pixel_sizes is None else pixel_sizes
         chosen = supporting_filters(model, features, table["predicted"], feature_stats, explain)
-        for item, pairs, label, size, path in zip(X, chosen, table["predicted"], sizes,
-                                                  explained_figure_paths(folder, X)):
+        figures = explained_figure_paths(folder, X)
+        for item, pairs, label, path in zip(X, chosen, table["predicted"], figures):
             pairs = [(layer, f) for layer, f in pairs if layer != IMAGE_LAYER]
-            figure = heatmap_figure(model, item, pairs, pixel_size=size,
-                                    title=f"{Path(item).name}: {label}")
+            # The network's image_pixel_size gives each image's own scale.
+            figure = heatmap_figure(model, item, pairs, title=f"{Path(item).name}: {label}")
             path.parent.mkdir(parents=True, exist_ok=True)
             figure.savefig(path, dpi=100)
             plt.close(figure)

@@ -338,3 +338,14 @@ def test_any_csv_column_as_target_and_groups_through_the_commands(data, tmp_path
     code, _, err = run(capsys, "predict", tmp_path / "cool.skops", data, "--target", "cool",
                        "--out", tmp_path / "q.csv")
     assert code == 2 and "a target column needs one" in err
+
+
+def test_predict_explains_a_model_with_a_pixel_size(data, tmp_path, capsys):
+    """The heat maps resample each image as the model does, from its own pixel size."""
+    model = tmp_path / "scaled.skops"
+    assert run(capsys, "fit", data, *HED, *SMALL, "--pixel-size", "0.5",
+               "--data-pixel-size", "0.25", "--out", model)[0] == 0
+    code, _, err = run(capsys, "predict", model, data, "--data-pixel-size", "0.25",
+                       "--explain", "1", "--out", tmp_path / "p.csv")
+    assert code == 0, err
+    assert len(list((tmp_path / "p-explained").rglob("*.png"))) == 8

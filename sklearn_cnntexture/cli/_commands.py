@@ -359,7 +359,7 @@ def fit(args):
 def predict(args):
     from ..datasets import load_images_to_predict
     from ..model_file import load_model, read_card, read_feature_stats, training_images_among
-    from ..predict import check_images, data_pixel_sizes
+    from ..predict import check_images
     from ..report import explained_folder, write_predictions
 
     out = Path(args.out)
@@ -389,17 +389,15 @@ def predict(args):
     if args.tile_pixels is not None:
         vgg.set_params(tile_pixels=args.tile_pixels)
     vgg.set_params(cache=cache_folder(args), verbose=True, batch_size=args.batch_size,
-                   image_pixel_size=data_pixel_sizes(X, data.pixel_sizes,
-                                                     args.data_pixel_size))
+                   image_pixel_size=_pixel_sizes(args, data, vgg.pixel_size))
     check_images(model, X, card)
     seen = training_images_among(card, X)
     if seen:
         print(f"cnntexture: warning: {len(seen)} of these {len(X)} images were in the model's "
               "training set: scores on them are not an estimate of new images", file=sys.stderr)
-    sizes = vgg.image_pixel_sizes(X) if args.explain and vgg.pixel_size is not None else None
     labelled = data.target is not None and card["task"] == "classification"
     result = write_predictions(model, X, out, labels=data.target if labelled else None,
-                               feature_stats=stats, explain=args.explain, pixel_sizes=sizes)
+                               feature_stats=stats, explain=args.explain)
     if result.counts is not None:
         print("predicted: " + ", ".join(f"{name} {n}" for name, n in result.counts.items()))
     if result.scores is not None:
