@@ -45,6 +45,7 @@ import numpy as np
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 
 from . import _layers, io
+from ._table import EXPLAINABLE
 from .exceptions import InputError
 from .vgg import VGGLayerTransformer
 
@@ -72,7 +73,7 @@ def _parse_feature_name(name):
             "(alone or in MultiLayerUnion), after VGGLayerTransformer, with no step that "
             "renames them (such as PCA) in between"
         )
-    if match["encoder"] in ("mean", "max") and not match["token"].isdigit():
+    if match["encoder"] in EXPLAINABLE and not match["token"].isdigit():
         raise InputError(
             f"feature {name!r} names its channel {match['token']!r}, not a filter index: "
             "fit the encoder on VGGLayerTransformer's activations so that its features "
