@@ -28,8 +28,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 
-from sklearn_cnntexture import VGGLayerTransformer, _layers  # noqa: E402
-from sklearn_cnntexture.weights import load_kernels, resolve_weights  # noqa: E402
+from sklearn_cnntexture import VGGLayerTransformer
+from sklearn_cnntexture.features import _layers
+from sklearn_cnntexture.features.weights import load_kernels, resolve_weights  # noqa: E402
 
 WEIGHTS = dict(weights=None, random_state=0)  # speed does not depend on the values
 

@@ -38,8 +38,8 @@ from pathlib import Path
 import numpy as np
 
 from sklearn_cnntexture import PAPER_LAYERS, GramEncoder, VGGLayerTransformer, load_image_dataset
-from sklearn_cnntexture._progress import fit_progress
 from sklearn_cnntexture.study import fill_cache, make_study, nested_study, study_results
+from sklearn_cnntexture.study._progress import fit_progress
 
 IMBALANCED = {
     "uhcs-mft3": {"spheroidite": 200, "network": 60, "pearlite": 15},

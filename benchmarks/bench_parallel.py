@@ -22,7 +22,7 @@ import joblib  # noqa: E402
 import numpy as np  # noqa: E402
 
 from sklearn_cnntexture import VGGLayerTransformer  # noqa: E402
-from sklearn_cnntexture.featurize import featurize  # noqa: E402
+from sklearn_cnntexture.features.featurize import featurize  # noqa: E402
 
 
 def best_seconds(images, rounds, **workers):

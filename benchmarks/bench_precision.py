@@ -29,14 +29,9 @@ import numpy as np  # noqa: E402
 # on sys.path when it runs): one definition of what a GFLOP/s figure means.
 from bench_forward import conv_flops, matmul_gflops  # noqa: E402
 
-from sklearn_cnntexture import (  # noqa: E402
-    PAPER_LAYERS,
-    MeanPool,
-    VGGLayerTransformer,
-    _backbone,
-    load_uhcs_sample,
-)
-from sklearn_cnntexture.weights import resolve_weights  # noqa: E402
+from sklearn_cnntexture import PAPER_LAYERS, MeanPool, VGGLayerTransformer, load_uhcs_sample
+from sklearn_cnntexture.features import _backbone
+from sklearn_cnntexture.features.weights import resolve_weights  # noqa: E402
 
 VARIANTS = [("float32", False), ("float32", True), ("bfloat16", False), ("bfloat16", True)]
 

@@ -34,13 +34,13 @@ import time
 from sklearn_cnntexture import (
     PAPER_LAYERS,
     VGGLayerTransformer,
-    _backbone,
     backbone_image_count,
     io,
     load_uhcs_sample,
 )
+from sklearn_cnntexture.features import _backbone
+from sklearn_cnntexture.features.weights import resolve_weights
 from sklearn_cnntexture.study import fill_cache, make_study
-from sklearn_cnntexture.weights import resolve_weights
 
 PRECISIONS = ("float32", "bfloat16")
 

@@ -95,10 +95,9 @@ def child(path, tile_pixels, precision, weights):
         MeanPool,
         MultiLayerUnion,
         VGGLayerTransformer,
-        _backbone,
-        _tiling,
         io,
     )
+    from sklearn_cnntexture.features import _backbone, _tiling
 
     with tempfile.TemporaryDirectory() as cache:
         vgg = VGGLayerTransformer(
@@ -128,9 +127,10 @@ def child(path, tile_pixels, precision, weights):
 
 def exactness(side, tile_pixels, precision, weights):
     """The layer x encoder table of tiled against untiled features."""
-    from sklearn_cnntexture import PAPER_LAYERS, MultiLayerUnion, VGGLayerTransformer, _tiling
-    from sklearn_cnntexture._layers import IMAGE_LAYER
-    from sklearn_cnntexture.encoders import ENCODERS
+    from sklearn_cnntexture import PAPER_LAYERS, MultiLayerUnion, VGGLayerTransformer
+    from sklearn_cnntexture.features import _tiling
+    from sklearn_cnntexture.features._layers import IMAGE_LAYER
+    from sklearn_cnntexture.features.encoders import ENCODERS
 
     layers = (IMAGE_LAYER, *PAPER_LAYERS)
     tiles = _tiling.plan(side, side, PAPER_LAYERS[-1], tile_pixels)

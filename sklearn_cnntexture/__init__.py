@@ -6,18 +6,23 @@ a translation-invariant encoding (:class:`MeanPool`, :class:`MaxPool`,
 :class:`MultiLayerUnion`), then any scikit-learn model.
 """
 
-from ._activations import Activations
-from ._backbone import backbone_image_count
-from ._layers import CONV_LAYERS, PAPER_LAYERS
-from .datasets import load_image_dataset, load_uhcs_sample
-from .encoders import GramEncoder, MaxPool, MeanPool, VLADEncoder
 from .exceptions import InputError
 from .explain import activation_heatmap, characteristic_textures, important_textures
+from .explain.textures import FilterTextures, filter_textures
+from .features import (
+    GramEncoder,
+    MaxPool,
+    MeanPool,
+    MultiLayerUnion,
+    VGGLayerTransformer,
+    VLADEncoder,
+)
+from .features._activations import Activations
+from .features._backbone import backbone_image_count
+from .features._layers import CONV_LAYERS, PAPER_LAYERS
+from .features.weights import WeightsUnavailableError
+from .io.datasets import load_image_dataset, load_uhcs_sample
 from .study import Study
-from .textures import FilterTextures, filter_textures
-from .union import MultiLayerUnion
-from .vgg import VGGLayerTransformer
-from .weights import WeightsUnavailableError
 
 __version__ = "0.1.0"
 

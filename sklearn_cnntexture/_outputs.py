@@ -11,8 +11,8 @@ option and both paths (:class:`~sklearn_cnntexture.exceptions.InputError`).
 import os
 from pathlib import Path
 
-from .datasets import is_inside
 from .exceptions import InputError
+from .io.datasets import is_inside
 
 __all__ = ["check_not_input", "check_outputs", "check_writable"]
 

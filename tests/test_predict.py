@@ -7,11 +7,13 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from sklearn_cnntexture import predict
-from sklearn_cnntexture.datasets import load_images_to_predict
-from sklearn_cnntexture.encoders import GramEncoder, MaxPool, VLADEncoder
-from sklearn_cnntexture.featurize import make_featurizer
-from sklearn_cnntexture.predict import (
+from sklearn_cnntexture.features.encoders import GramEncoder, MaxPool, VLADEncoder
+from sklearn_cnntexture.features.featurize import make_featurizer
+from sklearn_cnntexture.features.union import MultiLayerUnion
+from sklearn_cnntexture.features.vgg import VGGLayerTransformer
+from sklearn_cnntexture.io.datasets import load_images_to_predict
+from sklearn_cnntexture.model import predict
+from sklearn_cnntexture.model.predict import (
     configuration_pipeline,
     data_pixel_sizes,
     score_predictions,
@@ -19,8 +21,6 @@ from sklearn_cnntexture.predict import (
     supporting_filters,
 )
 from sklearn_cnntexture.study import load_study
-from sklearn_cnntexture.union import MultiLayerUnion
-from sklearn_cnntexture.vgg import VGGLayerTransformer
 
 
 def _png(path, shape=(16, 16)):

@@ -11,9 +11,10 @@ import pytest
 from PIL import Image
 from sklearn.pipeline import Pipeline
 
-from sklearn_cnntexture import VGGLayerTransformer, _backbone, activation_heatmap
-from sklearn_cnntexture._preprocess import Preprocessing, prepare
-from sklearn_cnntexture.predict import heatmap_figure
+from sklearn_cnntexture import VGGLayerTransformer, activation_heatmap
+from sklearn_cnntexture.features import _backbone
+from sklearn_cnntexture.features._preprocess import Preprocessing, prepare
+from sklearn_cnntexture.model.predict import heatmap_figure
 
 matplotlib.use("Agg")
 

@@ -4,8 +4,8 @@ from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.tree import DecisionTreeClassifier
 
-from sklearn_cnntexture._nested import nested_study
 from sklearn_cnntexture.study import fit_progress
+from sklearn_cnntexture.study._nested import nested_study
 
 
 def _search(n_jobs):
@@ -39,10 +39,10 @@ def test_workers_report_in_a_handful_of_lines_not_one_per_fit(capsys):
 
 def test_the_nested_estimate_shows_each_outer_fold(capsys, monkeypatch):
     """Issue 18: study --nested ran its outer folds for minutes with nothing shown."""
-    import sklearn_cnntexture._nested
+    import sklearn_cnntexture.study._nested
 
     # The winner's name is the study table's (layer, encoder, model); a tree has none.
-    monkeypatch.setattr(sklearn_cnntexture._nested, "describe_params",
+    monkeypatch.setattr(sklearn_cnntexture.study._nested, "describe_params",
                         lambda search, params: str(params))
     X, y = make_classification(60, random_state=0)
     search = GridSearchCV(DecisionTreeClassifier(random_state=0), {"max_depth": [1, 3]},

@@ -57,7 +57,7 @@ def test_neu_det_subset(tmp_path):
 def test_uhcs_mft3_characteristic_textures(tmp_path):
     """Each class's characteristic filter is most active in that class (block4_conv3 means)."""
     from sklearn_cnntexture import characteristic_textures
-    from sklearn_cnntexture.featurize import make_featurizer
+    from sklearn_cnntexture.features.featurize import make_featurizer
 
     X, y = subset("uhcs-mft3", per_class=15)
     featurizer = make_featurizer(VGGLayerTransformer("block4_conv3", weights="hed-bsds500"),

@@ -27,7 +27,7 @@ from sklearn_cnntexture import (
     VLADEncoder,
     backbone_image_count,
 )
-from sklearn_cnntexture.featurize import featurize
+from sklearn_cnntexture.features.featurize import featurize
 from sklearn_cnntexture.report import write_study
 from sklearn_cnntexture.study import (
     RepeatedGroupSplits,

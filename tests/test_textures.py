@@ -18,16 +18,11 @@ import shutil
 import numpy as np
 import pytest
 
-from sklearn_cnntexture import (
-    PAPER_LAYERS,
-    MeanPool,
-    VGGLayerTransformer,
-    WeightsUnavailableError,
-    _backbone,
-    textures,
-)
-from sklearn_cnntexture.textures import FilterTextures, filter_textures
-from sklearn_cnntexture.weights import hed_weights_path
+from sklearn_cnntexture import PAPER_LAYERS, MeanPool, VGGLayerTransformer, WeightsUnavailableError
+from sklearn_cnntexture.explain import textures
+from sklearn_cnntexture.explain.textures import FilterTextures, filter_textures
+from sklearn_cnntexture.features import _backbone
+from sklearn_cnntexture.features.weights import hed_weights_path
 
 pytest.importorskip("keras")
 

@@ -11,10 +11,8 @@ from sklearn_cnntexture import (
     MultiLayerUnion,
     VGGLayerTransformer,
     VLADEncoder,
-    _layers,
-    _stats,
-    _tiling,
 )
+from sklearn_cnntexture.features import _layers, _stats, _tiling
 
 LAYERS = (_layers.IMAGE_LAYER, *_layers.CONV_LAYERS)
 
@@ -239,7 +237,8 @@ def test_whole_maps_of_a_tiled_image_equal_the_untiled_ones():
 
 
 def test_whole_maps_larger_than_memory_are_refused_before_the_network_runs(monkeypatch):
-    from sklearn_cnntexture import _memory, backbone_image_count
+    from sklearn_cnntexture import backbone_image_count
+    from sklearn_cnntexture.features import _memory
 
     # 8 MiB left: a 64 x 64 tile's forward pass fits, the 15 MiB map does not.
     monkeypatch.setattr(_memory, "available_memory", lambda: 8 * 2**20)
@@ -327,7 +326,7 @@ def test_the_default_tile_budget_keeps_a_sem_micrograph_under_a_laptops_share(tm
     import sys
     from pathlib import Path
 
-    from sklearn_cnntexture import _backbone
+    from sklearn_cnntexture.features import _backbone
 
     bench = Path(__file__).parents[1] / "benchmarks" / "bench_tiling.py"
     spec = importlib.util.spec_from_file_location("bench_tiling", bench)

@@ -55,7 +55,7 @@ def forward_counter(monkeypatch):
     Wraps the real (lru-cached) ``forward_function``: the wrapped factory still
     returns the cached network function, only each call of it is counted.
     """
-    backbone = sklearn_cnntexture._activations._backbone
+    backbone = sklearn_cnntexture.features._activations._backbone
     real = backbone.forward_function
     seen = []
 

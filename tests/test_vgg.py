@@ -14,11 +14,9 @@ from sklearn_cnntexture import (
     MeanPool,
     VGGLayerTransformer,
     WeightsUnavailableError,
-    _backbone,
-    _layers,
-    weights,
 )
-from sklearn_cnntexture.weights import random_kernels, read_vgg16_kernels
+from sklearn_cnntexture.features import _backbone, _layers, weights
+from sklearn_cnntexture.features.weights import random_kernels, read_vgg16_kernels
 
 keras = pytest.importorskip("keras")
 
@@ -326,7 +324,7 @@ def test_multi_layer_activations_refuse_to_be_one_array():
 
 def test_large_images_go_in_smaller_batches(monkeypatch):
     """A batch never holds more than MAX_BATCH_PIXELS pixels (one image at least)."""
-    from sklearn_cnntexture import _activations
+    from sklearn_cnntexture.features import _activations
 
     monkeypatch.setattr(_activations, "MAX_BATCH_PIXELS", 2 * 16 * 16)
     images = gray_images(5, (16, 16))
@@ -365,7 +363,8 @@ def test_no_images_is_said_so(X):
 
 
 def test_a_forward_pass_too_large_for_memory_is_refused_before_it_runs(monkeypatch):
-    from sklearn_cnntexture import _memory, backbone_image_count
+    from sklearn_cnntexture import backbone_image_count
+    from sklearn_cnntexture.features import _memory
 
     monkeypatch.setattr(_memory, "available_memory", lambda: 2**20)  # 1 MiB left
     before = backbone_image_count()
@@ -376,7 +375,7 @@ def test_a_forward_pass_too_large_for_memory_is_refused_before_it_runs(monkeypat
 
 
 def test_forward_memory_estimate_grows_with_pixels_and_batch():
-    from sklearn_cnntexture._memory import forward_memory
+    from sklearn_cnntexture.features._memory import forward_memory
 
     small = forward_memory((100, 100), 1, ("block1_conv2",))
     assert small >= 100 * 100 * 128 * 4  # block1's two 64-filter maps, float32

@@ -34,10 +34,10 @@ import sys
 # configured once when it is first imported: quiet it before anything can.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from ..exceptions import InputError  # noqa: E402
-from ..weights import WeightsUnavailableError  # noqa: E402
-from ._commands import IMAGE_OPTIONS, cache_folder, remove_unfinished  # noqa: E402
-from ._parser import SCHEDULER_TIMEOUT, build_parser  # noqa: E402
+from ..exceptions import InputError
+from ..features.weights import WeightsUnavailableError
+from ._commands import IMAGE_OPTIONS, cache_folder, remove_unfinished
+from ._parser import SCHEDULER_TIMEOUT, build_parser
 
 __all__ = ["IMAGE_OPTIONS", "build_parser", "main"]
 
@@ -67,7 +67,7 @@ def _workers(args):
     address = getattr(args, "scheduler", None)
     if address is None:
         return contextlib.nullcontext()
-    from ..parallel import dask_client
+    from ..features.parallel import dask_client
 
     return dask_client(address, timeout=SCHEDULER_TIMEOUT, name="--scheduler")
 

@@ -43,9 +43,9 @@ def _check_outputs(args, outputs, data=None):
 
 def _check_network(args):
     """Layers, encoders and weights, all checkable before the network runs."""
-    from .._layers import canonical_layer
-    from ..encoders import ENCODERS
-    from ..weights import resolve_weights
+    from ..features._layers import canonical_layer
+    from ..features.encoders import ENCODERS
+    from ..features.weights import resolve_weights
 
     for layer in getattr(args, "layers", None) or []:
         canonical_layer(layer)  # naming an unknown layer
@@ -78,7 +78,7 @@ def remove_unfinished(folders):
     """Remove the output folders a failed run created, if they hold nothing but markers."""
     import shutil
 
-    from ..datasets import OUTPUT_MARKER
+    from ..io.datasets import OUTPUT_MARKER
 
     for folder in reversed(folders):  # inner ones (the cache in --out) first
         if folder.is_dir() and {p.name for p in folder.iterdir()} <= {OUTPUT_MARKER}:
@@ -90,7 +90,7 @@ def remove_unfinished(folders):
 
 def _pixel_sizes(args, data, pixel_size):
     """The data's own pixel sizes (a CSV column, --data-pixel-size), where one is resampled."""
-    from ..predict import data_pixel_sizes
+    from ..model.predict import data_pixel_sizes
 
     if pixel_size is None or data is None:
         return None  # nothing is resampled: the images' scale does not matter
@@ -99,8 +99,8 @@ def _pixel_sizes(args, data, pixel_size):
 
 def _vgg(args, layers=None, data=None):
     """The one VGGLayerTransformer a command's options describe (``data``: its images)."""
-    from .._layers import PAPER_LAYERS
-    from ..vgg import VGGLayerTransformer
+    from ..features._layers import PAPER_LAYERS
+    from ..features.vgg import VGGLayerTransformer
 
     pixel_size = getattr(args, "pixel_size", None)
     return VGGLayerTransformer(
@@ -124,8 +124,8 @@ def _refuse_with_study(args, names):
 
 def _study_network(args, study, data):
     """The study's network, with this command's cache, pixel size and tile budget."""
+    from ..features.vgg import VGGLayerTransformer
     from ..study import study_network
-    from ..vgg import VGGLayerTransformer
 
     defaults = VGGLayerTransformer().get_params()
     given = {name: getattr(args, name) for name in IMAGE_OPTIONS
@@ -140,7 +140,7 @@ def _study_network(args, study, data):
 
 def _load_data(args):
     """DATA, with the target and groups columns the options name."""
-    from ..datasets import load_image_dataset
+    from ..io.datasets import load_image_dataset
 
     return load_image_dataset(args.data, target=args.target, groups=args.groups,
                               task=args.task)
@@ -157,11 +157,11 @@ def _data_name(data):
 
 def info(args):
     from .. import __version__
-    from .._layers import CONV_LAYERS, IMAGE_LAYER, PAPER_LAYERS, paper_name
-    from ..weights import weights_status
+    from ..features._layers import CONV_LAYERS, IMAGE_LAYER, PAPER_LAYERS, paper_name
+    from ..features.weights import weights_status
 
     if args.model is not None:
-        from ..model_file import card_lines, read_card
+        from ..model.file import card_lines, read_card
 
         print(f"model {args.model}")
         for line in card_lines(read_card(args.model)):
@@ -215,8 +215,8 @@ def study(args):
 def featurize(args):
     from importlib.util import find_spec
 
-    from ..encoders import ENCODERS
-    from ..featurize import (
+    from ..features.encoders import ENCODERS
+    from ..features.featurize import (
         check_replaceable_parts,
         featurize,
         featurize_to_parquet,
@@ -310,9 +310,9 @@ def _from_study(args, data):
 
 
 def fit(args):
-    from .._layers import canonical_layer
-    from ..model_file import model_card, save_model
-    from ..predict import configuration_pipeline, fit_model, study_configuration
+    from ..features._layers import canonical_layer
+    from ..model.file import model_card, save_model
+    from ..model.predict import configuration_pipeline, fit_model, study_configuration
     from ..study import load_study
 
     if args.study is None and not args.layers:
@@ -357,9 +357,9 @@ def fit(args):
 
 
 def predict(args):
-    from ..datasets import load_images_to_predict
-    from ..model_file import load_model, read_card, read_feature_stats, training_images_among
-    from ..predict import check_images
+    from ..io.datasets import load_images_to_predict
+    from ..model.file import load_model, read_card, read_feature_stats, training_images_among
+    from ..model.predict import check_images
     from ..report import explained_folder, write_predictions
 
     out = Path(args.out)

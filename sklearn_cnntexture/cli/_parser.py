@@ -9,11 +9,11 @@ any data. :func:`build_parser` wires each command to its function in
 import argparse
 
 from .. import __version__
-from .._backbone import CPU_TILE_PIXELS, GPU_TILE_PIXELS
-from .._layers import PAPER_LAYERS
-from ..encoders import ENCODERS
-from ..models import DEFAULT_MODELS
+from ..features._backbone import CPU_TILE_PIXELS, GPU_TILE_PIXELS
+from ..features._layers import PAPER_LAYERS
+from ..features.encoders import ENCODERS
 from ..study import EXPLAINABLE
+from ..study.models import DEFAULT_MODELS
 from . import _commands
 
 #: Seconds an address given to --scheduler has to answer as a Dask scheduler.

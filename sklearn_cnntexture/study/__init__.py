@@ -1,0 +1,32 @@
+"""The study: which VGG16 layer and texture encoding separate the classes."""
+
+from ._cv import RepeatedGroupSplits, check_study_data, study_cv
+from ._estimator import CONFIG_FILE, Study, load_study, run_study, study_config, study_network
+from ._grid import study_grid
+from ._nested import nested_study
+from ._progress import fit_progress
+from ._search import STUDY_ENCODERS, fill_cache, make_study
+from ._table import EXPLAINABLE, TIME_COLUMN, best_explainable, study_results, ties
+
+__all__ = [
+    "CONFIG_FILE",
+    "EXPLAINABLE",
+    "RepeatedGroupSplits",
+    "STUDY_ENCODERS",
+    "Study",
+    "TIME_COLUMN",
+    "best_explainable",
+    "check_study_data",
+    "fill_cache",
+    "fit_progress",
+    "load_study",
+    "make_study",
+    "nested_study",
+    "run_study",
+    "study_config",
+    "study_cv",
+    "study_grid",
+    "study_network",
+    "study_results",
+    "ties",
+]

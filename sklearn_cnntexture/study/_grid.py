@@ -1,0 +1,121 @@
+"""The study's parameter grid: layers x encoders (x models).
+
+One job: which candidates GridSearchCV compares. Public through
+:mod:`sklearn_cnntexture.study`.
+"""
+
+from numbers import Integral
+
+from sklearn.utils._param_validation import Interval, validate_params
+
+from ..exceptions import InputError
+from ..features._layers import IMAGE_LAYER, PAPER_LAYERS, canonical_layer, n_pools_before
+from ..features.encoders import ENCODERS, MeanPool, VLADEncoder
+from ..features.union import MultiLayerUnion
+
+__all__ = ["study_grid"]
+
+
+@validate_params(
+    {
+        "layers": [list, tuple],
+        "encoders": [list, tuple],
+        "raw_image": ["boolean"],
+        "union": ["boolean"],
+        "vlad_resize": [Interval(Integral, 1, None, closed="left"), tuple, list, None],
+        "random_state": ["random_state"],
+        "models": [list, tuple, None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def study_grid(
+    layers=PAPER_LAYERS,
+    encoders=tuple(ENCODERS),
+    *,
+    raw_image=True,
+    union=True,
+    vlad_resize=255,
+    random_state=0,
+    models=None,
+):
+    """The parameter grid of the layer x encoder (x model) study, for :class:`GridSearchCV`.
+
+    Parameters
+    ----------
+    layers : list of str, default=PAPER_LAYERS
+        VGG16 layers to compare (the paper's five by default).
+    encoders : list of {"mean", "max", "gram", "vlad"}
+        Encoders to compare, each with its default parameters.
+    raw_image : bool, default=True
+        Also apply each encoder to the raw gray image (layer ``"image"``), the
+        paper's no-CNN baseline.
+    union : bool, default=True
+        Also the union of the mean features of all ``layers``
+        (:class:`MultiLayerUnion`), the paper's Fig. 7. A union of one layer
+        would be that layer again, so with one layer there is none.
+    vlad_resize : int, (height, width) or None, default=255
+        Size VLAD's images are resized to; the paper used 255 x 255 to bound
+        memory. None keeps the pipeline's own ``resize``. Refused when too
+        small for the deepest layer (``2 **`` its poolings a side).
+    random_state : int, default=0
+        Seed of VLAD's descriptor sample and k-means.
+    models : list of estimator or None, default=None
+        Models to compare (:func:`~sklearn_cnntexture.study.models.make_model`
+        builds them from names): each part of the grid gets a ``model`` key,
+        so the search covers layer x encoder x model. None leaves the
+        pipeline's own model (the paper's grid).
+
+    Returns
+    -------
+    param_grid : list of dict
+        For the pipeline of :func:`~sklearn_cnntexture.study.make_study`.
+
+    Examples
+    --------
+    >>> from sklearn_cnntexture.study import study_grid
+    >>> grid = study_grid(["block3_conv3"], ["mean", "vlad"], union=False)
+    >>> [sorted(part) for part in grid]
+    [['encode', 'vgg__layers'], ['encode', 'vgg__layers', 'vgg__resize']]
+    >>> grid[0]["vgg__layers"]
+    ['block3_conv3', 'image']
+    """
+    unknown = [name for name in encoders if name not in ENCODERS]
+    if unknown or not encoders:
+        raise InputError(f"encoders must be among {list(ENCODERS)}, got {list(encoders)}")
+    layers = [canonical_layer(layer) for layer in layers]
+    grid_layers = layers + ([IMAGE_LAYER] if raw_image else [])
+    if not grid_layers:
+        raise InputError("layers is empty and raw_image is False: the study has no candidate")
+    if "vlad" in encoders:
+        _check_vlad_resize(vlad_resize, grid_layers)
+    grid = []
+    pooled = [ENCODERS[name]() for name in encoders if name != "vlad"]
+    if pooled:
+        grid.append({"vgg__layers": grid_layers, "encode": pooled})
+    if "vlad" in encoders:
+        part = {"vgg__layers": grid_layers, "encode": [VLADEncoder(random_state=random_state)]}
+        if vlad_resize is not None:
+            part["vgg__resize"] = [vlad_resize]
+        grid.append(part)
+    if union and len(layers) > 1:
+        grid.append({"vgg__layers": [layers], "encode": [MultiLayerUnion(MeanPool())]})
+    if models is not None:
+        for part in grid:
+            part["model"] = list(models)
+    return grid
+
+
+
+def _check_vlad_resize(vlad_resize, layers):
+    """A VLAD size of two sides, each large enough for the deepest layer, or None."""
+    if vlad_resize is None:
+        return
+    size = [vlad_resize] * 2 if isinstance(vlad_resize, Integral) else list(vlad_resize)
+    if len(size) != 2 or not all(isinstance(s, Integral) and s >= 1 for s in size):
+        raise InputError(f"vlad_resize={vlad_resize!r}: give one size or (height, width), "
+                         "positive integers")
+    deepest = max(layers, key=n_pools_before)
+    need = 2 ** n_pools_before(deepest)
+    if min(size) < need:
+        raise InputError(f"vlad_resize={vlad_resize!r} is too small for {deepest}, which "
+                         f"needs images of at least {need} x {need} pixels")

@@ -1,0 +1,233 @@
+"""The study's results table: one row per candidate, and the rows a reader asks for.
+
+One job: turning a fitted search's ``cv_results_`` into the paper's table
+(:func:`study_results`), and reading that table back: the best row, the rows
+tied with it, the best model that filter textures can explain.
+"""
+
+import pandas as pd
+from sklearn.model_selection import GridSearchCV
+from sklearn.utils import Bunch
+from sklearn.utils._param_validation import validate_params
+
+from ..exceptions import InputError
+from ..features._layers import IMAGE_LAYER, canonical_layer, layer_order, n_channels
+from ..features.encoders import ENCODERS, GramEncoder, MeanPool, VLADEncoder, encoder_name
+from ..features.union import UNION, MultiLayerUnion
+from .models import model_name
+
+__all__ = [
+    "EXPLAINABLE",
+    "PAPER_MODEL",
+    "TIME_COLUMN",
+    "best_explainable",
+    "describe_params",
+    "metric_name",
+    "model_rows",
+    "study_results",
+    "ties",
+]
+
+#: The paper's model's name in the ``model`` column: its rows are the paper's protocol.
+PAPER_MODEL = "rf"
+
+#: The seconds column: mean wall time to fit the forest (and the encoder) on
+#: one training fold and score it on its test fold, features read from cache.
+TIME_COLUMN = "fit_score_s_per_fold"
+
+#: Encoders whose features are one filter each, so filter textures and heat maps
+#: explain them: the one list that study, fit, predict and explain read.
+EXPLAINABLE = ("mean", "max")
+
+
+def metric_name(scoring):
+    """The table's column stem for a scoring: ``f1`` for every F1 scoring."""
+    if isinstance(scoring, str):
+        return "f1" if scoring.startswith("f1") else scoring
+    return "score"
+
+
+def metric_of(results):
+    """The metric stem of a results table (from its ``<metric>_mean`` column)."""
+    return next(c[: -len("_mean")] for c in results.columns if c.endswith("_mean"))
+
+
+def _layer_label(layers, encoder):
+    # A union is labelled "union" whatever its layers, so that a union row can
+    # never be mistaken for a single layer's (issue 10, item 1).
+    if isinstance(encoder, MultiLayerUnion):
+        return UNION
+    if isinstance(layers, str):
+        return canonical_layer(layers)
+    (layer,) = layers
+    return canonical_layer(layer)
+
+
+def _n_features(encoder, layers):
+    """Features an encoder makes from ``layers`` (without fitting it)."""
+    if isinstance(layers, str):
+        layers = [layers]
+    if isinstance(encoder, MultiLayerUnion):
+        return sum(_n_features(encoder.encoder or MeanPool(), [layer]) for layer in layers)
+    (layer,) = layers
+    c = n_channels(canonical_layer(layer))
+    if isinstance(encoder, GramEncoder):
+        return c * c if encoder.triangle == "full" else c * (c + 1) // 2
+    if isinstance(encoder, VLADEncoder):
+        return encoder.n_words * c
+    return c
+
+
+@validate_params({"search": [GridSearchCV]}, prefer_skip_nested_validation=True)
+def study_results(search):
+    """The study's table from a fitted search's ``cv_results_``.
+
+    Parameters
+    ----------
+    search : GridSearchCV
+        Fitted: a :class:`~sklearn_cnntexture.Study`'s ``search_``, or
+        :func:`~sklearn_cnntexture.study.make_study` fitted (or any
+        search over ``vgg__layers`` and ``encode`` of a pipeline with steps
+        ``"vgg"`` and ``"encode"``).
+
+    Returns
+    -------
+    results : pandas.DataFrame
+        One row per candidate: ``layer`` (Keras name, ``"image"`` for the raw
+        image, ``"union"`` for a :class:`MultiLayerUnion`), ``encoder``
+        (``"mean"``, ``"max"``, ``"gram"``, ``"vlad"``),
+        ``model`` (a name of :data:`~sklearn_cnntexture.study.models.MODELS`, or the
+        class name of another estimator; ``"rf"`` is the paper's), ``n_features``,
+        ``<metric>_mean`` and ``<metric>_std`` over all folds and repeats
+        (``f1`` for F1 scorings, ``r2`` ...), ``fit_score_s_per_fold`` (mean
+        seconds to fit the candidate on one training fold and score it on its
+        test fold) and ``params`` (the candidate's parameters). Sorted by
+        model (in the grid's order), layer (network order, image first,
+        union last), then encoder.
+    """
+    cv = search.cv_results_
+    metric = metric_name(search.scoring)
+    rows = []
+    for i, params in enumerate(cv["params"]):
+        encoder, layers, model = _candidate(search, params)
+        rows.append({
+            "layer": _layer_label(layers, encoder),
+            "encoder": _encoder_label(encoder),
+            "model": model_name(model),
+            "n_features": _n_features(encoder, layers),
+            f"{metric}_mean": cv["mean_test_score"][i],
+            f"{metric}_std": cv["std_test_score"][i],
+            TIME_COLUMN: cv["mean_fit_time"][i] + cv["mean_score_time"][i],
+            "params": params,
+        })
+    table = pd.DataFrame(rows)
+    encoder_rank = {name: k for k, name in enumerate(ENCODERS)}
+    model_rank = {name: k for k, name in enumerate(dict.fromkeys(table["model"]))}
+    table["_m"] = [model_rank[name] for name in table["model"]]
+    table["_l"] = [99 if name == UNION else layer_order(name) for name in table["layer"]]
+    table["_e"] = [encoder_rank.get(name, 9) for name in table["encoder"]]
+    table = table.sort_values(["_m", "_l", "_e"], kind="stable").drop(columns=["_m", "_l", "_e"])
+    return table.reset_index(drop=True)
+
+
+def _candidate(search, params):
+    """A candidate's encoder, layers and model, the pipeline's own where the grid sets none."""
+    steps = search.estimator.named_steps
+    return (params.get("encode", steps["encode"]),
+            params.get("vgg__layers", steps["vgg"].layers),
+            params.get("model", steps["model"]))
+
+
+def _encoder_label(encoder):
+    return encoder_name(encoder)
+
+
+def describe_params(search, params):
+    """A candidate as a reader names it: ``"gram of block3_conv3, logreg"``."""
+    encoder, layers, model = _candidate(search, params)
+    return (f"{_encoder_label(encoder)} of {_layer_label(layers, encoder)}, "
+            f"{model_name(model)}")
+
+
+@validate_params({"results": [pd.DataFrame], "model": [str, None]},
+                 prefer_skip_nested_validation=True)
+def model_rows(results, model=None):
+    """The rows of one model (the paper's when None and present, else the first listed).
+
+    A table without a ``model`` column (written before models were a
+    dimension of the study) is the paper's forest's, whole.
+    """
+    if "model" not in results.columns:
+        return results
+    if model is None:
+        names = list(dict.fromkeys(results["model"]))
+        model = PAPER_MODEL if PAPER_MODEL in names else names[0]
+    return results[results["model"] == model]
+
+
+@validate_params({"results": [pd.DataFrame], "best": [dict, pd.Series, None]},
+                 prefer_skip_nested_validation=True)
+def ties(results, best=None):
+    """Rows within one standard deviation of the best row's mean score, best first.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        A table of :func:`study_results` (or its CSV).
+    best : dict or None
+        The row to compare with; None takes the highest mean score.
+
+    Returns
+    -------
+    tied : pandas.DataFrame
+        The other rows whose mean is at least the best mean minus its std.
+    """
+    metric = metric_of(results)
+    mean, std = f"{metric}_mean", f"{metric}_std"
+    if best is None:
+        best = results.loc[results[mean].idxmax()]
+    close = results[mean] >= best[mean] - best[std]
+    same = (results["layer"] == best["layer"]) & (results["encoder"] == best["encoder"])
+    if "model" in results.columns:
+        same &= results["model"] == best["model"]
+    return results[close & ~same].sort_values(mean, ascending=False, kind="stable")
+
+
+@validate_params({"results": [pd.DataFrame]}, prefer_skip_nested_validation=True)
+def best_explainable(results):
+    """The best model of a study that filter textures can explain.
+
+    Mean and max features are one filter each, so only they can be explained
+    with filter textures; the raw image has no filters.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        A table of :func:`study_results`, or the ``results.csv`` a study wrote.
+
+    Returns
+    -------
+    choice : Bunch
+        ``layers`` (list of Keras names: all the study's layers for a union
+        row), ``encoder`` (``"mean"`` or ``"max"``), ``row`` (the table row,
+        a dict) and ``metric``.
+
+    Raises
+    ------
+    ValueError
+        If the table holds no mean or max features of a CNN layer.
+    """
+    metric = metric_of(results)
+    # explain_model fits the paper's forest (its importances name the textures).
+    results = model_rows(results, PAPER_MODEL) if "model" in results.columns and (
+        results["model"] == PAPER_MODEL).any() else results
+    candidates = results[results["encoder"].isin(EXPLAINABLE)
+                         & (results["layer"] != IMAGE_LAYER)]
+    if candidates.empty:
+        raise InputError("the study has no mean or max CNN features to explain")
+    best = candidates.loc[candidates[f"{metric}_mean"].idxmax()]
+    layers = [best["layer"]]
+    if best["layer"] == UNION:
+        layers = [name for name in dict.fromkeys(results["layer"])
+                  if name not in (UNION, IMAGE_LAYER)]
+    return Bunch(layers=layers, encoder=best["encoder"], row=best.to_dict(), metric=metric)
