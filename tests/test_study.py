@@ -506,3 +506,29 @@ def test_a_callable_scoring_is_the_score_column(tmp_path):
     assert study_config(study)["scoring"] is None  # a function is not JSON
     names = {p.name for p in write_study(study, tmp_path / "out")}
     assert "summary.md" in names and load_study(tmp_path / "out").study.scoring is None
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_out_of_fold_predictions_are_the_best_rows_first_repeat(tmp_path, grouped):
+    """Each image predicted once, by the folds of the table's first repeat: same scores."""
+    from sklearn.metrics import f1_score
+
+    X, y = textures(4)
+    groups = np.repeat(np.arange(6), 2) if grouped else None
+    study = Study(random_vgg(str(tmp_path)), layers=["C1_2", "C2_2"], encoders=["mean"],
+                  n_repeats=2, n_splits=2, n_estimators=5, verbose=False).fit(X, y, groups)
+    oof = study.oof_predictions_
+    assert oof["image"].tolist() == list(range(12)) and oof["true"].tolist() == y.tolist()
+    assert sorted(oof["fold"].unique()) == [0, 1]
+    if grouped:  # a sample is never split between folds
+        assert oof.groupby(groups)["fold"].nunique().max() == 1
+    proba = oof[[f"probability_class{k}" for k in range(3)]].to_numpy()
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    assert (oof["predicted"] == np.array(["class0", "class1", "class2"])[proba.argmax(1)]).all()
+    # The table's best row scored these very folds in its first repeat.
+    cv = study.search_.cv_results_
+    best = next(i for i, p in enumerate(cv["params"]) if p == study.best_["params"])
+    for k in (0, 1):
+        rows = oof[oof["fold"] == k]
+        assert f1_score(rows["true"], rows["predicted"], average="macro") == pytest.approx(
+            cv[f"split{k}_test_score"][best])

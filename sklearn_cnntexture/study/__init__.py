@@ -1,9 +1,18 @@
 """The study: which VGG16 layer and texture encoding separate the classes."""
 
 from ._cv import RepeatedGroupSplits, check_study_data, study_cv
-from ._estimator import CONFIG_FILE, Study, load_study, run_study, study_config, study_network
+from ._estimator import (
+    CONFIG_FILE,
+    OUT_OF_FOLD_FILE,
+    Study,
+    load_study,
+    run_study,
+    study_config,
+    study_network,
+)
 from ._grid import study_grid
 from ._nested import nested_study
+from ._oof import out_of_fold_predictions
 from ._progress import fit_progress
 from ._search import STUDY_ENCODERS, fill_cache, make_study
 from ._table import EXPLAINABLE, TIME_COLUMN, best_explainable, study_results, ties
@@ -11,6 +20,7 @@ from ._table import EXPLAINABLE, TIME_COLUMN, best_explainable, study_results, t
 __all__ = [
     "CONFIG_FILE",
     "EXPLAINABLE",
+    "OUT_OF_FOLD_FILE",
     "RepeatedGroupSplits",
     "STUDY_ENCODERS",
     "Study",
@@ -22,6 +32,7 @@ __all__ = [
     "load_study",
     "make_study",
     "nested_study",
+    "out_of_fold_predictions",
     "run_study",
     "study_config",
     "study_cv",

@@ -53,12 +53,14 @@ from ..features.vgg import VGGLayerTransformer
 from ._cv import RepeatedGroupSplits, check_study_data, study_cv
 from ._grid import study_grid
 from ._nested import check_nested_data, nested_study, routing_for
+from ._oof import out_of_fold_predictions
 from ._progress import fit_progress
 from ._search import SEARCH_PARAMETERS, STUDY_ENCODERS, fill_cache, make_study
 from ._table import EXPLAINABLE, TIME_COLUMN, best_explainable, metric_name, study_results, ties
 from .models import DEFAULT_MODELS, TASKS, check_models
 
 __all__ = [
+    "OUT_OF_FOLD_FILE",
     "CONFIG_FILE",
     "EXPLAINABLE",
     "RepeatedGroupSplits",
@@ -83,6 +85,8 @@ __all__ = [
 
 #: The file a study folder keeps its configuration in (see :func:`load_study`).
 CONFIG_FILE = "study.json"
+#: The best configuration's out-of-fold predictions in a study folder.
+OUT_OF_FOLD_FILE = "out_of_fold.csv"
 
 #: The layout of ``study.json`` that :func:`study_config` writes. Format 1
 #: (no ``format`` key, before :class:`Study`) kept the nested estimate under
@@ -169,6 +173,11 @@ class Study(BaseEstimator):
         ``<metric>_std``, ``fit_score_s_per_fold`` and ``params``.
     best_ : dict
         The row of the best mean score.
+    oof_predictions_ : pandas.DataFrame
+        The best configuration's out-of-fold predictions, one row per image
+        (:func:`~sklearn_cnntexture.study.out_of_fold_predictions`): the
+        first repeat's folds, so each image is predicted by a model that never
+        saw it (nor its sample, with groups).
     ties_ : pandas.DataFrame
         The other rows within one standard deviation of it (:func:`ties`).
     nested_ : Bunch or None
@@ -320,6 +329,9 @@ class Study(BaseEstimator):
         mean = self.results_[f"{self.metric_}_mean"]
         self.best_ = self.results_.loc[mean.idxmax()].to_dict()
         self.ties_ = ties(self.results_, self.best_)
+        self.oof_predictions_ = out_of_fold_predictions(
+            search, self.best_["params"], X, y, groups=groups, task=task,
+            n_splits=self.n_splits, random_state=self.random_state)
         self.n_images_ = len(X)
         self.n_classes_ = None if task == "regression" else len(np.unique(np.asarray(y)))
         from ..plotting import chance_level
@@ -512,16 +524,21 @@ def load_study(directory):
         ``vgg`` (a :class:`VGGLayerTransformer` with the study's weights,
         crop, resize, float scale and cache, or None without a config) and
         ``study`` (the unfitted :class:`Study` of the config's parameters,
-        its ``vgg`` that same transformer; None without a config).
+        its ``vgg`` that same transformer; None without a config) and
+        ``out_of_fold`` (the best configuration's out-of-fold predictions,
+        ``Study.oof_predictions_``, or None for a folder written before them).
     """
     directory = Path(directory)
     table = directory / "results.csv"
     if not table.is_file():
         raise FileNotFoundError(f"{table} does not exist: is {directory} a study folder?")
     results = pd.read_csv(table)
+    oof = directory / OUT_OF_FOLD_FILE
+    out_of_fold = pd.read_csv(oof) if oof.is_file() else None
     config_path = directory / CONFIG_FILE
     if not config_path.is_file():
-        return Bunch(results=results, config=None, vgg=None, study=None)
+        return Bunch(results=results, config=None, vgg=None, study=None,
+                     out_of_fold=out_of_fold)
     try:
         config = json.loads(config_path.read_text())
     except json.JSONDecodeError as exc:
@@ -538,7 +555,8 @@ def load_study(directory):
     names = set(Study().get_params(deep=False)) - {"vgg"}
     settings = {name: tuple(value) if name == "vlad_resize" and isinstance(value, list)
                 else value for name, value in config.items() if name in names}
-    return Bunch(results=results, config=config, vgg=vgg, study=Study(vgg, **settings))
+    return Bunch(results=results, config=config, vgg=vgg, study=Study(vgg, **settings),
+                 out_of_fold=out_of_fold)
 
 
 @validate_params({"study": [dict], "given": [dict, None]}, prefer_skip_nested_validation=True)
