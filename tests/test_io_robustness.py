@@ -21,7 +21,7 @@ from sklearn_cnntexture import io as cio
 from sklearn_cnntexture.io import (
     MAX_IMAGE_PIXELS,
     DataWarning,
-    _images,
+    _read,
     image_size,
     list_image_files,
     read_image,
@@ -482,7 +482,7 @@ def test_one_coloured_pixel_makes_an_image_colour(tmp_path):
 
 
 def test_a_mosaic_is_compared_a_band_at_a_time_to_its_last_pixel(tmp_path, monkeypatch):
-    monkeypatch.setattr(_images, "_COMPARE_ELEMENTS", 3 * 80 * 5)  # bands of 5 rows
+    monkeypatch.setattr(_read, "_COMPARE_ELEMENTS", 3 * 80 * 5)  # bands of 5 rows
     rgb = np.dstack([GRAY8] * 3)
     tifffile.imwrite(tmp_path / "gray.tif", rgb, photometric="rgb")  # memory-mapped
     assert isinstance(cio.read_image_lazily(tmp_path / "gray.tif"), np.memmap)
@@ -496,7 +496,7 @@ def test_a_mosaic_is_compared_a_band_at_a_time_to_its_last_pixel(tmp_path, monke
 def test_one_channel_files_are_gray_from_the_header(tmp_path, dtype, monkeypatch):
     path = tmp_path / "gray.tif"
     tifffile.imwrite(path, GRAY8.astype(dtype))
-    monkeypatch.setattr(_images, "read_image_lazily", None)  # no pixels read
+    monkeypatch.setattr(_read, "read_image_lazily", None)  # no pixels read
     assert cio.image_channels(path) == 1
 
 
