@@ -223,7 +223,7 @@ def test_the_checker_itself(tmp_path, source, expected):
 
 VALIDATED_MODULES = ["io.datasets", "features.encoders", "explain._importance", "io._read",
                      "io._pixels", "io._metadata",
-                     "model.file", "features.parallel", "plotting._figures",
+                     "model.file", "features.parallel", "plotting._study",
                      "features.provenance", "explain.textures", "features.weights"]
 # {function: reason} for public functions with parameters and no @validate_params.
 # A helper two private modules share is public inside the package but not exported

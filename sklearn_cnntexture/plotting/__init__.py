@@ -1,6 +1,6 @@
 """Matplotlib figures of the study's and the explanations' numbers."""
 
-from ._figures import (
+from ._study import (
     ENCODER_COLORS,
     chance_level,
     describe_data,
