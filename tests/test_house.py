@@ -223,7 +223,8 @@ def test_the_checker_itself(tmp_path, source, expected):
 
 VALIDATED_MODULES = ["io.datasets", "features.encoders", "explain._importance", "io._read",
                      "io._pixels", "io._metadata",
-                     "model.file", "features.parallel", "plotting._study",
+                     "model.file", "features.parallel", "plotting._common", "plotting._study",
+                     "plotting._textures", "plotting._heatmaps",
                      "features.provenance", "explain.textures", "features.weights"]
 # {function: reason} for public functions with parameters and no @validate_params.
 # A helper two private modules share is public inside the package but not exported
@@ -236,6 +237,11 @@ NOT_VALIDATED = {
     "io._read.check_file": _SHARED_HELPER,
     "io._read.reported_as_unreadable": _SHARED_HELPER,
     "io._read.single_page": _SHARED_HELPER,
+    "plotting._common.root_figure": _SHARED_HELPER,
+    "plotting._common.require_columns": _SHARED_HELPER,
+    "plotting._common.displayable": _SHARED_HELPER,
+    "plotting._common.show_image": _SHARED_HELPER,
+    "plotting._common.max_aspect": _SHARED_HELPER,
     "features.encoders.is_activation_source": "a predicate: any object is a fair question",
 }
 

@@ -19,7 +19,7 @@ from PIL import Image
 
 from sklearn_cnntexture.plotting import (
     ENCODER_COLORS,
-    _study,
+    _heatmaps,
     chance_level,
     describe_data,
     layer_label,
@@ -71,7 +71,8 @@ def results():
 def smooth_texture(rng, size=16):
     """Random smooth colored noise in [0, 1]."""
     small = rng.random((4, 4, 3))
-    return np.stack([_study._resize_bilinear(small[..., c], (size, size)) for c in range(3)], -1)
+    channels = [_heatmaps._resize_bilinear(small[..., c], (size, size)) for c in range(3)]
+    return np.stack(channels, -1)
 
 
 def tick_texts(ax):
@@ -441,9 +442,9 @@ def test_plot_heatmaps_one_row_per_class_titled_with_file_names():
 
 def test_resize_bilinear_keeps_constant_and_range():
     rng = np.random.default_rng(0)
-    np.testing.assert_allclose(_study._resize_bilinear(np.full((3, 4), 2.0), (7, 9)), 2.0)
+    np.testing.assert_allclose(_heatmaps._resize_bilinear(np.full((3, 4), 2.0), (7, 9)), 2.0)
     small = rng.random((4, 5))
-    big = _study._resize_bilinear(small, (16, 20))
+    big = _heatmaps._resize_bilinear(small, (16, 20))
     assert big.shape == (16, 20)
     assert small.min() <= big.min() and big.max() <= small.max()
 
