@@ -14,16 +14,19 @@ from collections import Counter
 from numbers import Integral
 from pathlib import Path
 
-from sklearn.utils._param_validation import HasMethods, Interval, validate_params
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted
 
 from .. import _atomic
+from ..exceptions import InputError
 from ..features._layers import IMAGE_LAYER, paper_name
 from ..features.provenance import provenance, provenance_lines
 from ..features.union import UNION
+from ..io import records
 from ..io.datasets import mark_output_folder
-from ..study import CONFIG_FILE, Study, study_config
+from ..study import CONFIG_FILE, OUT_OF_FOLD_FILE, Study, study_config
 from ..study._table import PAPER_MODEL, TIME_COLUMN, model_rows
+from ._map import EMBEDDINGS
 
 __all__ = [
     "explained_folder",
@@ -166,10 +169,11 @@ def _describe(layer):
 
 
 @validate_params(
-    {"study": [Study], "directory": [str, os.PathLike], "name": [str, None]},
+    {"study": [Study], "directory": [str, os.PathLike], "name": [str, None],
+     "data": [dict, None], "embedding": [StrOptions(set(EMBEDDINGS))]},
     prefer_skip_nested_validation=True,
 )
-def write_study(study, directory, *, name=None):
+def write_study(study, directory, *, name=None, data=None, embedding="pca"):
     """Write a fitted study to a folder: table, configuration, figures and summary.
 
     Files: ``results.csv`` (layer, encoder, model, n_features, <metric>_mean,
@@ -183,7 +187,13 @@ def write_study(study, directory, *, name=None):
     layer vs their union; only with a union; both from the paper's forest's
     rows when the study compared several models), ``models.png/.svg`` (Fig. 6
     once per model, only with several models) and ``summary.md`` (with the
-    nested-CV estimate, the number to report, when the study ran it). Each
+    nested-CV estimate, the number to report, when the study ran it),
+    ``out_of_fold.csv`` (the best configuration's out-of-fold predictions,
+    ``Study.oof_predictions_``) and ``index.html``, the page a person browses
+    (:func:`~sklearn_cnntexture.report.write_study_page`: the sortable table,
+    the figures, per-class scores, confusion matrix and misclassified
+    micrographs; with `data`, their thumbnails in ``thumbs/`` and the
+    microstructure map, whose script ``plotly.min.js`` sits beside it). Each
     file is written whole or not at all, and ``summary.md`` last, so a folder
     with a summary holds a complete study.
 
@@ -196,14 +206,34 @@ def write_study(study, directory, *, name=None):
     name : str, optional
         The data's name (its folder or CSV), shown in the figures' titles with
         the image and class counts and the folds.
+    data : Bunch, optional
+        The data the study was fitted on
+        (:func:`~sklearn_cnntexture.load_image_dataset`), same images in the
+        same order: the page's thumbnails and map need its images, and colour
+        the map by its groups and columns. The map's features come from the
+        study's network cache (no forward pass where the study filled it).
+    embedding : {"pca", "tsne", "umap"}, default="pca"
+        How the map places the micrographs in 2-D (``"umap"`` needs
+        umap-learn).
 
     Returns
     -------
     paths : list of pathlib.Path
+
+    Raises
+    ------
+    InputError
+        If `data` is not the study's images in the study's order (checked
+        before anything is written).
     """
     from .. import plotting
+    from ._study_page import check_page_data, write_study_page
 
     check_is_fitted(study)
+    if data is not None:
+        check_page_data(data, list(study.oof_predictions_["image"]))
+    if embedding == "umap":
+        _require("umap", "embedding='umap' needs umap-learn: pip install umap-learn")
     directory = prepare_output_folder(directory)
     table = study.results_.drop(columns="params")
     config = study_config(study)
@@ -227,8 +257,18 @@ def write_study(study, directory, *, name=None):
     if study.results_["model"].nunique() > 1:
         figure = plotting.plot_models(study.results_, **shown)
         paths += plotting.save_figure(figure, directory / "models.png")
+    paths.append(_atomic.write_text(directory / OUT_OF_FOLD_FILE,
+                                    study.oof_predictions_.to_csv(index=False)))
+    paths += write_study_page(study, directory, data=data, name=name, embedding=embedding)
     paths.append(_atomic.write_text(directory / "summary.md", study_summary(study)))
     return [Path(p) for p in paths]
+
+
+def _require(module, message):
+    from importlib.util import find_spec
+
+    if find_spec(module) is None:
+        raise InputError(message)
 
 
 def write_explanations(explanation, directory):
@@ -429,10 +469,16 @@ def write_predictions(model, X, out, *, labels=None, feature_stats=None, explain
         folder = mark_output_folder(explained_folder(out))
         chosen = supporting_filters(model, features, table["predicted"], feature_stats, explain)
         figures = explained_figure_paths(folder, X)
-        for item, pairs, label, path in zip(X, chosen, table["predicted"], figures):
+        images = records.images_of(X)
+        vgg = model.named_steps["vgg"]
+        # Each image's own scale, as its features were resampled: X's or its file's.
+        sizes = (vgg.image_pixel_sizes(X) if vgg.pixel_size is not None
+                 else [None] * len(images))
+        for item, size, pairs, label, path in zip(images, sizes, chosen, table["predicted"],
+                                                  figures):
             pairs = [(layer, f) for layer, f in pairs if layer != IMAGE_LAYER]
-            # The network's image_pixel_size gives each image's own scale.
-            figure = heatmap_figure(model, item, pairs, title=f"{Path(item).name}: {label}")
+            figure = heatmap_figure(model, item, pairs, pixel_size=size,
+                                    title=f"{Path(item).name}: {label}")
             path.parent.mkdir(parents=True, exist_ok=True)
             figure.savefig(path, dpi=100)
             plt.close(figure)
