@@ -618,7 +618,7 @@ def test_predict_one_image_file(tmp_path):
     path = write_image(tmp_path / "scan.tif", "tif16")
     data = load_images_to_predict(path)
     assert data.filenames.tolist() == [str(path)] and data.target is None
-    assert data.pixel_sizes is None and data.source == str(path)
+    assert list(data.frame.columns) == ["path"] and data.source == str(path)
     (tmp_path / "notes.docx").write_text("x")
     with pytest.raises(ValueError, match=r"notes\.docx' is neither an image file \(\.png, .*"
                        r"\.gif\), a folder .* nor a \.csv file"):

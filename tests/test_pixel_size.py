@@ -1,5 +1,7 @@
 """Issue 13, item 5: every image at one physical scale (pixel_size), whatever its magnification."""
 
+from collections import Counter
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,6 +9,7 @@ import tifffile
 from PIL import Image
 
 from sklearn_cnntexture import MeanPool, VGGLayerTransformer
+from sklearn_cnntexture import io as cio
 from sklearn_cnntexture.cli import main
 from sklearn_cnntexture.features._activations import Preprocessing
 from sklearn_cnntexture.io import read_pixel_size
@@ -89,10 +92,13 @@ def test_two_magnifications_give_the_same_features_at_one_pixel_size(tmp_path):
     Image.fromarray(high).save(tmp_path / "high.png")  # no metadata: a CSV column says
     (tmp_path / "data.csv").write_text("path,label,pixel_size\nhigh.png,a,0.1\nlow.tif,b,\n")
     data = load_image_dataset(tmp_path / "data.csv")
-    assert data.pixel_sizes == {str(tmp_path / "high.png"): 0.1}
+    assert data.frame["pixel_size"].tolist()[0] == 0.1 and np.isnan(data.frame["pixel_size"][1])
     files = [str(tmp_path / name) for name in ("high.tif", "low.tif", "high.png")]
+    # The images as a table: the CSV's pixel size travels with high.png; the TIFFs'
+    # come from their files.
+    X = pd.DataFrame({"path": files, "pixel_size": [np.nan, np.nan, 0.1]})
 
-    scaled = _means(files, pixel_size=0.2, image_pixel_size=data.pixel_sizes)
+    scaled = _means(X, pixel_size=0.2)
     native = _means(files)
     assert _distance(scaled[0], scaled[1]) < 0.1  # FEI high vs Zeiss low: near identical
     assert _distance(scaled[2], scaled[1]) < 0.1  # CSV high vs Zeiss low
@@ -105,17 +111,21 @@ def test_an_image_without_a_pixel_size_is_named(tmp_path):
     vgg = VGGLayerTransformer("C1_2", weights=None, random_state=0, pixel_size=0.2)
     with pytest.raises(ValueError, match=r"unknown\.png.*pixel_size column"):
         vgg.transform([str(tmp_path / "unknown.png")])
-    vgg.set_params(image_pixel_size=0.1)  # the data set's value: accepted
-    assert vgg.transform([str(tmp_path / "unknown.png")]).shape[0] == 1
+    X = pd.DataFrame({"path": [str(tmp_path / "unknown.png")], "pixel_size": [0.1]})
+    assert vgg.transform(X).shape[0] == 1  # given with the image: accepted
+    with pytest.raises(ValueError, match=r"pixel_size -0.1 in row 0 \('.*unknown\.png'\)"):
+        vgg.transform(X.assign(pixel_size=-0.1))
 
 
 def test_the_per_image_size_is_in_the_cache_key(tmp_path):
     path = tmp_path / "a.png"
     Image.fromarray(detector(microstructure(), 2)).save(path)
     cache = tmp_path / "cache"
-    at = {size: _means([str(path)], pixel_size=0.2, image_pixel_size=size, cache=cache)
-          for size in (0.1, 0.2)}
-    fresh = _means([str(path)], pixel_size=0.2, image_pixel_size=0.1)
+    def table(size):
+        return pd.DataFrame({"path": [str(path)], "pixel_size": [size]})
+
+    at = {size: _means(table(size), pixel_size=0.2, cache=cache) for size in (0.1, 0.2)}
+    fresh = _means(table(0.1), pixel_size=0.2)
     np.testing.assert_allclose(at[0.1], fresh, rtol=1e-5)  # not the 0.2 entry served
     assert _distance(at[0.1], at[0.2]) > 0.1
     # No pixel_size: the key is what it always was, so existing caches stay valid.
@@ -123,7 +133,7 @@ def test_the_per_image_size_is_in_the_cache_key(tmp_path):
     assert Preprocessing(("random", 0), pixel_size=0.2).fingerprint()["pixel_size"] == 0.2
 
 
-def test_a_model_predicts_another_magnification_at_its_own_scale(tmp_path):
+def test_a_model_predicts_another_magnification_at_its_own_scale(tmp_path, monkeypatch):
     """fit --pixel-size on FEI images at 0.1 um; predict Zeiss ones of the same samples at 0.2."""
     train, test = tmp_path / "train", tmp_path / "test"
     for k, (name, periods) in enumerate({"fine": (0.6, 0.8), "coarse": (1.6, 2.0)}.items()):
@@ -133,11 +143,24 @@ def test_a_model_predicts_another_magnification_at_its_own_scale(tmp_path):
             sample = microstructure(seed=10 * k + i, periods=periods)
             write_fei(train / name / f"{i}.tif", detector(sample, 2), 0.1)
             write_zeiss(test / name / f"{i}.tif", detector(sample, 4), 200.0)
+    # Each image's metadata is read once; its pixel size then travels with it (X's
+    # column) through the checks, the features and the heat maps.
+    reads = Counter()
+    real = cio.read_pixel_size
+
+    def counted(path):
+        reads[str(path)] += 1
+        return real(path)
+
+    monkeypatch.setattr(cio, "read_pixel_size", counted)
     model = tmp_path / "model.skops"
     assert main(["fit", str(train), "--out", str(model), "--weights", "hed-bsds500",
                  "--layers", "C2_2", "--trees", "20", "--pixel-size", "0.2"]) == 0
     assert read_card(model)["preprocessing"]["pixel_size"] == 0.2
+    assert len(reads) == 6 and set(reads.values()) == {1}
+    reads.clear()
     out = tmp_path / "p.csv"
-    assert main(["predict", str(model), str(test), "--out", str(out)]) == 0
+    assert main(["predict", str(model), str(test), "--out", str(out), "--explain", "1"]) == 0
+    assert len(reads) == 6 and set(reads.values()) == {1}
     table = pd.read_csv(out)
     assert (table["predicted"] == table["label"]).all()

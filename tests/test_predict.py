@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import tifffile
 from PIL import Image
 
 from sklearn_cnntexture.features.encoders import GramEncoder, MaxPool, VLADEncoder
@@ -12,10 +13,10 @@ from sklearn_cnntexture.features.featurize import make_featurizer
 from sklearn_cnntexture.features.union import MultiLayerUnion
 from sklearn_cnntexture.features.vgg import VGGLayerTransformer
 from sklearn_cnntexture.io.datasets import load_images_to_predict
+from sklearn_cnntexture.io.records import with_pixel_sizes
 from sklearn_cnntexture.model import predict
 from sklearn_cnntexture.model.predict import (
     configuration_pipeline,
-    data_pixel_sizes,
     score_predictions,
     study_configuration,
     supporting_filters,
@@ -37,17 +38,24 @@ def test_images_to_predict_come_as_a_flat_folder_class_folders_or_a_csv(tmp_path
     assert load_images_to_predict(tmp_path / "classes").target.tolist() == ["a"]
     (tmp_path / "flat" / "list.csv").write_text("path,pixel_size\nimg2.png,0.5\nimg10.png,\n")
     data = load_images_to_predict(tmp_path / "flat" / "list.csv")
-    assert data.target is None and data.pixel_sizes == {flat[1]: 0.5}
+    assert data.target is None and data.frame["path"].tolist() == flat[::-1]
+    assert data.frame["pixel_size"].tolist()[0] == 0.5 and np.isnan(data.frame["pixel_size"][1])
     (tmp_path / "flat" / "bad.csv").write_text("path,pixel_size\nimg2.png,-1\n")
     with pytest.raises(ValueError, match=r"bad\.csv', line 2: pixel_size '-1'"):
         load_images_to_predict(tmp_path / "flat" / "bad.csv")
 
 
-def test_data_pixel_sizes_csv_first_then_metadata_then_the_data_set_value(tmp_path):
+def test_pixel_sizes_the_table_first_then_metadata_then_the_data_set_value(tmp_path):
     paths = [_png(tmp_path / f"{name}.png") for name in "ab"]
-    assert data_pixel_sizes(paths, None, 0.3) == 0.3
-    assert data_pixel_sizes(paths, {paths[0]: 0.1}, 0.3) == {paths[0]: 0.1, paths[1]: 0.3}
-    assert data_pixel_sizes(paths, {paths[0]: 0.1}, None) == {paths[0]: 0.1}
+    tifffile.imwrite(tmp_path / "c.tif", np.zeros((8, 8), np.uint8), resolution=(1e4, 1e4),
+                     resolutionunit="CENTIMETER")  # 1 um per pixel
+    paths.append(str(tmp_path / "c.tif"))
+    assert with_pixel_sizes(paths, 0.3)["pixel_size"].tolist() == [0.3, 0.3, 1.0]
+    table = pd.DataFrame({"path": paths, "pixel_size": [0.1, np.nan, np.nan]})
+    assert with_pixel_sizes(table, 0.3)["pixel_size"].tolist() == [0.1, 0.3, 1.0]
+    unknown = with_pixel_sizes(table)["pixel_size"].tolist()
+    assert unknown[0] == 0.1 and np.isnan(unknown[1]) and unknown[2] == 1.0
+    assert np.isnan(table["pixel_size"][1])  # a copy: the caller's table is unchanged
 
 
 def _study_folder(tmp_path, rows, layers=("block1_conv2", "block2_conv2")):
@@ -119,8 +127,6 @@ def test_one_feature_pipeline_for_featurize_study_fit_and_explain():
 def test_public_functions_validate_their_arguments(tmp_path):
     with pytest.raises(ValueError, match="'y_true' parameter of score_predictions must be"):
         score_predictions(None, ["a"], ["a"])
-    with pytest.raises(ValueError, match="'default' parameter of data_pixel_sizes must be"):
-        data_pixel_sizes([], None, -1.0)
     with pytest.raises(ValueError, match="'task' parameter of study_configuration must be"):
         study_configuration(_study_folder(tmp_path, [{"layer": "block1_conv2",
                                                       "encoder": "mean", "f1_mean": 1.0,

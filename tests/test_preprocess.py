@@ -7,6 +7,7 @@ pixel size included; the heat maps then lie on the image as it was given.
 
 import matplotlib
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 from sklearn.pipeline import Pipeline
@@ -53,12 +54,11 @@ def network_inputs(monkeypatch):
 def test_features_and_both_heat_maps_see_the_same_pixels(tmp_path, network_inputs, settings):
     path = str(tmp_path / "m.png")
     micrograph(path)
-    # The image's own pixel size comes from the data CSV (a dict by path), as in the CLI.
-    vgg = VGGLayerTransformer(LAYER, weights=None, random_state=0,
-                              image_pixel_size={path: 0.8}, **settings)
-    np.asarray(vgg.transform([path]))
-    heat, shown = activation_heatmap(path, LAYER, FILTER, vgg=vgg)
+    # The image's own pixel size travels with it (a data CSV's column), as in the CLI.
+    vgg = VGGLayerTransformer(LAYER, weights=None, random_state=0, **settings)
+    np.asarray(vgg.transform(pd.DataFrame({"path": [path], "pixel_size": [0.8]})))
     own = 0.8 if "pixel_size" in settings else None
+    heat, shown = activation_heatmap(path, LAYER, FILTER, vgg=vgg, pixel_size=own)
     heatmap_figure(Pipeline([("vgg", vgg)]), path, [(LAYER, FILTER)], pixel_size=own)
     features, explain, predict = network_inputs
     assert features.shape[0] == 1
@@ -72,11 +72,10 @@ def test_heat_map_cells_follow_the_resampling(tmp_path):
     """Upsampled 2x to the model's pixel size, pixel i sits between map cells 2i and 2i+1."""
     path = str(tmp_path / "m.png")
     image = micrograph(path, banner=0)
-    vgg = VGGLayerTransformer(LAYER, weights=None, random_state=0, pixel_size=0.5,
-                              image_pixel_size=1.0)
-    maps = vgg.transform([path])[0][:, :, FILTER]
+    vgg = VGGLayerTransformer(LAYER, weights=None, random_state=0, pixel_size=0.5)
+    maps = vgg.transform(pd.DataFrame({"path": [path], "pixel_size": [1.0]}))[0][:, :, FILTER]
     assert maps.shape == (80, 96)
-    heat, shown = activation_heatmap(path, LAYER, FILTER, vgg=vgg)
+    heat, shown = activation_heatmap(path, LAYER, FILTER, vgg=vgg, pixel_size=1.0)
     np.testing.assert_array_equal(shown, image)
     quads = maps.reshape(40, 2, 48, 2).mean(axis=(1, 3))
     np.testing.assert_allclose(heat[1:-1, 1:-1], quads[1:-1, 1:-1], rtol=1e-5, atol=1e-6)
@@ -85,14 +84,14 @@ def test_heat_map_cells_follow_the_resampling(tmp_path):
 def test_filter_maps_returns_the_cropped_image_and_the_network_size(tmp_path):
     path = str(tmp_path / "m.png")
     image = micrograph(path)
-    vgg = VGGLayerTransformer(weights=None, random_state=0, crop=8, pixel_size=0.4,
-                              image_pixel_size=0.8)
-    maps, cropped, size = vgg.filter_maps(path, {"C1_2": [1, 3], "C2_2": [0]})
+    vgg = VGGLayerTransformer(weights=None, random_state=0, crop=8, pixel_size=0.4)
+    maps, cropped, size = vgg.filter_maps(path, {"C1_2": [1, 3], "C2_2": [0]}, pixel_size=0.8)
     np.testing.assert_array_equal(cropped, image[:32])
     assert size == (64, 96)
     assert maps["block1_conv2"].shape == (64, 96, 2) and maps["block2_conv2"].shape == (32, 48, 1)
-    # Given explicitly, the image's own pixel size wins over image_pixel_size.
     assert vgg.filter_maps(path, {"C1_2": [0]}, pixel_size=0.4)[2] == (32, 48)
+    with pytest.raises(ValueError, match=r"no pixel size of their own: .*m\.png"):
+        vgg.filter_maps(path, {"C1_2": [0]})  # a PNG records none: never guessed
 
 
 # -- prepare itself: no network ---------------------------------------------------------

@@ -400,7 +400,7 @@ def test_a_study_folder_of_the_first_format_reads_back(tmp_path):
                   "fit_score_s_per_fold": [0.1]}).to_csv(folder / "results.csv", index=False)
     config = {"task": "classification",
               "vgg": {"weights": None, "crop": None, "resize": [40, 36], "float_scale": 255.0,
-                      "precision": "float32", "pixel_size": None, "image_pixel_size": None,
+                      "precision": "float32", "pixel_size": None,
                       "batch_size": 8, "cache": None, "random_state": 0},
               "layers": ["block1_conv2"], "encoders": ["mean"], "raw_image": False,
               "union": True, "vlad_resize": [255, 255], "n_splits": 3, "n_repeats": 1,

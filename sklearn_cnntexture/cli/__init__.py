@@ -44,8 +44,7 @@ __all__ = ["IMAGE_OPTIONS", "build_parser", "main"]
 #: The library's parameter names that are options here, as a message may spell them.
 _OPTIONS = {"weights": "--weights", "crop": "--crop", "resize": "--resize",
             "float_scale": "--float-scale", "precision": "--precision",
-            "pixel_size": "--pixel-size", "tile_pixels": "--tile-pixels",
-            "image_pixel_size": "--data-pixel-size"}
+            "pixel_size": "--pixel-size", "tile_pixels": "--tile-pixels"}
 
 
 def _for_the_command_line(message):

@@ -88,17 +88,21 @@ def remove_unfinished(folders):
 # -- the network a command's options describe ----------------------------------
 
 
-def _pixel_sizes(args, data, pixel_size):
-    """The data's own pixel sizes (a CSV column, --data-pixel-size), where one is resampled."""
-    from ..model.predict import data_pixel_sizes
+def _images(args, data, pixel_size):
+    """DATA as X: its table, each image's pixel size read once where they are resampled."""
+    from ..io.records import with_pixel_sizes
 
-    if pixel_size is None or data is None:
-        return None  # nothing is resampled: the images' scale does not matter
-    return data_pixel_sizes(list(data.filenames), data.pixel_sizes, args.data_pixel_size)
+    if pixel_size is None:
+        if getattr(args, "data_pixel_size", None) is not None:
+            raise InputError("--data-pixel-size gives DATA's own micrometres per pixel, which "
+                             "matter only when the images are resampled: add --pixel-size, "
+                             "or drop --data-pixel-size")
+        return data.frame  # nothing is resampled: the images' scale does not matter
+    return with_pixel_sizes(data.frame, getattr(args, "data_pixel_size", None))
 
 
-def _vgg(args, layers=None, data=None):
-    """The one VGGLayerTransformer a command's options describe (``data``: its images)."""
+def _vgg(args, layers=None):
+    """The one VGGLayerTransformer a command's options describe."""
     from ..features._layers import PAPER_LAYERS
     from ..features.vgg import VGGLayerTransformer
 
@@ -108,8 +112,7 @@ def _vgg(args, layers=None, data=None):
         weights=args.weights, crop=args.crop, resize=args.resize,
         float_scale=args.float_scale, precision=args.precision, batch_size=args.batch_size,
         cache=cache_folder(args), random_state=args.seed if args.weights is None else None,
-        verbose=True, pixel_size=pixel_size,
-        image_pixel_size=_pixel_sizes(args, data, pixel_size), tile_pixels=args.tile_pixels,
+        verbose=True, pixel_size=pixel_size, tile_pixels=args.tile_pixels,
     )
 
 
@@ -122,7 +125,7 @@ def _refuse_with_study(args, names):
                          f"{option} to use the study's, or drop --study")
 
 
-def _study_network(args, study, data):
+def _study_network(args, study):
     """The study's network, with this command's cache, pixel size and tile budget."""
     from ..features.vgg import VGGLayerTransformer
     from ..study import study_network
@@ -132,10 +135,9 @@ def _study_network(args, study, data):
              if getattr(args, name) != defaults[name]}
     # The study's own cache unless --cache names another (not this command's default).
     cache = None if args.cache is None else cache_folder(args)
-    vgg = study_network(study, given=given, cache=cache, verbose=True,
-                        pixel_size=getattr(args, "pixel_size", None),
-                        tile_pixels=args.tile_pixels)
-    return vgg.set_params(image_pixel_size=_pixel_sizes(args, data, vgg.pixel_size))
+    return study_network(study, given=given, cache=cache, verbose=True,
+                         pixel_size=getattr(args, "pixel_size", None),
+                         tile_pixels=args.tile_pixels)
 
 
 def _load_data(args):
@@ -188,17 +190,18 @@ def study(args):
     data = _load_data(args)
     _check_outputs(args, [("--out", args.out, True)], data)
     study = Study(
-        _vgg(args, data=data), layers=args.layers, encoders=args.encoders,
+        _vgg(args), layers=args.layers, encoders=args.encoders,
         raw_image=not args.no_raw, union=not args.no_union, vlad_resize=args.vlad_resize,
         n_splits=args.folds, n_repeats=args.repeats, n_estimators=args.trees,
         models=args.models, task=data.task, nested=args.nested, n_jobs=args.n_jobs,
         random_state=args.seed, verbose=True,
     )
     # Labels against folds, models, image files and sizes: before any folder is made.
-    study.validate(data.filenames, data.target, groups=data.groups)
+    X = _images(args, data, study.vgg.pixel_size)
+    study.validate(X, data.target, groups=data.groups)
     _mark(args, args.out)
     _mark(args, study.vgg.cache)
-    study.fit(data.filenames, data.target, groups=data.groups)
+    study.fit(X, data.target, groups=data.groups)
     for path in write_study(study, args.out, name=_data_name(args.data)):
         print(f"wrote {path}")
     best, metric, nested = study.best_, study.metric_, study.nested_
@@ -241,8 +244,9 @@ def featurize(args):
         check_replaceable_parts(args.out)  # a rerun replaces only this tool's parts
     if not len(data.filenames):
         raise InputError(f"no images in {args.data}")
-    vgg = _vgg(args, layers=args.layers, data=data)
-    vgg.check_input_sizes(data.filenames)
+    vgg = _vgg(args, layers=args.layers)
+    X = _images(args, data, vgg.pixel_size)
+    vgg.check_input_sizes(X)
     if vgg.cache is not None:
         _mark(args, vgg.cache)
     columns = {"label" if data.task == "classification" else "target": data.target}
@@ -254,11 +258,11 @@ def featurize(args):
     if "random_state" in encoder.get_params():
         encoder.set_params(random_state=args.seed)
     if args.partitioned:
-        parts = featurize_to_parquet(data.filenames, args.out, vgg, encoder,
+        parts = featurize_to_parquet(X, args.out, vgg, encoder,
                                      columns=columns, **workers)
         print(f"wrote {len(parts)} Parquet parts of {len(data.filenames)} images to {args.out}")
         return 0
-    table = featurize(data.filenames, vgg, encoder, **workers)
+    table = featurize(X, vgg, encoder, **workers)
     for k, (name, values) in enumerate(columns.items(), 1):
         table.insert(k, name, values)
     for path in write_table(table, args.out):
@@ -277,16 +281,17 @@ def explain(args):
     if data.task != "classification":
         raise InputError("explain needs class labels: textures are explained per class")
     if args.study is not None:
-        vgg, layers, encoder = _from_study(args, data)
+        vgg, layers, encoder = _from_study(args)
     else:
         layers, encoder = args.layers or ["block4_conv3"], args.encoder or "mean"
-        vgg = _vgg(args, layers=layers, data=data)
-    vgg.check_input_sizes(data.filenames, layers)
+        vgg = _vgg(args, layers=layers)
+    X = _images(args, data, vgg.pixel_size)
+    vgg.check_input_sizes(X, layers)
     _mark(args, args.out)
     if vgg.cache is not None:
         _mark(args, vgg.cache)
     explanation = explain_model(
-        data.filenames, data.target, vgg=vgg.set_params(layers=layers), encoder=encoder,
+        X, data.target, vgg=vgg.set_params(layers=layers), encoder=encoder,
         n_estimators=args.trees, top_k=args.top_k, per_layer=args.per_layer,
         size=args.size, steps=args.steps, random_state=args.seed, verbose=True,
     )
@@ -295,7 +300,7 @@ def explain(args):
     return 0
 
 
-def _from_study(args, data):
+def _from_study(args):
     """The study's network (weights, crop, resize, cache) and its best explainable model."""
     from ..study import best_explainable, load_study
 
@@ -305,8 +310,8 @@ def _from_study(args, data):
     print(f"explaining the study's best explainable model: {choice.encoder} of "
           f"{choice.row['layer']}, {choice.metric} = {choice.row[choice.metric + '_mean']:.3f}")
     if study.vgg is None:  # a study written before study.json: only its table
-        return _vgg(args, layers=choice.layers, data=data), choice.layers, choice.encoder
-    return _study_network(args, study, data), choice.layers, choice.encoder
+        return _vgg(args, layers=choice.layers), choice.layers, choice.encoder
+    return _study_network(args, study), choice.layers, choice.encoder
 
 
 def fit(args):
@@ -329,7 +334,7 @@ def fit(args):
             raise InputError(f"{args.study} has no study.json (written by an older version): "
                              "give --layers and --encoder instead of --study")
         studied_pixel_size = study.vgg.pixel_size
-        _study_network(args, study, data)
+        _study_network(args, study)
         choice = study_configuration(study, task=data.task)  # refuses another task
         pipeline, cv_score = choice.pipeline, choice.cv_score
         configuration = choice.configuration
@@ -340,13 +345,13 @@ def fit(args):
     else:
         encoder, model = args.encoder or "mean", args.model or "rf"
         pipeline = configuration_pipeline(
-            _vgg(args, data=data), args.layers, encoder, task=data.task, model=model,
+            _vgg(args), args.layers, encoder, task=data.task, model=model,
             n_estimators=args.trees or 400, random_state=args.seed)
         configuration = {"layers": [canonical_layer(name) for name in args.layers],
                          "encoder": encoder, "model": model}
         cv_score = None
     vgg = pipeline.named_steps["vgg"].set_params(verbose=True)
-    X = list(data.filenames)
+    X = _images(args, data, vgg.pixel_size)
     vgg.check_input_sizes(X)  # and every image has a pixel size, where one is needed
     if vgg.cache is not None:
         _mark(args, vgg.cache)
@@ -377,7 +382,6 @@ def predict(args):
         raise InputError(f"--explain needs a classifier of mean or max features; "
                          f"'{args.model}' is not one")
     model = load_model(args.model, weights=args.weights)
-    X = list(data.filenames)
     vgg = model.named_steps["vgg"]
     if args.pixel_size is not None and args.pixel_size != vgg.pixel_size:
         raise InputError(
@@ -388,10 +392,10 @@ def predict(args):
                 "size with --data-pixel-size"))
     if args.tile_pixels is not None:
         vgg.set_params(tile_pixels=args.tile_pixels)
-    vgg.set_params(cache=cache_folder(args), verbose=True, batch_size=args.batch_size,
-                   image_pixel_size=_pixel_sizes(args, data, vgg.pixel_size))
+    vgg.set_params(cache=cache_folder(args), verbose=True, batch_size=args.batch_size)
+    X = _images(args, data, vgg.pixel_size)
     check_images(model, X, card)
-    seen = training_images_among(card, X)
+    seen = training_images_among(card, list(data.filenames))
     if seen:
         print(f"cnntexture: warning: {len(seen)} of these {len(X)} images were in the model's "
               "training set: scores on them are not an estimate of new images", file=sys.stderr)

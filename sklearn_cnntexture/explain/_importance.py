@@ -38,7 +38,7 @@ __all__ = [
 
 import os
 import re
-from numbers import Integral
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +48,7 @@ from .. import io
 from ..exceptions import InputError
 from ..features import _layers
 from ..features.vgg import VGGLayerTransformer
+from ..io import records
 from ..study._table import EXPLAINABLE
 
 #: A count of things to show: one or more.
@@ -449,11 +450,12 @@ def standardized_mean_difference(features, y, classes=None):
         "layer": [str],
         "filter": [Interval(Integral, 0, None, closed="left")],
         "vgg": [VGGLayerTransformer, None],
+        "pixel_size": [Interval(Real, 0, None, closed="neither"), None],
     },
     # vgg is the caller's estimator, not validated yet: its own checks run inside.
     prefer_skip_nested_validation=False,
 )
-def activation_heatmap(image, layer, filter, *, vgg=None):
+def activation_heatmap(image, layer, filter, *, vgg=None, pixel_size=None):
     """Where in one image a filter fires: its activation map at the image's size.
 
     The map of ``layer`` is ``2 ** (block - 1)`` times smaller than the image;
@@ -482,6 +484,9 @@ def activation_heatmap(image, layer, filter, *, vgg=None):
         ignored (``layer`` is used); the
         map itself is computed afresh (the cache holds per-image features,
         not maps). None means ``VGGLayerTransformer()``.
+    pixel_size : float or None, default=None
+        The image's own micrometres per pixel, where ``vgg`` resamples (a
+        data table's ``pixel_size`` cell); None reads it from the file.
 
     Returns
     -------
@@ -510,7 +515,7 @@ def activation_heatmap(image, layer, filter, *, vgg=None):
     _check_one_image(image)
     # Preprocessed as the model's features are (crop, pixel size, resize); one
     # filter's map, put together from tiles for a large image.
-    maps, image, seen = vgg.filter_maps(image, {layer: [filter]})
+    maps, image, seen = vgg.filter_maps(image, {layer: [filter]}, pixel_size=pixel_size)
     activation = maps[layer][:, :, 0]
     height, width = image.shape[:2]
     stride = 2 ** _layers.n_pools_before(layer)
@@ -620,7 +625,8 @@ def explain_model(
 
     Parameters
     ----------
-    X : list of str or images
+    X : list of str or images, or DataFrame with a ``path`` column
+        (:mod:`sklearn_cnntexture.io.records`: pixel sizes travel with it)
         The micrographs.
     y : array-like of shape (n_images,)
         Their classes.
@@ -660,12 +666,15 @@ def explain_model(
         ``textures`` (dict (layer, filter) -> RGB image in [0, 1]),
         ``heatmaps`` (dict class -> (image, heat map, layer, filter)),
         ``sources`` (dict class -> the file name, or ``"image <i>"``, of the
-        micrograph of its heat map), ``color`` (the textures' mode), ``X``,
+        micrograph of its heat map), ``color`` (the textures' mode), ``X`` (the images),
         ``y``, ``top_k`` and ``per_layer``.
     """
     from sklearn.utils import Bunch
 
-    X, y = list(X), np.asarray(y)
+    X, y = records.as_rows(X), np.asarray(y)
+    images = records.images_of(X)
+    sizes = (vgg.image_pixel_sizes(X) if vgg.pixel_size is not None  # read once
+             else [None] * len(images))
     model, features = _fit_model(X, y, vgg, encoder, n_estimators, random_state, verbose)
     names = model[:-1].get_feature_names_out()
     important = important_textures(model, top_k=None)
@@ -678,7 +687,9 @@ def explain_model(
               for c in characteristic["class"]}
     heatmaps = {}
     for row in characteristic.itertuples(index=False):
-        heat, image = activation_heatmap(X[firsts[row[0]]], row.layer, int(row.filter), vgg=vgg)
+        first = firsts[row[0]]
+        heat, image = activation_heatmap(images[first], row.layer, int(row.filter), vgg=vgg,
+                                         pixel_size=sizes[first])
         heatmaps[row[0]] = (image, heat, row.layer, int(row.filter))
     if color == "auto":
         gray = all(_is_gray(image) for image, *_ in heatmaps.values())
@@ -692,9 +703,9 @@ def explain_model(
         result = filter_textures(layer, filters, vgg=vgg, color=color, size=size, steps=steps,
                                  random_state=random_state, verbose=verbose)
         textures.update({(layer, f): image for f, image in zip(filters, result.images)})
-    sources = {c: _source_name(X[i], i) for c, i in firsts.items()}
+    sources = {c: _source_name(images[i], i) for c, i in firsts.items()}
     return Bunch(model=model, important=important, characteristic=characteristic,
-                 textures=textures, heatmaps=heatmaps, sources=sources, color=color, X=X, y=y,
+                 textures=textures, heatmaps=heatmaps, sources=sources, color=color, X=images, y=y,
                  top_k=top_k, per_layer=per_layer)
 
 

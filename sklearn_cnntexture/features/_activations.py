@@ -73,14 +73,22 @@ class Activations:
         seen before.
     dtype : numpy.dtype
         Always float32, the network's precision.
+    records : pandas.DataFrame or None
+        The rows of the table the images came in (``X`` as a DataFrame: see
+        :mod:`sklearn_cnntexture.io.records`), in the same order; None for a
+        list of images. What :class:`~sklearn_cnntexture.features.WithColumns`
+        takes its columns from.
     """
 
     dtype = np.dtype(np.float32)
 
-    def __init__(self, images, spec, pixel_sizes=None):
+    def __init__(self, images, spec, pixel_sizes=None, records=None):
         self._images = list(images)
         self._spec = spec
         self.layers = spec.layers
+        self.records = records
+        if records is not None and len(records) != len(self._images):
+            raise InputError(f"{len(records)} records for {len(self._images)} images")
         self._pixel_sizes = None if pixel_sizes is None else list(pixel_sizes)
         if spec.preprocessing.pixel_size is not None and (
                 self._pixel_sizes is None or len(self._pixel_sizes) != len(self._images)):
@@ -88,8 +96,11 @@ class Activations:
 
     def _subset(self, indices, spec=None):
         """The activations of the images at ``indices``, with their pixel sizes."""
+        indices = list(indices)
         sizes = None if self._pixel_sizes is None else [self._pixel_sizes[i] for i in indices]
-        return Activations([self._images[i] for i in indices], spec or self._spec, sizes)
+        records = None if self.records is None else self.records.iloc[indices]
+        return Activations([self._images[i] for i in indices], spec or self._spec, sizes,
+                           records)
 
     @property
     def cached(self):

@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, va
 
 from .. import io
 from ..exceptions import InputError
+from ..io import records
 from . import parallel
 from .encoders import ENCODERS, VLADEncoder
 from .provenance import provenance
@@ -139,7 +140,7 @@ def featurize(X, vgg=None, encoder="mean", *, n_jobs=None, chunk_size=None, verb
         their content), the preprocessing and library versions
         (:func:`~sklearn_cnntexture.features.provenance.provenance`).
     """
-    X = list(X)
+    X = records.as_rows(X)
     pipeline = _fitted_featurizer(X, vgg, encoder, n_jobs, chunk_size, verbose)
     features, _ = parallel.transform(pipeline, X, n_jobs=n_jobs, chunk_size=chunk_size,
                                      verbose=verbose)
@@ -181,7 +182,7 @@ def featurize_to_parquet(X, folder, vgg=None, encoder="mean", *, columns=None, n
 
     from .._atomic import write_text
 
-    X, folder = list(X), Path(folder)
+    X, folder = records.as_rows(X), Path(folder)
     check_replaceable_parts(folder)
     pipeline = _fitted_featurizer(X, vgg, encoder, n_jobs, chunk_size, verbose)
     columns = {name: list(values) for name, values in (columns or {}).items()}
@@ -192,7 +193,7 @@ def featurize_to_parquet(X, folder, vgg=None, encoder="mean", *, columns=None, n
     shutil.rmtree(partial, ignore_errors=True)  # what an earlier killed run left
     partial.mkdir(parents=True)
     tasks = (
-        delayed(_write_part)(pipeline, X[part], range(part.start, part.stop),
+        delayed(_write_part)(pipeline, records.take(X, part), range(part.start, part.stop),
                              {name: values[part] for name, values in columns.items()},
                              partial / _part_name(k))
         for k, part in enumerate(parts)
@@ -260,7 +261,8 @@ def _fitted_featurizer(X, vgg, encoder, n_jobs, chunk_size, verbose):
 
 def _table(pipeline, features, X, indices):
     names = pipeline.get_feature_names_out()
-    paths = [str(x) if io.is_image_path(x) else i for i, x in zip(indices, X)]
+    paths = [str(x) if io.is_image_path(x) else i
+             for i, x in zip(indices, records.images_of(X))]
     table = pd.DataFrame(np.asarray(features), columns=names)
     table.insert(0, "path", paths)
     table.attrs["provenance"] = provenance(pipeline.named_steps["vgg"])

@@ -28,6 +28,7 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 
 from ..exceptions import InputError
+from ..io import records
 from ._backbone import backbone_image_count
 from .vgg import VGGLayerTransformer
 
@@ -112,12 +113,12 @@ def precompute(vgg, X, maps=(), *, n_jobs=None, chunk_size=None, verbose=False,
     """
     if vgg.cache is None:
         raise InputError("precompute needs a cache: set VGGLayerTransformer(cache=folder)")
-    X, maps = list(X), list(maps)
+    X, maps = records.as_rows(X), list(maps)
     if effective_n_jobs(n_jobs) == 1:  # this process: one pass, its bar batch by batch
         return _precompute_chunk(clone(vgg).set_params(verbose=verbose), X, maps, description)
     quiet = clone(vgg).set_params(verbose=False)
     parts = chunks(len(X), n_jobs, chunk_size)
-    tasks = (delayed(_precompute_chunk)(quiet, X[part], maps) for part in parts)
+    tasks = (delayed(_precompute_chunk)(quiet, records.take(X, part), maps) for part in parts)
     counts = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks)
     return sum(_progress(counts, parts, verbose, description or "VGG16 into the cache"))
 
@@ -155,9 +156,9 @@ def transform(estimator, X, *, n_jobs=None, chunk_size=None, verbose=False):
     n_forwarded : int
         Images that went through the network, summed over the workers.
     """
-    X = list(X)
+    X = records.as_rows(X)
     parts = chunks(len(X), n_jobs, chunk_size)
-    tasks = (delayed(_transform_chunk)(estimator, X[part]) for part in parts)
+    tasks = (delayed(_transform_chunk)(estimator, records.take(X, part)) for part in parts)
     results = list(_progress(Parallel(n_jobs=n_jobs, return_as="generator")(tasks), parts,
                              verbose, "features"))
     features = np.concatenate([np.asarray(out) for out, _ in results])

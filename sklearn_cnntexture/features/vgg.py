@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_array
 
 from .. import io
 from ..exceptions import InputError
+from ..io import records
 from . import _layers, _preprocess
 from ._activations import Activations
 from ._forward import ForwardSpec
@@ -96,19 +97,12 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
         ``resize``) before the network, so that a texture of a given size in
         the sample gives the same activations whatever the magnification it
         was imaged at. None keeps the images' pixels. Part of the cache key.
-        Each image's own pixel size is, in order: its entry in
-        ``image_pixel_size`` when that is a dict, the pixel size its file
-        records (:func:`sklearn_cnntexture.io.read_pixel_size`: FEI / Thermo
-        Fisher and Zeiss SEM TIFF tags, ImageJ, centimetre resolution tags),
-        then ``image_pixel_size`` when that is a number; an image with none
-        is an error naming it.
-    image_pixel_size : float, dict or None, default=None
-        The images' own micrometres per pixel where the files do not say: one
-        number for the whole data set, or a dict from image file path (as
-        given in ``X``, or absolute) to its pixel size (a data CSV's
-        ``pixel_size`` column), which takes precedence over the file's
-        metadata. Used only with ``pixel_size``. A value that does not come
-        from the file is part of that image's cache key.
+        Each image's own pixel size is the one ``X`` gives (a table's
+        ``pixel_size`` column, see Notes) or else the one its file records
+        (:func:`sklearn_cnntexture.io.read_pixel_size`: FEI / Thermo Fisher
+        and Zeiss SEM TIFF tags, ImageJ, centimetre resolution tags); an
+        image with neither is an error naming it. A size ``X`` gives is part
+        of that image's cache key.
     tile_pixels : int or None, default=None
         Most pixels of one tile. An image larger than this (after ``crop``,
         ``pixel_size`` and ``resize``) goes through the network in
@@ -143,7 +137,13 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
     - a list of such images, of different sizes if need be;
     - a 2-D array ``(n, width)``: ``n`` one-pixel-high images (line profiles).
       This is what scikit-learn's generic tests feed; use it with
-      ``layers="block1_conv*"``, the only layers before any pooling.
+      ``layers="block1_conv*"``, the only layers before any pooling;
+    - a pandas DataFrame, one row per image (:mod:`sklearn_cnntexture.io.records`):
+      its ``path`` column names the image files, an optional ``pixel_size``
+      column gives their micrometres per pixel (empty cells: the file's
+      metadata), and the rest of the row travels with the activations to
+      :class:`~sklearn_cnntexture.features.WithColumns`. A data set's
+      ``frame`` (:func:`~sklearn_cnntexture.load_image_dataset`) is one.
 
     **Intensities.** uint8 is used as is (0-255), uint16 is scaled by
     255/65535, other integers are taken on the 0-255 scale, floats are
@@ -189,7 +189,6 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
         "cache_layers": [list, tuple, None],
         "precision": [StrOptions({"float32", "bfloat16"})],
         "pixel_size": [Interval(Real, 0, None, closed="neither"), None],
-        "image_pixel_size": [Interval(Real, 0, None, closed="neither"), dict, None],
         "tile_pixels": [Interval(Integral, 1, None, closed="left"), None],
     }
 
@@ -208,7 +207,6 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
         cache_layers=None,
         precision="float32",
         pixel_size=None,
-        image_pixel_size=None,
         tile_pixels=None,
     ):
         self.layers = layers
@@ -223,7 +221,6 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
         self.cache_layers = cache_layers
         self.precision = precision
         self.pixel_size = pixel_size
-        self.image_pixel_size = image_pixel_size
         self.tile_pixels = tile_pixels
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -242,7 +239,7 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
         self : VGGLayerTransformer
         """
         self._forward_spec()
-        _as_image_list(X)
+        _as_image_list(records.images_of(X))
         return self
 
     def transform(self, X):
@@ -262,20 +259,21 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
             Array-like ``(n_images, height, width, n_filters)`` for one layer.
         """
         self._validate_params()  # stateless: transform may come without fit
-        images = _as_image_list(X)
+        images = _as_image_list(records.images_of(X))
         spec = self._forward_spec()
-        sizes = None if self.pixel_size is None else self.image_pixel_sizes(images)
-        return Activations(images, spec, sizes)
+        sizes = None if self.pixel_size is None else self.image_pixel_sizes(X)
+        return Activations(images, spec, sizes, records=records.table_of(X))
 
-    def image_pixel_sizes(self, images):
+    def image_pixel_sizes(self, X):
         """Each image's own micrometres per pixel, as :meth:`transform` resamples it.
 
-        From ``image_pixel_size`` (a dict entry), the file's metadata, or
-        ``image_pixel_size`` (a number), in that order; see ``pixel_size``.
+        The size ``X`` gives (a table's ``pixel_size`` column), else the one
+        the image's file records; see ``pixel_size``.
 
         Parameters
         ----------
-        images : list of str or arrays
+        X : images
+            See the class Notes for the accepted forms.
 
         Returns
         -------
@@ -286,24 +284,12 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
         ValueError
             Naming the images that have no pixel size, before any is read.
         """
-        given = self.image_pixel_size
-        table = {}
-        if isinstance(given, dict):
-            for path, size in given.items():
-                if not (isinstance(size, Real) and np.isfinite(size) and size > 0):
-                    raise InputError(f"image_pixel_size[{path!r}] = {size!r}: a pixel size is "
-                                     "a positive number of micrometres")
-                table[os.path.abspath(os.fspath(path))] = float(size)
-        default = None if isinstance(given, dict) else given
+        images = records.images_of(X)
+        given = records.given_pixel_sizes(X) or [None] * len(images)
         sizes, missing = [], []
-        for index, item in enumerate(images):
-            size = None
-            if io.is_image_path(item):
-                size = table.get(os.path.abspath(os.fspath(item)))
-                if size is None:
-                    size = io.read_pixel_size(item)
-            if size is None:
-                size = default
+        for index, (item, size) in enumerate(zip(images, given)):
+            if size is None and io.is_image_path(item):
+                size = io.read_pixel_size(item)
             if size is None:
                 missing.append(f"'{item}'" if io.is_image_path(item) else f"X[{index}]")
             sizes.append(None if size is None else float(size))
@@ -313,8 +299,8 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
             raise InputError(
                 f"pixel_size={self.pixel_size} resamples every image to that scale, but "
                 f"{len(missing)} image(s) have no pixel size of their own: {named}. Their "
-                "files record none (FEI, Zeiss, ImageJ or centimetre TIFF tags); give a "
-                "pixel_size column in the data CSV or image_pixel_size (--data-pixel-size)"
+                "files record none (FEI, Zeiss, ImageJ or centimetre TIFF tags); give X a "
+                "pixel_size column (the data CSV's, or --data-pixel-size)"
             )
         return sizes
 
@@ -328,7 +314,9 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
 
         Parameters
         ----------
-        images : list of str or arrays
+        images : images
+            See the class Notes for the accepted forms (a table's pixel sizes
+            are used).
         layers : str, list of str or None, default=None
             The layers the images will go through (a study's grid); None:
             this transformer's ``layers``.
@@ -347,10 +335,10 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
         layers = [layers] if isinstance(layers, str) else list(layers)
         deepest = max((_layers.canonical_layer(name) for name in layers),
                       key=_layers.n_pools_before)
-        images = _as_image_list(images)
         sizes = None if self.pixel_size is None else self.image_pixel_sizes(images)
         return io.network_input_sizes(
-            images, crop=self.crop, resize=self.resize, pixel_size=self.pixel_size,
+            _as_image_list(records.images_of(images)), crop=self.crop, resize=self.resize,
+            pixel_size=self.pixel_size,
             image_pixel_sizes=sizes, min_size=2 ** _layers.n_pools_before(deepest),
             needed_by=deepest)
 
@@ -371,8 +359,8 @@ class VGGLayerTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys
             The filters wanted of each layer (Keras or paper names); this
             transformer's ``layers`` are ignored.
         pixel_size : float or None, default=None
-            The image's own micrometres per pixel, with ``pixel_size`` set;
-            None looks it up as :meth:`image_pixel_sizes` does.
+            The image's own micrometres per pixel, with ``pixel_size`` set
+            (a table's ``pixel_size`` cell); None reads it from the file.
 
         Returns
         -------

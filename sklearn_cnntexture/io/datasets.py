@@ -26,13 +26,9 @@ from sklearn.utils import Bunch
 from sklearn.utils._param_validation import StrOptions, validate_params
 
 from ..exceptions import InputError
-from ._images import (
-    IMAGE_SUFFIXES,
-    DataWarning,
-    check_no_broken_links,
-    image_size,
-    list_image_files,
-)
+from ._pixels import DataWarning
+from ._read import IMAGE_SUFFIXES, check_no_broken_links, image_size, list_image_files
+from .records import PIXEL_SIZE_COLUMN
 
 __all__ = [
     "OUTPUT_MARKER",
@@ -427,6 +423,11 @@ def _columns_from_csv(csv_path, labelled=True, target=None, groups=None, task=No
             columns[column].append(cells[column])
         if "pixel_size" in names:
             columns.setdefault("pixel_size", []).append(_pixel_size(csv_path, line, row))
+    # Every other column travels with the images as data about them (processing
+    # records, magnification, ...): numbers where every filled cell is one.
+    for name in names:
+        if name not in columns and name not in wanted.values() and name:
+            columns[name] = _data_column([row.get(name) for _, row in rows])
     duplicates = [f"{path} (lines {', '.join(map(str, found))})"
                   for path, found in lines.items() if len(found) > 1]
     if duplicates:
@@ -443,6 +444,16 @@ def _columns_from_csv(csv_path, labelled=True, target=None, groups=None, task=No
             f"{_some(missing)} (relative paths are relative to the CSV's folder)"
         )
     return columns
+
+
+def _data_column(cells):
+    """A CSV column's cells: floats (NaN where empty) when every filled one is a number,
+    else strings (None where empty)."""
+    cells = [None if cell is None or not cell.strip() else cell.strip() for cell in cells]
+    try:
+        return [math.nan if cell is None else float(cell) for cell in cells]
+    except ValueError:
+        return cells
 
 
 def _check_images(paths):
@@ -463,11 +474,13 @@ def _check_images(paths):
 
 
 def _frame(columns):
-    try:
-        import pandas as pd  # optional: the data set works without it
-    except ImportError:
-        return None
-    return pd.DataFrame(columns)
+    """The data set as X: one row per image, ``path`` first (see :mod:`.records`)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(columns)
+    if PIXEL_SIZE_COLUMN in frame:  # empty cells: the file's metadata decides
+        frame[PIXEL_SIZE_COLUMN] = frame[PIXEL_SIZE_COLUMN].astype(float)
+    return frame
 
 
 @validate_params(
@@ -541,17 +554,19 @@ def load_image_dataset(source, *, target=None, groups=None, task=None, check_fil
         target_names : numpy.ndarray of str or None
             The sorted class names; None for regression.
         groups : numpy.ndarray of str or None
-            The ``group`` column of a CSV file, else None.
-        pixel_sizes : dict or None
-            Image path -> micrometres per pixel, from a CSV file's optional
-            ``pixel_size`` column (its empty cells left out: the file's
-            metadata decides there); for
-            ``VGGLayerTransformer(image_pixel_size=...)``. None without one.
+            The ``group`` column of a CSV file (or the one ``groups``
+            names), else None.
         task : {"classification", "regression"}
-            ``"regression"`` for a CSV file with a ``target`` column.
-        frame : pandas.DataFrame or None
-            Columns ``path``, ``label`` or ``target``, and ``group`` if
-            present; None if pandas is not installed.
+            ``"regression"`` for a numeric target.
+        frame : pandas.DataFrame
+            The data set as ``X`` for the library's estimators
+            (:mod:`sklearn_cnntexture.io.records`), one row per image:
+            ``path``, ``label`` or ``target``, ``group`` if any, and every
+            other column of a CSV file under its own name: ``pixel_size``
+            (float; NaN where empty, which leaves the image's pixel size to
+            its file), and data about each image such as processing records
+            (float where every filled cell is a number, NaN where empty;
+            else str, None where empty).
         source : str
             The absolute path of `source`.
 
@@ -642,7 +657,6 @@ def _bunch(columns, source):
     regression = "target" in columns
     target = (np.array(columns["target"], dtype=np.float64) if regression
               else np.array(columns["label"], dtype=str))
-    sizes = columns.pop("pixel_size", None)
     return Bunch(
         filenames=np.array(columns["path"], dtype=str),
         target=target,
@@ -651,14 +665,7 @@ def _bunch(columns, source):
         task="regression" if regression else "classification",
         frame=_frame(columns),
         source=source,
-        pixel_sizes=_pixel_sizes(columns["path"], sizes),
     )
-
-
-def _pixel_sizes(paths, sizes):
-    if sizes is None:
-        return None
-    return {path: size for path, size in zip(paths, sizes) if size is not None}
 
 
 @validate_params(
@@ -695,8 +702,8 @@ def load_images_to_predict(source, *, target=None, check_files=True):
     -------
     data : sklearn.utils.Bunch
         ``filenames``, ``target`` (None without labels), ``task`` (None
-        without labels), ``pixel_sizes`` (dict or None, a CSV's
-        ``pixel_size`` column) and ``source``.
+        without labels), ``frame`` (as :func:`load_image_dataset`'s: ``path``
+        and a CSV's other columns) and ``source``.
 
     Raises
     ------
@@ -719,11 +726,9 @@ def load_images_to_predict(source, *, target=None, check_files=True):
             columns = _columns_from_csv(path, labelled=False, target=target)
             if "label" in columns or "target" in columns:
                 return load_image_dataset(path, target=target, check_files=check_files)
-            return _unlabelled(columns["path"], _pixel_sizes(columns["path"],
-                                                              columns.get("pixel_size")),
-                               path, check_files)
+            return _unlabelled(columns, path, check_files)
         if path.suffix.lower() in IMAGE_SUFFIXES:
-            return _unlabelled([str(path)], None, path, check_files)
+            return _unlabelled({"path": [str(path)]}, path, check_files)
         raise InputError(f"'{path}' is neither an image file ({', '.join(IMAGE_SUFFIXES)}), a "
                          "folder of images or of class folders, nor a .csv file with a 'path' "
                          "column")
@@ -744,14 +749,14 @@ def load_images_to_predict(source, *, target=None, check_files=True):
             "or list the images to predict in a CSV file with a 'path' column"
         )
     _warn_skipped(_not_read(path), path, stacklevel=3)  # above @validate_params' wrapper
-    return _unlabelled([str(p) for p in loose], None, path, check_files)
+    return _unlabelled({"path": [str(p) for p in loose]}, path, check_files)
 
 
-def _unlabelled(paths, pixel_sizes, source, check_files):
+def _unlabelled(columns, source, check_files):
     if check_files:
-        _check_images(paths)
-    return Bunch(filenames=np.array(paths, dtype=str), target=None, task=None,
-                 pixel_sizes=pixel_sizes, source=str(source))
+        _check_images(columns["path"])
+    return Bunch(filenames=np.array(columns["path"], dtype=str), target=None, task=None,
+                 frame=_frame(columns), source=str(source))
 
 
 @validate_params(

@@ -14,7 +14,6 @@ from .file import (
 from .predict import (
     check_images,
     configuration_pipeline,
-    data_pixel_sizes,
     explained_figure_paths,
     fit_model,
     predict_table,
@@ -29,7 +28,6 @@ __all__ = [
     "card_lines",
     "check_images",
     "configuration_pipeline",
-    "data_pixel_sizes",
     "explained_figure_paths",
     "fit_model",
     "load_model",

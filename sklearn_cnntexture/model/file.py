@@ -44,6 +44,7 @@ from sklearn.utils._param_validation import validate_params
 
 from ..exceptions import InputError
 from ..features.provenance import provenance
+from ..io import records
 
 __all__ = ["CARD_MEMBER", "TRUSTED_TYPES", "card_lines", "load_model", "model_card", "read_card",
            "read_feature_stats", "save_model", "training_images_among"]
@@ -162,14 +163,14 @@ def model_card(model, X, y, *, cv_score=None, configuration=None):
         "versions": record.pop("versions"),
         "preprocessing": {key: list(value) if isinstance(value, tuple) else value
                           for key, value in record.items()},
-        "channels": sorted({_channels(item) for item in X}),
+        "channels": sorted({_channels(item) for item in records.images_of(X)}),
         # timezone.utc, not datetime.UTC (3.11+): the same object, and writing a
         # model file does not tie the library to 3.11 by itself.
         "date": datetime.datetime.now(datetime.timezone.utc)  # noqa: UP017
         .isoformat(timespec="seconds"),
         # The cache's own content digest, memoized per process: the training
         # images are hashed once whether or not a cache saw them first.
-        "training_sha256": sorted({image_fingerprint(item) for item in X}),
+        "training_sha256": sorted({image_fingerprint(item) for item in records.images_of(X)}),
     }
 
 
@@ -236,7 +237,7 @@ def save_model(model, path, card, *, feature_stats=None):
     model = copy.deepcopy(model)
     vgg = model.named_steps["vgg"]
     given = vgg.weights
-    vgg.set_params(cache=None, cache_layers=None, verbose=False, image_pixel_size=None,
+    vgg.set_params(cache=None, cache_layers=None, verbose=False,
                    weights=_stored_weights(given))
     card = copy.deepcopy(card)
     if vgg.weights != given and card["weights"]["source"] == str(given):
@@ -611,7 +612,8 @@ def load_model(path, *, weights=None, check_weights=True):
     -------
     model : Pipeline
         Fitted. Its ``"vgg"`` step has no cache and no image pixel sizes: set
-        them with ``model.set_params(vgg__cache=..., vgg__image_pixel_size=...)``.
+        it with ``model.set_params(vgg__cache=...)``; pixel sizes travel with the
+        images (X's ``pixel_size`` column).
 
     Raises
     ------
@@ -645,6 +647,9 @@ def load_model(path, *, weights=None, check_weights=True):
         raise InputError(_damaged(path, f"it holds a {type(model).__name__}, not a pipeline "
                                   "whose first step 'vgg' is the network"))
     vgg = model.named_steps["vgg"]
+    # Files written while pixel sizes were a parameter hold it, always None: not
+    # a parameter any more, it would only confuse a reader of vars(vgg).
+    vars(vgg).pop("image_pixel_size", None)
     if weights is not None:
         vgg.set_params(weights=weights)
     if check_weights:

@@ -13,7 +13,7 @@ training images', or too small for the model's deepest layer (both named).
 """
 
 import os
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
@@ -28,12 +28,12 @@ from ..features import _layers
 from ..features.encoders import ENCODERS
 from ..features.featurize import make_featurizer
 from ..features.union import UNION, MultiLayerUnion
+from ..io import records
 from ..study._table import EXPLAINABLE
 from ..study.models import TASKS, make_model
 
-__all__ = ["check_images", "configuration_pipeline", "data_pixel_sizes",
-           "explained_figure_paths", "fit_model", "predict_table", "score_predictions",
-           "study_configuration", "supporting_filters"]
+__all__ = ["check_images", "configuration_pipeline", "explained_figure_paths", "fit_model",
+           "predict_table", "score_predictions", "study_configuration", "supporting_filters"]
 
 
 @validate_params(
@@ -194,39 +194,6 @@ def fit_model(pipeline, X, y):
     }
 
 
-@validate_params(
-    {"paths": ["array-like"], "csv_sizes": [dict, None],
-     "default": [Interval(Real, 0, None, closed="neither"), None]},
-    prefer_skip_nested_validation=True,
-)
-def data_pixel_sizes(paths, csv_sizes, default):
-    """``VGGLayerTransformer.image_pixel_size`` for a data set.
-
-    A CSV column's values come first, then each file's own metadata, then
-    ``default``: images with neither a CSV value nor metadata get ``default``.
-
-    Parameters
-    ----------
-    paths : sequence of str
-    csv_sizes : dict or None
-        Path -> micrometres per pixel (a data CSV's ``pixel_size`` column).
-    default : float or None
-        The data set's pixel size where neither says.
-
-    Returns
-    -------
-    float, dict or None
-    """
-    if csv_sizes is None:
-        return default
-    sizes = dict(csv_sizes)
-    if default is not None:
-        for path in paths:
-            if path not in sizes and io.read_pixel_size(path) is None:
-                sizes[path] = float(default)
-    return sizes
-
-
 @validate_params({"model": [Pipeline], "X": ["array-like"], "card": [dict]},
                  prefer_skip_nested_validation=True)
 def check_images(model, X, card):
@@ -244,12 +211,13 @@ def check_images(model, X, card):
     vgg = model.named_steps["vgg"]
     trained = set(card.get("channels") or [1, 3])
     kinds = {1: "gray", 3: "colour"}
-    other = [f"'{item}' ({kinds[channels]})" for item in X if io.is_image_path(item)
+    images = records.images_of(X)
+    other = [f"'{item}' ({kinds[channels]})" for item in images if io.is_image_path(item)
              for channels in [io.image_channels(item)] if channels not in trained]
     if other:
         named = ", ".join(other[:3]) + (f" and {len(other) - 3} more" if len(other) > 3 else "")
         raise InputError(
-            f"{len(other)} of the {len(X)} images are not "
+            f"{len(other)} of the {len(images)} images are not "
             f"{' or '.join(kinds[c] for c in sorted(trained))} as the model's training images "
             f"were: {named}; their features would not be comparable: convert them first"
         )
@@ -265,8 +233,8 @@ def predict_table(model, X):
     ----------
     model : Pipeline
         Fitted.
-    X : list of str
-        Image files.
+    X : list of str, or DataFrame with a ``path`` column
+        Image files (see :mod:`sklearn_cnntexture.io.records`).
 
     Returns
     -------
@@ -278,7 +246,7 @@ def predict_table(model, X):
     """
     features = model[:-1].transform(X)
     estimator = model.steps[-1][1]
-    table = pd.DataFrame({"path": [str(x) for x in X]})
+    table = pd.DataFrame({"path": [str(x) for x in records.images_of(X)]})
     if is_classifier(estimator):
         proba = estimator.predict_proba(features)
         table["predicted"] = estimator.classes_[proba.argmax(axis=1)]
@@ -353,7 +321,7 @@ def explained_figure_paths(folder, X):
     import os
     from pathlib import Path
 
-    paths = [Path(os.path.abspath(x)) for x in X]
+    paths = [Path(os.path.abspath(x)) for x in records.images_of(X)]
     common = Path(os.path.commonpath([p.parent for p in paths])) if paths else Path()
     return [Path(folder) / p.relative_to(common).with_suffix(".png") for p in paths]
 

@@ -95,7 +95,7 @@ CONFIG_FORMAT = 2
 
 #: VGGLayerTransformer parameters that decide the features, saved with a study.
 _VGG_CONFIG = ("weights", "crop", "resize", "float_scale", "precision", "pixel_size",
-               "image_pixel_size", "batch_size", "cache", "random_state")
+               "batch_size", "cache", "random_state")
 
 
 class Study(BaseEstimator):
@@ -292,8 +292,10 @@ class Study(BaseEstimator):
 
         Parameters
         ----------
-        X : list of str or array-like of images
-            File paths (streamed) or images (see :class:`VGGLayerTransformer`).
+        X : list of str, array-like of images, or DataFrame
+            File paths (streamed) or images (see :class:`VGGLayerTransformer`),
+            or a table of images with a ``path`` column (a data set's
+            ``frame``): its ``pixel_size`` column gives each image's own scale.
         y : array-like of shape (n_images,)
             Class labels, or numbers for regression.
         groups : array-like of shape (n_images,) or None, default=None
@@ -549,6 +551,9 @@ def load_study(directory):
     if not isinstance(config.get("vgg"), dict):
         raise InputError(f"{config_path} has no network settings ('vgg'): was it edited?")
     params = dict(config["vgg"])
+    # Studies written while pixel sizes were a parameter kept them here; they
+    # travel with the images (X's pixel_size column) now.
+    params.pop("image_pixel_size", None)
     if isinstance(params.get("resize"), list):
         params["resize"] = tuple(params["resize"])
     vgg = VGGLayerTransformer(**params)

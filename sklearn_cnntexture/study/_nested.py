@@ -24,6 +24,7 @@ from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..exceptions import InputError
+from ..io import records
 from ._cv import FOLDS, REPEATS, study_cv, task_of
 from ._progress import fit_progress
 from ._table import describe_params
@@ -76,7 +77,7 @@ def check_nested_data(y, *, groups=None, task="classification", n_splits=3):
 
 
 def _subset(X, index):
-    return [X[i] for i in index] if isinstance(X, list) else X[index]
+    return records.take(X, index)
 
 
 @validate_params(
@@ -137,7 +138,7 @@ def nested_study(search, X, y, *, groups=None, task=None, n_splits=3, n_repeats=
     start = time.perf_counter()
     y = np.asarray(y)
     task = task_of(y) if task is None else task
-    X = list(X) if not hasattr(X, "shape") else X
+    X = records.as_rows(X)
     grouped = groups is not None
     groups = None if groups is None else np.asarray(groups)
     outer = study_cv(task, n_splits=n_splits, n_repeats=n_repeats, groups=grouped,

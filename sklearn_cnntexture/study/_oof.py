@@ -13,6 +13,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import cross_val_predict
 
+from ..io import records
 from ._cv import study_cv
 from ._nested import routing_for
 
@@ -58,7 +59,8 @@ def out_of_fold_predictions(search, params, X, y, *, groups=None, task="classifi
     # The groups go where the search sends them: to the splitter, and to a model
     # with its own inner folds.
     routed = {} if groups is None else {"params": {"groups": groups}}
-    table = pd.DataFrame({"image": [_name(x, i) for i, x in enumerate(X)], "fold": fold,
+    images = records.images_of(X)
+    table = pd.DataFrame({"image": [_name(x, i) for i, x in enumerate(images)], "fold": fold,
                           "true": y})
     with routing_for(groups):
         if task == "classification" and hasattr(pipeline, "predict_proba"):

@@ -18,6 +18,7 @@ from ..features import parallel
 from ..features._layers import IMAGE_LAYER, PAPER_LAYERS, canonical_layer, layer_order
 from ..features.encoders import ENCODERS, VLADEncoder
 from ..features.featurize import make_featurizer
+from ..io import records
 from ._cv import FOLDS, REPEATS, study_cv
 from ._grid import study_grid
 from .models import DEFAULT_MODELS, TASKS, check_models, make_model
@@ -207,7 +208,7 @@ def fill_cache(search, X, y=None, *, groups=None, verbose=True, n_jobs=None):
     """
     vgg = search.estimator.named_steps["vgg"]
     inputs, vlad = _grid_inputs(search.param_grid, vgg)
-    X = list(X)
+    X = records.as_rows(X)
     for resize, wanted, for_vlad in inputs:
         filler = clone(vgg).set_params(layers=sorted(wanted, key=layer_order), resize=resize,
                                        verbose=verbose)
@@ -222,7 +223,7 @@ def fill_cache(search, X, y=None, *, groups=None, verbose=True, n_jobs=None):
         for layer, prototype in pairs:
             fold_vgg = clone(vgg).set_params(layers=layer, resize=resize)
             for train, _ in splits:
-                encoder = clone(prototype).fit(fold_vgg.transform([X[i] for i in train]))
+                encoder = clone(prototype).fit(fold_vgg.transform(records.take(X, train)))
                 maps.append((layer, *encoder.per_image_encoding()))
         layers = sorted({layer for layer, _ in pairs}, key=layer_order)
         filler = clone(vgg).set_params(layers=layers, resize=resize, verbose=verbose)
