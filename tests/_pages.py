@@ -40,3 +40,16 @@ def fit_study(data, vgg):
     return Study(vgg, layers=["block1_conv2"], encoders=["mean"], raw_image=False,
                  union=False, n_splits=3, n_repeats=1, n_estimators=10).fit(
         list(data.filenames), data.target)
+
+
+def fit_predictor(data, vgg):
+    """A fitted model of ``data`` (mean features of one layer, 10 trees), its stats and card."""
+    from sklearn_cnntexture.model import configuration_pipeline, fit_model, model_card
+
+    X = list(data.filenames)
+    pipeline = configuration_pipeline(vgg, ["block1_conv2"], "mean", n_estimators=10)
+    model, stats = fit_model(pipeline, X, data.target)
+    card = model_card(model, X, data.target,
+                      configuration={"layers": ["block1_conv2"], "encoder": "mean",
+                                     "model": "rf"})
+    return model, stats, card

@@ -162,3 +162,42 @@ def test_the_checks_catch_a_bad_page(browser, tmp_path, body, message):
     (tmp_path / "index.html").write_text(f"<!DOCTYPE html><html><body>{body}</body></html>")
     with pytest.raises(AssertionError, match=message):
         open_page(browser, tmp_path / "index.html")
+
+
+@pytest.fixture(scope="module")
+def predictions(tmp_path_factory):
+    from _pages import fit_predictor
+
+    from sklearn_cnntexture.model import training_images_among
+    from sklearn_cnntexture.report import write_predictions
+
+    root = tmp_path_factory.mktemp("browser-predict")
+    data = make_data(root / "data", n_per_class=3)
+    vgg = VGGLayerTransformer(weights=None, random_state=0, cache=str(root / "cache"))
+    model, stats, card = fit_predictor(data, vgg)
+    X = list(data.filenames)
+    out = root / "runs" / "new.csv"
+    out.parent.mkdir()
+    write_predictions(model, X, out, labels=data.target, feature_stats=stats, explain=1,
+                      seen=training_images_among(card, X), card=card)
+    return out
+
+
+def test_prediction_page_in_a_browser(browser, predictions):
+    from sklearn_cnntexture.report import prediction_page_paths
+
+    page_path, _ = prediction_page_paths(predictions)
+    open_page(browser, page_path)
+    table = pd.read_csv(predictions)
+    shown = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#predictions tbody tr'))"
+        ".map(r => [r.cells[1].textContent, r.cells[3].textContent])")
+    assert [(Path(p).name, c) for p, c in zip(table["path"], table["predicted"])] == [
+        (Path(p).name, c) for p, c in shown]
+    # every thumbnail and heat map loaded (naturalWidth 0 is a broken image)
+    browser.execute_script("document.querySelectorAll('img').forEach(i => i.loading = 'eager')")
+    broken = browser.execute_script(
+        "return Array.from(document.images).filter(i => i.complete && !i.naturalWidth)"
+        ".map(i => i.src)")
+    assert not broken
+    assert browser.execute_script("return !!document.getElementById('seen')")

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from _pages import fit_study, make_data
+from _pages import fit_predictor, fit_study, make_data
 
 from sklearn_cnntexture import VGGLayerTransformer
 from sklearn_cnntexture.exceptions import InputError
@@ -192,3 +192,45 @@ def test_study_page_refuses_other_data_before_writing(study_folder, tmp_path):
     with pytest.raises(InputError, match="data has 6 images but the study has 24"):
         write_study(study, tmp_path / "out", data=other)
     assert not (tmp_path / "out").exists()
+
+
+# -- the predictions' page ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def predictions(tmp_path_factory):
+    """Predictions of a model on its own training images, labelled, with heat maps."""
+    from sklearn_cnntexture.model import training_images_among
+    from sklearn_cnntexture.report import write_predictions
+
+    root = tmp_path_factory.mktemp("predict")
+    data = make_data(root / "data", n_per_class=3)
+    vgg = VGGLayerTransformer(weights=None, random_state=0, cache=str(root / "cache"))
+    model, stats, card = fit_predictor(data, vgg)
+    X = list(data.filenames)
+    out = root / "runs" / "new.csv"
+    out.parent.mkdir()
+    result = write_predictions(model, X, out, labels=data.target, feature_stats=stats,
+                               explain=1, seen=training_images_among(card, X), card=card,
+                               model_name="steel.skops")
+    return out, result
+
+
+def test_prediction_page_shows_each_image_and_warns_of_training_images(predictions):
+    from sklearn_cnntexture.report import prediction_page_paths
+
+    out, result = predictions
+    page_path, folder = prediction_page_paths(out)
+    assert page_path in result.written and folder in result.written
+    text = page_path.read_text()
+    assert "9 of these 9 images were in the model's training set" in text
+    assert "Model card of steel.skops" in text and "configuration: mean of block1_conv2" in text
+    assert "true \\ predicted" in text  # labelled: the confusion matrix
+    links = local_files(page_path)
+    assert "new.csv" in links and "new.confusion.png" in links
+    # each image: its thumbnail, and its heat map from new-explained/
+    assert sum(link.startswith("new-page/thumbs/") for link in links) == 9
+    assert sum(link.startswith("new-explained/") and link.endswith(".png")
+               for link in links) == 2 * 9  # the figure, linked and shown
+    for name in ["coarse", "medium", "fine"]:
+        assert f"<th>p({name})</th>" in text

@@ -1,4 +1,5 @@
-"""Folders a user reads: tables, figures and summaries of studies, explanations and predictions."""
+"""Folders a user reads: tables, figures, summaries and pages of studies, explanations and
+predictions."""
 
 from ._folders import (
     explained_folder,
@@ -9,10 +10,12 @@ from ._folders import (
     write_predictions,
     write_study,
 )
+from ._predict_page import prediction_page_paths
 
 __all__ = [
     "explained_folder",
     "explanation_summary",
+    "prediction_page_paths",
     "prepare_output_folder",
     "study_summary",
     "write_explanations",

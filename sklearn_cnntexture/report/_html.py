@@ -26,7 +26,7 @@ table.sortable th:after{content:" \\2195";color:#aaa;font-size:.8em}
 tr.best td{background:#fff6d5}
 figure{margin:.8em 0}figure img{max-width:min(100%,820px);border:1px solid #eee}
 figcaption{font-size:.85em;color:#555}
-img.thumb{width:72px;height:auto;display:block}
+img.thumb{width:72px;height:auto;display:block}img.heat{width:240px;height:auto;display:block}
 .note{background:#f4f8ff;border-left:4px solid #7aa7e0;padding:.4em .8em;margin:.6em 0}
 .warn{background:#fff3f0;border-left:4px solid #e0745a;padding:.4em .8em;margin:.6em 0}
 code{font-size:.9em}.path{font-family:monospace;font-size:.85em;word-break:break-all}

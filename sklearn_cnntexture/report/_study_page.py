@@ -32,6 +32,7 @@ _NOT_COLOURS = {"path", "file", "filename"}
 #: A column of names with more distinct values than this is not a colouring:
 #: a legend of hundreds of names says nothing (the page lists such columns).
 MAX_CATEGORIES = 20
+_EMBEDDING_NAMES = {"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}
 
 
 def check_page_data(data, X_names, *, what="the study"):
@@ -203,12 +204,16 @@ def _map_section(study, data, oof, shown_names, thumbs, wrong, embedding):
     columns, skipped = _colourings(study, oof, data)
     best = study.best_
     title = (f"{len(xy)} micrographs by the {best['encoder']} features of {best['layer']} "
-             f"({np.asarray(features).shape[1]} features), {embedding.upper()}")
+             f"({np.asarray(features).shape[1]} features), {_EMBEDDING_NAMES[embedding]}")
     html = map_html(xy, columns, names=shown_names, thumbs=thumbs,
                     wrong=wrong if study.task_ == "classification" else None, title=title)
-    notes = [f"One point per micrograph ({len(xy)}), placed by {embedding.upper()} of the best "
+    method = _EMBEDDING_NAMES[embedding]
+    notes = [f"One point per micrograph ({len(xy)}), placed by {method} of the best "
              f"configuration's standardized features ({seconds:.1f} s). "
-             "Near points have similar textures; the axes have no unit. "
+             "Near points have similar textures; the axes have no unit"
+             + ("" if embedding == "pca" else
+                ", and distances between clusters say little (only neighbours count)")
+             + ". "
              "Rings mark the out-of-fold errors. The menu above the map changes the colours."]
     if skipped:
         notes.append("Not offered as colours (one name per image, or nearly): "
@@ -217,7 +222,8 @@ def _map_section(study, data, oof, shown_names, thumbs, wrong, embedding):
                                                   for n in notes), html, section_id="map")
 
 
-def write_study_page(study, directory, *, data=None, name=None, embedding="pca", links=()):
+def write_study_page(study, directory, *, data=None, name=None, embedding="umap",
+                     links=()):
     """Write the study's ``index.html`` (and, with ``data``, its thumbnails and map).
 
     Call after the study's files are written (the page shows its figures).
@@ -234,7 +240,7 @@ def write_study_page(study, directory, *, data=None, name=None, embedding="pca",
         the map's colours. Without it the page says that it has neither.
     name : str, optional
         The data's name.
-    embedding : {"pca", "tsne", "umap"}, default="pca"
+    embedding : {"umap", "pca", "tsne"}, default="umap"
         The map's embedding (:func:`~sklearn_cnntexture.report._map.embed`).
     links : sequence of (href, text)
         Pages of the same study to link (relative paths).
