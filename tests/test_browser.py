@@ -201,3 +201,24 @@ def test_prediction_page_in_a_browser(browser, predictions):
         ".map(i => i.src)")
     assert not broken
     assert browser.execute_script("return !!document.getElementById('seen')")
+
+
+def test_explanation_page_in_a_browser(browser, tmp_path):
+    from sklearn_cnntexture.explain import explain_model
+    from sklearn_cnntexture.report import write_explanations
+
+    data = make_data(tmp_path / "data", n_per_class=3)
+    vgg = VGGLayerTransformer(["block1_conv2"], weights=None, random_state=0)
+    e = explain_model(list(data.filenames), data.target, vgg=vgg, top_k=3, per_layer=2,
+                      size=24, steps=3, n_estimators=10, verbose=False)
+    write_explanations(e, tmp_path / "explained")
+    open_page(browser, tmp_path / "explained" / "index.html")
+    broken = browser.execute_script(
+        "return Array.from(document.images).filter(i => i.complete && !i.naturalWidth)"
+        ".map(i => i.src)")
+    assert not broken
+    names = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#important tbody tr'))"
+        ".map(r => r.cells[2].textContent)")
+    top = pd.read_csv(tmp_path / "explained" / "important_textures.csv")
+    assert names == list(top["texture"])

@@ -234,3 +234,43 @@ def test_prediction_page_shows_each_image_and_warns_of_training_images(predictio
                for link in links) == 2 * 9  # the figure, linked and shown
     for name in ["coarse", "medium", "fine"]:
         assert f"<th>p({name})</th>" in text
+
+
+# -- the explanations' page --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def explained(tmp_path_factory):
+    """An explanation of 9 striped micrographs (files), written beside a study folder."""
+    from sklearn_cnntexture.explain import explain_model
+    from sklearn_cnntexture.report import write_explanations
+
+    root = tmp_path_factory.mktemp("explain")
+    data = make_data(root / "data", n_per_class=3)
+    (root / "study").mkdir()
+    (root / "study" / "index.html").write_text("<!DOCTYPE html><title>study</title>")
+    vgg = VGGLayerTransformer(["block1_conv2"], weights=None, random_state=0,
+                              cache=str(root / "cache"))
+    e = explain_model(list(data.filenames), data.target, vgg=vgg, top_k=3, per_layer=2,
+                      size=24, steps=3, n_estimators=10, verbose=False)
+    write_explanations(e, root / "explained", study=root / "study")
+    return root / "explained", e
+
+
+def test_explanation_page_names_filters_one_way(explained):
+    folder, e = explained
+    text = (folder / "index.html").read_text()
+    top = pd.read_csv(folder / "important_textures.csv")
+    characteristic = pd.read_csv(folder / "characteristic_textures.csv")
+    # one naming: the CSVs' texture column, the page's, and the figures' C1,2 #k
+    for row in [*top.itertuples(), *characteristic.itertuples()]:
+        assert row.texture == f"C1,2 #{row.filter}"
+        assert f"<td>{row.texture}</td>" in text
+    assert "block1_conv2 filter" not in text and "C1_2" not in text
+    # each texture and each class's heat map is a file beside the page, named in its table
+    links = local_files(folder / "index.html")
+    assert {f"textures/block1_conv2-{f}.png" for f in top["filter"]} <= set(links)
+    assert sum(link.startswith("heatmaps/") for link in links) == 2 * 3  # linked and shown
+    for name in ["coarse/m0.png", "medium/m0.png", "fine/m0.png"]:
+        assert Path(name).name in text  # the micrograph under each heat map, by file name
+    assert '<a href="../study/index.html">' in text  # back to the study's page

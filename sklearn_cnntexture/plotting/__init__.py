@@ -16,7 +16,7 @@ only the package's layer names are imported (no TensorFlow); the study tables ar
 through their pandas methods.
 """
 
-from ._common import ENCODER_COLORS, layer_label, save_figure
+from ._common import ENCODER_COLORS, filter_label, layer_label, save_figure
 from ._heatmaps import plot_heatmap, plot_heatmaps
 from ._study import chance_level, describe_data, plot_models, plot_study, plot_union
 from ._textures import plot_characteristic_textures, plot_important_textures, plot_texture_grid
@@ -25,6 +25,7 @@ __all__ = [
     "ENCODER_COLORS",
     "chance_level",
     "describe_data",
+    "filter_label",
     "layer_label",
     "plot_characteristic_textures",
     "plot_heatmap",

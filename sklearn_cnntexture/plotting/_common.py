@@ -7,6 +7,7 @@ matplotlib, only the package's layer names are imported (no TensorFlow).
 """
 
 import os
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from .._atomic import atomic_path
 from ..exceptions import InputError
 from ..features._layers import IMAGE_LAYER, canonical_layer, paper_name
 
-__all__ = ["ENCODER_COLORS", "layer_label", "save_figure"]
+__all__ = ["ENCODER_COLORS", "filter_label", "layer_label", "save_figure"]
 
 #: The encoders in the paper's order; the study figure draws them in this order.
 ENCODERS = ("mean", "max", "gram", "vlad")
@@ -94,6 +95,35 @@ def save_figure(fig, path):
 
 
 # --------------------------------------------------------------------------- labels
+
+
+@validate_params(
+    {"layer": [str], "index": [Integral]},
+    prefer_skip_nested_validation=True,
+)
+def filter_label(layer, index):
+    """One filter's name, the same on every figure, table and page: ``C3,3 #174``.
+
+    The paper's layer name (:func:`layer_label`) and the filter's index in the
+    layer, from 0 (the ``filter`` column of the explanations' tables).
+
+    Parameters
+    ----------
+    layer : str
+        A Keras layer name (``"block3_conv3"``) or a paper name.
+    index : int
+        The filter's index in the layer.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> filter_label("block3_conv3", 174)
+    'C3,3 #174'
+    """
+    return f"{layer_label(layer)} #{int(index)}"
 
 
 @validate_params(

@@ -14,7 +14,7 @@ from ._common import (
     SMALL,
     TEXT_CONSTRAINT,
     displayable,
-    layer_label,
+    filter_label,
     max_aspect,
     root_figure,
     show_image,
@@ -152,6 +152,6 @@ def plot_heatmaps(heatmaps, names=None, *, title=None):
         fig.suptitle(title)
     rows = fig.subfigures(len(heatmaps), 1, squeeze=False)[:, 0]
     for sub, (cls, (image, heat, layer, f)) in zip(rows, heatmaps.items()):
-        plot_heatmap(image, heat, title=f"{cls}: {layer_label(layer)} #{f}",
+        plot_heatmap(image, heat, title=f"{cls}: {filter_label(layer, f)}",
                      name=names.get(cls), fig=sub)  # fmt: skip
     return fig

@@ -26,6 +26,7 @@ from ..io import records
 from ..io.datasets import mark_output_folder
 from ..study import CONFIG_FILE, OUT_OF_FOLD_FILE, Study, study_config
 from ..study._table import PAPER_MODEL, TIME_COLUMN, model_rows
+from ._explain_page import write_explanation_page
 from ._map import EMBEDDINGS
 from ._predict_page import write_prediction_page
 
@@ -171,10 +172,11 @@ def _describe(layer):
 
 @validate_params(
     {"study": [Study], "directory": [str, os.PathLike], "name": [str, None],
-     "data": [dict, None], "embedding": [StrOptions(set(EMBEDDINGS))]},
+     "data": [dict, None], "X": ["array-like", None],
+     "embedding": [StrOptions(set(EMBEDDINGS))]},
     prefer_skip_nested_validation=True,
 )
-def write_study(study, directory, *, name=None, data=None, embedding="umap"):
+def write_study(study, directory, *, name=None, data=None, X=None, embedding="umap"):
     """Write a fitted study to a folder: table, configuration, figures and summary.
 
     Files: ``results.csv`` (layer, encoder, model, n_features, <metric>_mean,
@@ -213,6 +215,10 @@ def write_study(study, directory, *, name=None, data=None, embedding="umap"):
         same order: the page's thumbnails and map need its images, and colour
         the map by its groups and columns. The map's features come from the
         study's network cache (no forward pass where the study filled it).
+    X : list or DataFrame, optional
+        The images exactly as given to ``Study.fit`` (a table of images with
+        their pixel sizes, say), for the map's features; default
+        ``data.filenames``.
     embedding : {"umap", "pca", "tsne"}, default="umap"
         How the map places the micrographs in 2-D (measured: UMAP separates
         the classes as well as t-SNE, 10-15 times faster; PCA mixes them).
@@ -232,7 +238,8 @@ def write_study(study, directory, *, name=None, data=None, embedding="umap"):
 
     check_is_fitted(study)
     if data is not None:
-        check_page_data(data, list(study.oof_predictions_["image"]))
+        images = records.images_of(X) if X is not None else data.filenames
+        check_page_data(images, list(study.oof_predictions_["image"]))
     if data is not None and embedding == "umap":  # the map, before any file
         _require("umap", "embedding='umap' needs umap-learn: pip install umap-learn")
     directory = prepare_output_folder(directory)
@@ -260,7 +267,7 @@ def write_study(study, directory, *, name=None, data=None, embedding="umap"):
         paths += plotting.save_figure(figure, directory / "models.png")
     paths.append(_atomic.write_text(directory / OUT_OF_FOLD_FILE,
                                     study.oof_predictions_.to_csv(index=False)))
-    paths += write_study_page(study, directory, data=data, name=name, embedding=embedding)
+    paths += write_study_page(study, directory, data=data, X=X, name=name, embedding=embedding)
     paths.append(_atomic.write_text(directory / "summary.md", study_summary(study)))
     return [Path(p) for p in paths]
 
@@ -272,8 +279,8 @@ def _require(module, message):
         raise InputError(message)
 
 
-def write_explanations(explanation, directory):
-    """Write an explanation's figures and tables to a folder.
+def write_explanations(explanation, directory, *, study=None, links=()):
+    """Write an explanation's figures, tables and page to a folder.
 
     Files: ``textures.png/.svg`` (Fig. 8: each layer's most important
     filters' textures), ``important_textures.png/.svg`` (Fig. 9: the top
@@ -281,14 +288,22 @@ def write_explanations(explanation, directory):
     (Fig. 10: for each class a micrograph beside the heat map of its
     characteristic filter), ``characteristic_textures.png/.svg`` (Figs.
     11-12: each class's characteristic texture under example micrographs),
-    ``important_textures.csv``, ``characteristic_textures.csv`` and, last,
-    ``summary.md``.
+    ``important_textures.csv``, ``characteristic_textures.csv`` (a
+    ``texture`` column names each filter as the figures do, ``C3,3 #174``:
+    :func:`~sklearn_cnntexture.plotting.filter_label`), ``index.html`` (the
+    page: textures beside their numbers and heat maps, with ``textures/`` and
+    ``heatmaps/``) and, last, ``summary.md``.
 
     Parameters
     ----------
     explanation : Bunch
         From :func:`~sklearn_cnntexture.explain.explain_model`.
     directory : str or path
+    study : str or path, optional
+        The study folder whose best model this explains (``explain
+        --study``): the page links the study's page.
+    links : sequence of (href, text)
+        Other pages to link (relative to `directory`).
 
     Returns
     -------
@@ -302,14 +317,18 @@ def write_explanations(explanation, directory):
     e = explanation
     classes = [str(c) for c in np.unique(e.y)]
     top = e.important.head(e.top_k).reset_index(drop=True)
+    label = plotting.filter_label
+    # The texture column: each filter named as on the figures and the page.
+    named = top.copy()
+    named.insert(0, "texture", [label(r.layer, r.filter) for r in top.itertuples()])
+    characteristic = e.characteristic.copy()
+    characteristic.insert(1, "texture", [label(r.layer, r.filter)
+                                         for r in e.characteristic.itertuples()])
     paths = [
-        _atomic.write_text(directory / "important_textures.csv", top.to_csv(index=False)),
+        _atomic.write_text(directory / "important_textures.csv", named.to_csv(index=False)),
         _atomic.write_text(directory / "characteristic_textures.csv",
-                           e.characteristic.to_csv(index=False)),
+                           characteristic.to_csv(index=False)),
     ]
-
-    def label(layer, f):
-        return f"{paper_name(layer)} #{f}"
 
     grid, labels = {}, {}
     for layer, group in e.important.groupby("layer", sort=False):
@@ -326,7 +345,7 @@ def write_explanations(explanation, directory):
     )
     paths += plotting.save_figure(figure, directory / "important_textures.png")
 
-    figure = _heatmap_figure(e.heatmaps, plotting)
+    figure = plotting.plot_heatmaps(e.heatmaps, _first_names(e))
     paths += plotting.save_figure(figure, directory / "heatmaps.png")
 
     examples, textures, values = {}, {}, {}
@@ -341,18 +360,19 @@ def write_explanations(explanation, directory):
     figure = plotting.plot_characteristic_textures(textures, examples, values,
                                                    class_names=classes)
     paths += plotting.save_figure(figure, directory / "characteristic_textures.png")
+    paths += write_explanation_page(e, directory, study=study, links=links)
     paths.append(_atomic.write_text(directory / "summary.md", explanation_summary(e)))
     return [Path(p) for p in paths]
 
 
-def _heatmap_figure(heatmaps, plotting):
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(9, 3.4 * len(heatmaps)), layout="constrained")
-    rows = figure.subfigures(len(heatmaps), 1, squeeze=False)[:, 0]
-    for sub, (cls, (image, heat, layer, f)) in zip(rows, heatmaps.items()):
-        plotting.plot_heatmap(image, heat, title=f"{cls}: {paper_name(layer)} #{f}", fig=sub)
-    return figure
+def _first_names(explanation):
+    """The file name of each class's first micrograph: the one its heat map is drawn on."""
+    names = {}
+    for k, (item, label_) in enumerate(zip(explanation.X, explanation.y)):
+        if label_ not in names:
+            names[label_] = (Path(item).name if isinstance(item, (str, os.PathLike))
+                             else f"image {k}")
+    return names
 
 
 def explanation_summary(explanation):

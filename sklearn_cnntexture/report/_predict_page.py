@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.utils._param_validation import validate_params
 
 from .. import _atomic
 from ._html import esc, html_table, page, section
@@ -21,6 +22,7 @@ from ._thumbs import write_thumbnails
 __all__ = ["prediction_page_paths", "write_prediction_page"]
 
 
+@validate_params({"out": [str, os.PathLike]}, prefer_skip_nested_validation=True)
 def prediction_page_paths(out):
     """Every path the predictions' page writes for the CSV ``out``: its page and its folder.
 

@@ -18,6 +18,7 @@ from .. import _atomic
 from ..exceptions import InputError
 from ..features._layers import paper_name
 from ..features.provenance import provenance_lines
+from ..io import records
 from ..study._table import PAPER_MODEL, TIME_COLUMN
 from ._html import esc, figure, html_table, link, page, section
 from ._map import PLOTLY_FILE, embed, map_html, write_plotly_js
@@ -35,13 +36,13 @@ MAX_CATEGORIES = 20
 _EMBEDDING_NAMES = {"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}
 
 
-def check_page_data(data, X_names, *, what="the study"):
-    """Refuse ``data`` that is not the data the results were computed on.
+def check_page_data(images, X_names, *, what="the study"):
+    """Refuse images that are not those the results were computed on.
 
     Parameters
     ----------
-    data : Bunch
-        From :func:`~sklearn_cnntexture.load_image_dataset`.
+    images : sequence
+        The images given for the page (paths or arrays).
     X_names : sequence
         The images of the results, in their order (paths as str).
     what : str
@@ -52,7 +53,7 @@ def check_page_data(data, X_names, *, what="the study"):
     InputError
         If the counts or the files differ (the first differing one named).
     """
-    filenames = list(data.filenames)
+    filenames = list(images)
     if len(filenames) != len(X_names):
         raise InputError(f"data has {len(filenames)} images but {what} has {len(X_names)}: "
                          "give the data the results were computed on")
@@ -193,13 +194,13 @@ def _colourings(study, oof, data):
     return columns, skipped
 
 
-def _map_section(study, data, oof, shown_names, thumbs, wrong, embedding):
+def _map_section(study, data, X, oof, shown_names, thumbs, wrong, embedding):
     from sklearn.base import clone
 
     # The best configuration's features, as its model sees them: the study's
     # network settings (and cache: no forward pass where the study filled it).
     transform = clone(study.search_.estimator).set_params(**study.best_["params"])[:-1]
-    features = transform.fit_transform(list(data.filenames), np.asarray(data.target))
+    features = transform.fit_transform(X, np.asarray(data.target))
     xy, seconds = embed(np.asarray(features), method=embedding)
     columns, skipped = _colourings(study, oof, data)
     best = study.best_
@@ -222,7 +223,7 @@ def _map_section(study, data, oof, shown_names, thumbs, wrong, embedding):
                                                   for n in notes), html, section_id="map")
 
 
-def write_study_page(study, directory, *, data=None, name=None, embedding="umap",
+def write_study_page(study, directory, *, data=None, X=None, name=None, embedding="umap",
                      links=()):
     """Write the study's ``index.html`` (and, with ``data``, its thumbnails and map).
 
@@ -238,6 +239,9 @@ def write_study_page(study, directory, *, data=None, name=None, embedding="umap"
         The study's data (:func:`~sklearn_cnntexture.load_image_dataset`):
         its images for the thumbnails and the map, its groups and columns for
         the map's colours. Without it the page says that it has neither.
+    X : list or DataFrame, optional
+        The images as the study was fitted on them (a table of images with
+        their pixel sizes, say); default ``data.filenames``.
     name : str, optional
         The data's name.
     embedding : {"umap", "pca", "tsne"}, default="umap"
@@ -253,14 +257,15 @@ def write_study_page(study, directory, *, data=None, name=None, embedding="umap"
     directory = Path(directory)
     oof = study.oof_predictions_.reset_index(drop=True)
     if data is not None:
-        check_page_data(data, list(oof["image"]))
+        X = list(data.filenames) if X is None else X
+        check_page_data(records.images_of(X), list(oof["image"]))
     best, metric = study.best_, study.metric_
     classes = None if study.task_ != "classification" else sorted(oof["true"].astype(str).unique())
     shown_names = display_names(data, list(oof["image"]))
     paths = []
     thumbs = None
     if data is not None:
-        thumbs = write_thumbnails(list(data.filenames), directory)
+        thumbs = write_thumbnails(list(records.images_of(X)), directory)
         paths.append(directory / THUMB_FOLDER)
 
     data_line = ", ".join(x for x in [
@@ -313,7 +318,7 @@ def write_study_page(study, directory, *, data=None, name=None, embedding="umap"
                              section_id="errors"))
     scripts = []
     if data is not None:
-        parts.append(_map_section(study, data, oof, shown_names, thumbs, wrong, embedding))
+        parts.append(_map_section(study, data, X, oof, shown_names, thumbs, wrong, embedding))
         paths.append(write_plotly_js(directory))
         scripts.append(PLOTLY_FILE)
     # summary.md is written after the page: the folder's mark of a finished study.
