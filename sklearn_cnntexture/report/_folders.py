@@ -25,7 +25,7 @@ from ..features.union import UNION
 from ..io import records
 from ..io.datasets import mark_output_folder
 from ..study import CONFIG_FILE, OUT_OF_FOLD_FILE, Study, study_config
-from ..study._table import PAPER_MODEL, TIME_COLUMN, model_rows
+from ..study._table import NO_TEXTURE, PAPER_MODEL, TIME_COLUMN, model_rows, source_rows
 from ._explain_page import write_explanation_page
 from ._map import EMBEDDINGS
 from ._predict_page import write_prediction_page
@@ -72,30 +72,34 @@ def study_summary(study):
     mean, std = f"{metric}_mean", f"{metric}_std"
     best = study.best_
     several = "model" in table.columns and table["model"].nunique() > 1
+    sourced = "source" in table.columns
     with_model = f", {best['model']}" if several else ""
     lines = [
         "# Layer x encoder study",
         "",
-        f"**Best configuration: {best['encoder']} of {_describe(best['layer'])}{with_model}**, "
+        f"**Best configuration: {_row_name(best)}{with_model}**, "
         f"{metric} = {best[mean]:.3f} ± {best[std]:.3f} ({best['n_features']} features).",
         "",
         *_nested_lines(study.nested_, best, mean, len(table)),
         *_tie_lines(study.ties_, mean, std),
         *(_model_lines(table, mean, std) if several else []),
-        *_highlight_lines(model_rows(table), mean, std),
+        *_source_lines(model_rows(table), mean, std, study.columns),
+        *_highlight_lines(model_rows(source_rows(table)), mean, std),
         f"- {study.n_images_} images, {study.cv_description_}; scoring {study.scoring_}. "
         f"Features computed in {study.featurize_time_:.0f} s, models fitted in "
         f"{study.fit_time_:.0f} s.",
         *[f"- {note}" for note in study.notes_],
         *provenance_lines(study.provenance_),
         "",
-        f"| layer | paper | encoder | model | features | {metric} mean | {metric} std | "
-        "fit + score per fold (s) |",
-        "|---|---|---|---|---:|---:|---:|---:|",
+        f"| {'source | ' if sourced else ''}layer | paper | encoder | model | features | "
+        f"{metric} mean | {metric} std | fit + score per fold (s) |",
+        "|---|---|---|---|---:|---:|---:|---:|" + ("---|" if sourced else ""),
     ]
     for _, row in table.iterrows():
         lines.append(
-            f"| {row['layer']} | {paper_name(row['layer'])} | {row['encoder']} | "
+            f"| {row['source'] + ' | ' if sourced else ''}{row['layer']} | "
+            f"{paper_name(row['layer']) if row['layer'] != NO_TEXTURE else NO_TEXTURE} | "
+            f"{row['encoder']} | "
             f"{row.get('model', PAPER_MODEL)} | {row['n_features']} | {row[mean]:.3f} | "
             f"{row[std]:.3f} | {row[TIME_COLUMN]:.1f} |"
         )
@@ -162,6 +166,29 @@ def _highlight_lines(table, mean, std):
     return lines
 
 
+def _row_name(row):
+    """A table row as a reader names it: ``mean of block4_conv3 (C4,3) with the data columns``."""
+    source = row.get("source", "image")
+    if source == "columns":
+        return "the data columns alone"
+    return (f"{row['encoder']} of {_describe(row['layer'])}"
+            + (" with the data columns" if source == "both" else ""))
+
+
+def _source_lines(table, mean, std, columns):
+    """What the micrograph adds to the process record: the best row of each source."""
+    if "source" not in table.columns:
+        return []
+    lines = [f"What the micrograph adds to the data columns ({', '.join(columns or [])}), "
+             "best row of each source:", "", "| source | best row | score |", "|---|---|---:|"]
+    for source in ("image", "both", "columns"):
+        rows = table[table["source"] == source]
+        if len(rows):
+            top = rows.loc[rows[mean].idxmax()]
+            lines.append(f"| {source} | {_row_name(top)} | {top[mean]:.3f} ± {top[std]:.3f} |")
+    return [*lines, "", "The bullets below are the micrograph's own rows (source image).", ""]
+
+
 def _describe(layer):
     if layer == UNION:
         return "the union of layers"
@@ -189,7 +216,9 @@ def write_study(study, directory, *, name=None, data=None, X=None, embedding="um
     raw-image baselines dashed), ``union.png/.svg`` (Fig. 7: mean features per
     layer vs their union; only with a union; both from the paper's forest's
     rows when the study compared several models), ``models.png/.svg`` (Fig. 6
-    once per model, only with several models) and ``summary.md`` (with the
+    once per model, only with several models), ``sources.png/.svg`` (with data
+    columns: the micrograph, the columns beside it and the columns alone,
+    :func:`~sklearn_cnntexture.plotting.plot_sources`) and ``summary.md`` (with the
     nested-CV estimate, the number to report, when the study ran it),
     ``out_of_fold.csv`` (the best configuration's out-of-fold predictions,
     ``Study.oof_predictions_``) and ``index.html``, the page a person browses
@@ -251,7 +280,9 @@ def write_study(study, directory, *, name=None, data=None, X=None, embedding="um
     ]
     # study.png and union.png are the paper's Figs. 6 and 7, drawn from the paper's
     # model's rows; models.png shows every model's Fig. 6, one panel each.
-    paper = model_rows(study.results_)
+    # The paper's figures are of the micrograph's own textures (source "image");
+    # sources.png compares them with the data columns.
+    paper = model_rows(source_rows(study.results_))
     # Every figure says what it was made of, and where a blind guess would score.
     shown = dict(metric=study.metric_, chance=study.chance_,
                  data=plotting.describe_data(name, n_images=study.n_images_,
@@ -263,8 +294,14 @@ def write_study(study, directory, *, name=None, data=None, X=None, embedding="um
         figure = plotting.plot_union(paper, **shown)
         paths += plotting.save_figure(figure, directory / "union.png")
     if study.results_["model"].nunique() > 1:
-        figure = plotting.plot_models(study.results_, **shown)
+        figure = plotting.plot_models(source_rows(study.results_), **shown)
         paths += plotting.save_figure(figure, directory / "models.png")
+    if "source" in study.results_.columns:
+        from ..plotting._sources import plot_sources
+
+        figure = plot_sources(model_rows(study.results_), metric=study.metric_,
+                              chance=study.chance_, columns=study.columns, data=shown["data"])
+        paths += plotting.save_figure(figure, directory / "sources.png")
     paths.append(_atomic.write_text(directory / OUT_OF_FOLD_FILE,
                                     study.oof_predictions_.to_csv(index=False)))
     paths += write_study_page(study, directory, data=data, X=X, name=name, embedding=embedding)

@@ -120,7 +120,9 @@ def _traces(go, name, values, xy, index, *, numeric, first):
         traces.append(go.Scatter(
             x=xy[keep, 0], y=xy[keep, 1], customdata=index[keep],
             marker=dict(size=7, color=values[keep].astype(float).to_numpy(),
-                        colorscale="Viridis", showscale=True, colorbar=dict(title=name)),
+                        colorscale="Viridis", showscale=True,
+                        # below the legend's "misclassified" entry, not over it
+                        colorbar=dict(title=name, len=0.7, y=0.35, yanchor="middle")),
             name=f"{name} ({int(keep.sum())})", showlegend=False, **common))
         categories = [("not recorded", missing)] if missing.any() else []
         colours = [_MISSING]
@@ -190,27 +192,40 @@ def map_html(xy, colourings, *, names, thumbs=None, wrong=None, div_id="map-plot
         visible = [start <= k < start + count for k in range(len(traces))] + [True] * len(
             overlay)
         buttons.append(dict(label=name, method="update", args=[{"visible": visible}]))
+    menu = len(buttons) > 1
     figure.update_layout(
-        template="simple_white", height=620, margin=dict(l=40, r=20, t=60, b=40),
-        title=dict(text=esc(title), x=0.01, font=dict(size=14)),
+        template="simple_white", height=640, margin=dict(l=40, r=20, t=95 if menu else 60, b=40),
+        title=dict(text=esc(title), x=0.01, y=0.98, yref="container", font=dict(size=14)),
         legend=dict(itemsizing="constant"), hovermode="closest", dragmode="zoom",
-        updatemenus=[dict(buttons=buttons, direction="down", x=1.0, xanchor="right", y=1.13,
-                          yanchor="top", showactive=True)] if len(buttons) > 1 else [],
-        annotations=[dict(text="colour by", x=0.86, xref="paper", y=1.105, yref="paper",
-                          showarrow=False, xanchor="right")] if len(buttons) > 1 else [],
+        # The colour menu under the title, named: plotly's own dropdown, no script of ours.
+        updatemenus=[dict(buttons=buttons, direction="down", x=0.09, xanchor="left", y=1.1,
+                          yanchor="top", showactive=True)] if menu else [],
+        annotations=[dict(text="colour by", x=0, xref="paper", y=1.08, yref="paper",
+                          showarrow=False, xanchor="left")] if menu else [],
         xaxis=dict(title="map 1", showticklabels=False, ticks=""),
         yaxis=dict(title="map 2", showticklabels=False, ticks=""),
     )
     plot = figure.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
                           config={"displaylogo": False, "responsive": True})
     info = {"names": [str(s) for s in names], "thumbs": None if thumbs is None else list(thumbs),
-            "values": {name: [None if _missing(v) else str(v) for v in values]
-                       for name, values in colourings.items()},
+            "values": {name: [_shown(v) for v in values] for name, values in colourings.items()},
             "wrong": None if wrong is None else [bool(w) for w in wrong]}
-    panel = (f'<div class="grid"><div style="flex:1 1 700px;min-width:0">{plot}</div>'
-             f'<div id="{div_id}-panel" style="flex:0 0 230px;font-size:.85em">'
-             "<p>Point at a micrograph (click to keep it).</p></div></div>")
+    # The panel comes first in the page (shown second): plotly sizes the figure when its
+    # script runs, so the panel must already take its place beside it.
+    panel = (f'<div style="display:flex;gap:1em"><div id="{div_id}-panel" '
+             'style="order:2;flex:0 0 230px;font-size:.85em">'
+             "<p>Point at a micrograph (click to keep it).</p></div>"
+             f'<div style="order:1;flex:1 1 auto;min-width:0">{plot}</div></div>')
     return panel + _hover_script(div_id, info)
+
+
+def _shown(value):
+    """A value as the panel shows it: 970 not 970.0, None when missing."""
+    if _missing(value):
+        return None
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.6g}"
+    return str(value)
 
 
 def _missing(value):
