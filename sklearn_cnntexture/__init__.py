@@ -16,6 +16,7 @@ from .features import (
     MultiLayerUnion,
     VGGLayerTransformer,
     VLADEncoder,
+    WithColumns,
 )
 from .features._activations import Activations
 from .features._backbone import backbone_image_count
@@ -39,6 +40,7 @@ __all__ = [
     "Study",
     "VGGLayerTransformer",
     "VLADEncoder",
+    "WithColumns",
     "WeightsUnavailableError",
     "activation_heatmap",
     "backbone_image_count",

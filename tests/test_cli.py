@@ -195,7 +195,8 @@ def test_one_layer_study_through_the_entry_point(data_folder, tmp_path):
     table = pd.read_csv(out / "results.csv")
     assert not table.duplicated(["layer", "encoder"]).any()
     assert sorted(p.name for p in out.iterdir() if p.suffix != ".svg") == sorted(
-        ["cache", "results.csv", "study.json", "study.png", "summary.md",
+        ["cache", "results.csv", "study.json", "study.png", "summary.md", "out_of_fold.csv",
+         "index.html", "plotly.min.js", "thumbs",
          *[p.name for p in out.iterdir() if p.name.startswith(".")]])
     summary = (out / "summary.md").read_text()
     assert "No union of layers" in summary and "hed-bsds500 (sha256" in summary

@@ -25,6 +25,9 @@ pytestmark = pytest.mark.filterwarnings(
 SETTINGS = {
     "VGGLayerTransformer": dict(layers="block1_conv2", weights=None, random_state=0),
     "VLADEncoder": dict(n_words=2, random_state=0),
+    # The generic checks feed arrays, which carry no table: the encoder alone. The
+    # columns are tested with tables in test_columns.py.
+    "WithColumns": dict(encoder=sklearn_cnntexture.MeanPool()),
     # A whole study, as small as it gets: one layer, one encoder, one repeat, 5 trees.
     "Study": dict(
         vgg=sklearn_cnntexture.VGGLayerTransformer(weights=None, random_state=0),
@@ -86,6 +89,7 @@ def test_all_public_estimators_are_checked():
         "Study",
         "VGGLayerTransformer",
         "VLADEncoder",
+        "WithColumns",
     }
 
 

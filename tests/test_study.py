@@ -169,7 +169,7 @@ def test_study_end_to_end_and_report(tmp_path):
     names = sorted(p.name for p in paths)
     assert names == sorted(
         ["results.csv", "study.json", "study.png", "study.svg", "union.png", "union.svg",
-         "summary.md"]
+         "summary.md", "out_of_fold.csv", "index.html"]
     )
     saved = pd.read_csv(tmp_path / "out" / "results.csv")
     assert list(saved.columns) == ["layer", "encoder", "model", "n_features", "f1_mean",

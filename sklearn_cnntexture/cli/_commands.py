@@ -116,6 +116,15 @@ def _vgg(args, layers=None):
     )
 
 
+def _check_columns_options(args):
+    """--impute-missing and --sources only mean something with --columns."""
+    for name in ("impute_missing", "sources"):
+        if getattr(args, name, None) and not args.columns:
+            option = "--" + name.replace("_", "-")
+            raise InputError(f"{option} applies to the data columns: add --columns, or drop "
+                             f"{option}")
+
+
 def _refuse_with_study(args, names):
     """Options a study decides are refused beside --study, not silently ignored."""
     given = [name for name in names if getattr(args, name, None) is not None]
@@ -187,6 +196,7 @@ def study(args):
     from ..study import Study
 
     _check_network(args)
+    _check_columns_options(args)
     data = _load_data(args)
     _check_outputs(args, [("--out", args.out, True)], data)
     study = Study(
@@ -194,7 +204,8 @@ def study(args):
         raw_image=not args.no_raw, union=not args.no_union, vlad_resize=args.vlad_resize,
         n_splits=args.folds, n_repeats=args.repeats, n_estimators=args.trees,
         models=args.models, task=data.task, nested=args.nested, n_jobs=args.n_jobs,
-        random_state=args.seed, verbose=True,
+        random_state=args.seed, verbose=True, columns=args.columns,
+        missing="impute" if args.impute_missing else "error", sources=args.sources,
     )
     # Labels against folds, models, image files and sizes: before any folder is made.
     X = _images(args, data, study.vgg.pixel_size)
@@ -202,10 +213,13 @@ def study(args):
     _mark(args, args.out)
     _mark(args, study.vgg.cache)
     study.fit(X, data.target, groups=data.groups)
-    for path in write_study(study, args.out, name=_data_name(args.data)):
+    for path in write_study(study, args.out, name=_data_name(args.data), data=data, X=X):
         print(f"wrote {path}")
     best, metric, nested = study.best_, study.metric_, study.nested_
-    print(f"best: {best['encoder']} of {best['layer']}, {best['model']}, {metric} = "
+    name = {"columns": "the data columns alone"}.get(
+        best.get("source"), f"{best['encoder']} of {best['layer']}"
+        + (" with the data columns" if best.get("source") == "both" else ""))
+    print(f"best: {name}, {best['model']}, {metric} = "
           f"{best[metric + '_mean']:.3f} +- {best[metric + '_std']:.3f}"
           + (f"; {len(study.ties_)} more within one std (see summary.md)"
              if len(study.ties_) else ""))
@@ -322,8 +336,12 @@ def fit(args):
 
     if args.study is None and not args.layers:
         raise InputError("fit needs --study DIR (its best configuration) or --layers")
+    _check_columns_options(args)
     if args.study is not None:
-        _refuse_with_study(args, ["layers", "encoder", "model", "trees"])
+        _refuse_with_study(args, ["layers", "encoder", "model", "trees", "columns"])
+        if args.impute_missing:
+            raise InputError("--impute-missing with --study: the study decides how its columns' "
+                             "empty cells are handled; drop --impute-missing")
     else:
         _check_network(args)
     data = _load_data(args)
@@ -346,9 +364,12 @@ def fit(args):
         encoder, model = args.encoder or "mean", args.model or "rf"
         pipeline = configuration_pipeline(
             _vgg(args), args.layers, encoder, task=data.task, model=model,
-            n_estimators=args.trees or 400, random_state=args.seed)
+            n_estimators=args.trees or 400, random_state=args.seed, columns=args.columns,
+            missing="impute" if args.impute_missing else "error")
         configuration = {"layers": [canonical_layer(name) for name in args.layers],
                          "encoder": encoder, "model": model}
+        if args.columns:
+            configuration.update(source="both", columns=list(args.columns))
         cv_score = None
     vgg = pipeline.named_steps["vgg"].set_params(verbose=True)
     X = _images(args, data, vgg.pixel_size)

@@ -158,6 +158,20 @@ def _add_data_options(command, *, groups=True):
                              "temperature setting); default: regression for numbers")
 
 
+def _add_column_options(command, *, sources=False):
+    command.add_argument("--columns", type=_names, default=None, metavar="COLUMNS",
+                         help="comma-separated CSV columns (processing records) beside the "
+                         "textures: numbers scaled, anything else one-hot encoded")
+    command.add_argument("--impute-missing", action="store_true",
+                         help="impute empty cells of --columns (numbers by the median, with a "
+                         "missing indicator; categories as a category of their own) instead "
+                         "of refusing them")
+    if sources:
+        command.add_argument("--sources", type=_names, default=None,
+                             help="with --columns, which of image (the micrograph), both, "
+                             "columns (the columns alone) to compare (default: all three)")
+
+
 def _add_tile_option(command):
     command.add_argument("--tile-pixels", type=_at_least("--tile-pixels", 1), default=None,
                          help="images above this many pixels go through the network in exact "
@@ -214,6 +228,7 @@ def _add_study(commands):
     study.add_argument("--nested", action="store_true",
                        help="also estimate the winner's score by nested CV (the number to "
                        "report; costs about 4/--repeats times the fitting)")
+    _add_column_options(study, sources=True)
     study.add_argument("--cache", default=None, help="cache folder (None: OUT/cache)")
     study.set_defaults(run=_commands.study, default_cache=True)
 
@@ -328,6 +343,7 @@ def _add_fit(commands):
                      "logreg, logreg-balanced, ridge (without --study; default: rf)")
     fit.add_argument("--trees", type=_at_least("--trees", 1), default=None,
                      help="trees of the random forest (without --study; default: 400)")
+    _add_column_options(fit)
     fit.add_argument("--cache", default=None,
                      help="cache folder (None: the study's with --study, else no cache)")
     fit.set_defaults(run=_commands.fit, default_cache=False)

@@ -16,6 +16,7 @@ from .. import io
 from ..exceptions import InputError
 from ..io import records
 from . import parallel
+from .columns import WithColumns
 from .encoders import ENCODERS, VLADEncoder
 from .provenance import provenance
 from .union import MultiLayerUnion
@@ -30,15 +31,17 @@ __all__ = [
 @validate_params(
     {
         "vgg": [HasMethods(["fit", "transform"]), None],
-        "encoder": [StrOptions(set(ENCODERS)), HasMethods(["fit", "transform"])],
+        "encoder": [StrOptions(set(ENCODERS)), HasMethods(["fit", "transform"]), None],
         "layers": [str, list, tuple, None],
         "vlad_resize": [Interval(Integral, 1, None, closed="left"), tuple, list, None],
         "random_state": ["random_state"],
+        "columns": [list, tuple, None],
+        "missing": [StrOptions({"error", "impute"})],
     },
     prefer_skip_nested_validation=True,
 )
 def make_featurizer(vgg=None, encoder="mean", *, layers=None, vlad_resize=None,
-                    random_state=None):
+                    random_state=None, columns=None, missing="error"):
     """A pipeline from images to features: VGG16 layer(s), then an encoder.
 
     The one place such a pipeline is built: :func:`featurize`, the study's
@@ -53,9 +56,10 @@ def make_featurizer(vgg=None, encoder="mean", *, layers=None, vlad_resize=None,
         encoding: one layer is encoded as is; several are each encoded and
         the features concatenated (:class:`MultiLayerUnion`). None is
         ``VGGLayerTransformer()`` (block4_conv3).
-    encoder : {"mean", "max", "gram", "vlad"} or encoder, default="mean"
+    encoder : {"mean", "max", "gram", "vlad"}, encoder or None, default="mean"
         The encoding, by name (default parameters) or as an estimator (cloned
-        by the pipeline's users, never changed here).
+        by the pipeline's users, never changed here); None, with ``columns``,
+        for the columns alone (the network step is then never run).
     layers : str, list of str or None, default=None
         The layer(s) to encode, replacing ``vgg.layers`` (and its
         ``cache_layers``, which named the other layers' statistics); None
@@ -67,6 +71,12 @@ def make_featurizer(vgg=None, encoder="mean", *, layers=None, vlad_resize=None,
     random_state : int, RandomState instance or None, default=None
         Seeds an encoder given by name that has a seed (VLAD's descriptor
         sample and k-means); None keeps its default.
+    columns : list of str or None, default=None
+        Columns of the data table to put beside the textures
+        (:class:`~sklearn_cnntexture.features.WithColumns`; X then is a
+        table of images); None or empty: the textures alone.
+    missing : {"error", "impute"}, default="error"
+        What empty cells of ``columns`` do (see ``WithColumns``).
 
     Returns
     -------
@@ -86,6 +96,8 @@ def make_featurizer(vgg=None, encoder="mean", *, layers=None, vlad_resize=None,
     >>> make_featurizer(vgg, "vlad", layers="C3_3", vlad_resize=255, random_state=0)[0]
     VGGLayerTransformer(layers='C3_3', random_state=0, resize=255, weights=None)
     """
+    if encoder is None and not columns:
+        raise InputError("make_featurizer needs an encoder, or columns to use alone")
     if isinstance(encoder, str):
         encoder = ENCODERS[encoder]()
         if random_state is not None and "random_state" in encoder.get_params():
@@ -97,7 +109,10 @@ def make_featurizer(vgg=None, encoder="mean", *, layers=None, vlad_resize=None,
         vgg.set_params(resize=vlad_resize)
     if not isinstance(vgg.layers, str) and len(vgg.layers) == 1:
         vgg.set_params(layers=vgg.layers[0])  # one layer: the encoder takes it directly
-    step = encoder if isinstance(vgg.layers, str) else MultiLayerUnion(encoder)
+    step = encoder if isinstance(vgg.layers, str) or encoder is None else MultiLayerUnion(
+        encoder)
+    if columns:
+        step = WithColumns(step, columns=list(columns), missing=missing)
     return Pipeline([("vgg", vgg), ("encode", step)])
 
 

@@ -18,6 +18,8 @@ import math
 import os
 from numbers import Real
 
+from sklearn.utils._param_validation import Interval, validate_params
+
 from ..exceptions import InputError
 
 __all__ = ["IMAGE_COLUMN", "PIXEL_SIZE_COLUMN", "as_rows", "given_pixel_sizes", "images_of",
@@ -122,6 +124,10 @@ def take(X, index):
     return [X[i] for i in index]
 
 
+@validate_params(
+    {"X": ["array-like"], "default": [Interval(Real, 0, None, closed="neither"), None]},
+    prefer_skip_nested_validation=True,
+)
 def with_pixel_sizes(X, default=None):
     """A table of ``X``'s images with every pixel size it can know: read once, carried after.
 

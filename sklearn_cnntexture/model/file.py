@@ -46,7 +46,8 @@ from ..exceptions import InputError
 from ..features.provenance import provenance
 from ..io import records
 
-__all__ = ["CARD_MEMBER", "TRUSTED_TYPES", "card_lines", "load_model", "model_card", "read_card",
+__all__ = ["CARD_MEMBER", "TRUSTED_TYPES", "card_lines", "load_model", "model_card",
+           "model_columns", "read_card",
            "read_feature_stats", "save_model", "training_images_among"]
 
 #: The zip member of a model file that holds its card (JSON).
@@ -66,6 +67,7 @@ TRUSTED_TYPES = (
     "sklearn_cnntexture.features.encoders.GramEncoder",
     "sklearn_cnntexture.features.encoders.VLADEncoder",
     "sklearn_cnntexture.features.union.MultiLayerUnion",
+    "sklearn_cnntexture.features.columns.WithColumns",
     "sklearn.tree._tree.Tree",
     "sklearn.model_selection._split.StratifiedKFold",
     "sklearn.model_selection._split.StratifiedGroupKFold",
@@ -126,7 +128,9 @@ def model_card(model, X, y, *, cv_score=None, configuration=None):
         keys on: resize, crop, float scale, precision, pixel size),
         ``channels`` (1 gray, 3 colour, of the training images), ``versions``,
         ``date`` and ``training_sha256`` (the training images' content
-        digests, sorted: :func:`training_images_among`).
+        digests, sorted: :func:`training_images_among`), and ``columns``
+        (the data table's columns the model takes beside the textures,
+        :func:`model_columns`; null without).
     """
     import numpy as np
 
@@ -171,7 +175,44 @@ def model_card(model, X, y, *, cv_score=None, configuration=None):
         # The cache's own content digest, memoized per process: the training
         # images are hashed once whether or not a cache saw them first.
         "training_sha256": sorted({image_fingerprint(item) for item in records.images_of(X)}),
+        "columns": model_columns(model),
     }
+
+
+@validate_params({"model": [Pipeline]}, prefer_skip_nested_validation=True)
+def model_columns(model):
+    """The data table's columns a fitted pipeline takes beside the textures, or None.
+
+    Parameters
+    ----------
+    model : Pipeline
+        Fitted; its ``"encode"`` step a :class:`~sklearn_cnntexture.features.WithColumns`
+        when it takes columns.
+
+    Returns
+    -------
+    columns : dict or None
+        ``numeric`` (names), ``categorical`` (name -> the categories it was
+        fitted with) and ``missing`` (``"error"`` or ``"impute"``).
+    """
+    from ..features.columns import WithColumns
+
+    step = model.named_steps.get("encode")
+    if not isinstance(step, WithColumns) or step.columns_transformer_ is None:
+        return None
+    return {"numeric": list(step.numeric_columns_),
+            "categorical": {name: [v.item() if hasattr(v, "item") else v for v in values]
+                            for name, values in step.categories_.items()},
+            "missing": step.missing}
+
+
+def _column_lines(columns):
+    if not columns:
+        return []
+    named = list(columns["numeric"]) + [f"{name} ({', '.join(map(str, values))})"
+                                       for name, values in columns["categorical"].items()]
+    return [f"data columns beside the textures: {'; '.join(named)}"
+            + (", empty cells imputed" if columns["missing"] == "impute" else "")]
 
 
 def _channels(item):
@@ -500,6 +541,11 @@ _CV_SCORE_FIELDS = {
     "mean": (_is_number, "a number", True),
     "std": (_is_number, "a number", True),
 }
+_COLUMNS_FIELDS = {
+    "numeric": (_list_of(_is_str), "a list of column names", True),
+    "categorical": (_dict_of(_list_of(lambda v: True)), "categories by column", True),
+    "missing": (lambda v: v in ("error", "impute"), "'error' or 'impute'", True),
+}
 _CARD_FIELDS = {
     "format": (lambda v: isinstance(v, str) and v.startswith("sklearn-cnntexture model"),
                f"{_FORMAT!r}", True),
@@ -518,6 +564,8 @@ _CARD_FIELDS = {
                  "a list of 1 (gray) and 3 (colour)", True),
     "date": (_is_str, "text", True),
     "training_sha256": (_list_of(_is_digest), "a list of SHA-256 hex digests", False),
+    "columns": (_or_none(_fields(_COLUMNS_FIELDS)),
+                "null or {numeric, categorical, missing}", False),
 }
 
 
@@ -711,9 +759,13 @@ def card_lines(card):
     score = card.get("cv_score")
     weights = card["weights"]
     lines = []
-    if config:
-        lines.append(f"configuration: {config.get('encoder')} of {', '.join(config['layers'])}, "
+    if config.get("source") == "columns":
+        lines.append(f"configuration: the data columns alone ({', '.join(config['columns'])}), "
                      f"{config.get('model')}")
+    elif config:
+        lines.append(f"configuration: {config.get('encoder')} of {', '.join(config['layers'])}"
+                     + (f" with the data columns {', '.join(config['columns'])}"
+                        if config.get("columns") else "") + f", {config.get('model')}")
         for name, (studied, used) in (config.get("overridden") or {}).items():
             lines.append(f"overridden: {name} {used} (the study's {studied})")
     lines += [
@@ -726,6 +778,7 @@ def card_lines(card):
         "preprocessing: " + "; ".join(f"{k.replace('_', ' ')} {v}"
                                       for k, v in card["preprocessing"].items()),
         "channels: " + " and ".join({1: "gray", 3: "colour"}[c] for c in card["channels"]),
+        *_column_lines(card.get("columns")),
         "versions: " + ", ".join(f"{k} {v}" for k, v in card["versions"].items()),
         f"date: {card['date']}",
     ]

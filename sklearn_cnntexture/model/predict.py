@@ -25,6 +25,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, va
 from .. import io
 from ..exceptions import InputError
 from ..features import _layers
+from ..features.columns import WithColumns, check_columns
 from ..features.encoders import ENCODERS
 from ..features.featurize import make_featurizer
 from ..features.union import UNION, MultiLayerUnion
@@ -40,17 +41,20 @@ __all__ = ["check_images", "configuration_pipeline", "explained_figure_paths", "
     {
         "vgg": [HasMethods(["fit", "transform"])],
         "layers": [str, list, tuple],
-        "encoder": [StrOptions(set(ENCODERS))],
+        "encoder": [StrOptions(set(ENCODERS)), None],
         "task": [StrOptions(set(TASKS))],
         "model": [str, HasMethods(["fit"])],
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "random_state": [Interval(Integral, 0, None, closed="left")],
         "vlad_resize": [Interval(Integral, 1, None, closed="left"), tuple, list, None],
+        "columns": [list, tuple, None],
+        "missing": [StrOptions({"error", "impute"})],
     },
     prefer_skip_nested_validation=True,
 )
 def configuration_pipeline(vgg, layers, encoder="mean", *, task="classification", model="rf",
-                           n_estimators=400, random_state=0, vlad_resize=None):
+                           n_estimators=400, random_state=0, vlad_resize=None, columns=None,
+                           missing="error"):
     """The unfitted pipeline ``vgg -> encode -> model`` of one study configuration.
 
     :func:`~sklearn_cnntexture.features.featurize.make_featurizer` then
@@ -63,8 +67,9 @@ def configuration_pipeline(vgg, layers, encoder="mean", *, task="classification"
         Weights and preprocessing (cloned; ``layers`` set here).
     layers : str or list of str
         One layer, or several for the union of their features.
-    encoder : {"mean", "max", "gram", "vlad"}, default="mean"
-        Several layers take the union of this encoder over each.
+    encoder : {"mean", "max", "gram", "vlad"} or None, default="mean"
+        Several layers take the union of this encoder over each; None, with
+        ``columns``, takes the columns alone.
     task : {"classification", "regression"}
     model : str or estimator, default="rf"
         ``"rf"`` (the paper's forest) or another name of
@@ -73,6 +78,11 @@ def configuration_pipeline(vgg, layers, encoder="mean", *, task="classification"
         Trees and seed of the model (and VLAD's seed).
     vlad_resize : int, (height, width) or None
         VLAD's image size, as in the study (None keeps ``vgg.resize``).
+    columns : list of str or None, default=None
+        Columns of the data table beside the textures (see
+        :func:`~sklearn_cnntexture.features.featurize.make_featurizer`).
+    missing : {"error", "impute"}, default="error"
+        Their empty cells: refused or imputed.
 
     Returns
     -------
@@ -89,7 +99,7 @@ def configuration_pipeline(vgg, layers, encoder="mean", *, task="classification"
     ['VGGLayerTransformer', 'MultiLayerUnion', 'RandomForestClassifier']
     """
     features = make_featurizer(vgg, encoder, layers=layers, vlad_resize=vlad_resize,
-                               random_state=random_state)
+                               random_state=random_state, columns=columns, missing=missing)
     # All cores: a model of fit (or predict) runs alone, unlike the study's many.
     estimator = make_model(model, task, n_estimators=n_estimators, n_jobs=-1,
                            random_state=random_state)
@@ -134,6 +144,18 @@ def study_configuration(study, *, task="classification"):
                          "of these data")
     best = results.loc[results[f"{metric}_mean"].idxmax()].to_dict()
     layer, encoder, model = best["layer"], best["encoder"], best.get("model", "rf")
+    source = best.get("source", "image")
+    columns = config.get("columns") if source != "image" else None
+    if source == "columns":
+        pipeline = configuration_pipeline(
+            study.vgg, [_layers.PAPER_LAYERS[0]], None, task=task, model=model,
+            n_estimators=config["n_estimators"], random_state=config["random_state"],
+            columns=columns, missing=config.get("missing", "error"))
+        return Bunch(pipeline=pipeline,
+                     configuration={"layers": ["-"], "encoder": "-", "model": model,
+                                    "source": source, "columns": list(columns),
+                                    "row": f"the data columns alone, {model}"},
+                     cv_score=_cv_score(best, metric))
     if encoder not in ENCODERS or layer not in (UNION, *_layers.CONV_LAYERS,
                                                  _layers.IMAGE_LAYER):
         raise InputError(f"the study's best candidate is {encoder} of {layer}, which fit "
@@ -144,13 +166,21 @@ def study_configuration(study, *, task="classification"):
     pipeline = configuration_pipeline(
         study.vgg, layers, encoder, task=task, model=model,
         n_estimators=config["n_estimators"], random_state=config["random_state"],
-        vlad_resize=config.get("vlad_resize"),
+        vlad_resize=config.get("vlad_resize"), columns=columns,
+        missing=config.get("missing", "error"),
     )
-    return Bunch(pipeline=pipeline,
-                 configuration={"layers": layers, "encoder": encoder, "model": model,
-                                "row": f"{best['encoder']} of {layer}, {model}"},
-                 cv_score={"metric": metric, "mean": float(best[f"{metric}_mean"]),
-                           "std": float(best[f"{metric}_std"])})
+    configuration = {"layers": layers, "encoder": encoder, "model": model,
+                     "row": f"{best['encoder']} of {layer}"
+                     + (" with the data columns" if columns else "") + f", {model}"}
+    if columns:
+        configuration.update(source=source, columns=list(columns))
+    return Bunch(pipeline=pipeline, configuration=configuration,
+                 cv_score=_cv_score(best, metric))
+
+
+def _cv_score(best, metric):
+    return {"metric": metric, "mean": float(best[f"{metric}_mean"]),
+            "std": float(best[f"{metric}_std"])}
 
 
 @validate_params({"pipeline": [Pipeline], "X": ["array-like"], "y": ["array-like"]},
@@ -161,8 +191,9 @@ def fit_model(pipeline, X, y):
     Raises
     ------
     ValueError
-        For a classifier, if ``y`` holds one class only (before any image
-        goes through the network).
+        For a classifier, if ``y`` holds one class only; if the data table
+        lacks the pipeline's columns or leaves them empty (both before any
+        image goes through the network).
 
     Returns
     -------
@@ -176,6 +207,13 @@ def fit_model(pipeline, X, y):
     if is_classifier(pipeline) and len(np.unique(np.asarray(y))) < 2:
         raise InputError(f"only one class ('{np.unique(np.asarray(y))[0]}'): a classifier "
                          "needs at least two")
+    step = pipeline.named_steps.get("encode")
+    if isinstance(step, WithColumns) and step.columns:  # before any image is read
+        table = records.table_of(X)
+        if table is None:
+            raise InputError(f"columns {', '.join(step.columns)} come from a table of "
+                             "images: give X as a DataFrame (a data set's frame)")
+        check_columns(table, list(step.columns), step.missing)
     model = clone(pipeline)
     features = model[:-1].fit_transform(X, y)
     model.steps[-1][1].fit(features, y)
@@ -202,7 +240,9 @@ def check_images(model, X, card):
     Raises
     ------
     ValueError
-        Naming the images (the first few, and a count) whose content is of
+        Naming the data columns the model takes beside the textures that
+        ``X`` lacks (or leaves empty, for a model fitted without empty
+        cells); naming the images (the first few, and a count) whose content is of
         another kind than the training images' (gray or colour, decided by
         the pixels: gray saved as RGB is gray), or too small for the model's
         deepest layer after its crop, resampling and resize
@@ -211,6 +251,7 @@ def check_images(model, X, card):
     vgg = model.named_steps["vgg"]
     trained = set(card.get("channels") or [1, 3])
     kinds = {1: "gray", 3: "colour"}
+    _check_columns(card.get("columns"), X)
     images = records.images_of(X)
     other = [f"'{item}' ({kinds[channels]})" for item in images if io.is_image_path(item)
              for channels in [io.image_channels(item)] if channels not in trained]
@@ -222,6 +263,20 @@ def check_images(model, X, card):
             f"were: {named}; their features would not be comparable: convert them first"
         )
     vgg.check_input_sizes(X)
+
+
+def _check_columns(columns, X):
+    """Refuse data without the table columns the model was fitted with, naming them."""
+    if not columns:
+        return
+    from ..features.columns import check_columns
+
+    names = list(columns["numeric"]) + list(columns["categorical"])
+    table = records.table_of(X)
+    if table is None:
+        raise InputError(f"the model takes the data columns {', '.join(names)} beside the "
+                         "textures: give the images to predict in a CSV with these columns")
+    check_columns(table, names, columns["missing"], fitted=True)
 
 
 @validate_params({"model": [Pipeline], "X": ["array-like"]},

@@ -297,9 +297,7 @@ def write_study(study, directory, *, name=None, data=None, X=None, embedding="um
         figure = plotting.plot_models(source_rows(study.results_), **shown)
         paths += plotting.save_figure(figure, directory / "models.png")
     if "source" in study.results_.columns:
-        from ..plotting._sources import plot_sources
-
-        figure = plot_sources(model_rows(study.results_), metric=study.metric_,
+        figure = plotting.plot_sources(model_rows(study.results_), metric=study.metric_,
                               chance=study.chance_, columns=study.columns, data=shown["data"])
         paths += plotting.save_figure(figure, directory / "sources.png")
     paths.append(_atomic.write_text(directory / OUT_OF_FOLD_FILE,

@@ -48,8 +48,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..exceptions import InputError
 from ..features._layers import PAPER_LAYERS, canonical_layer
+from ..features.columns import WithColumns, check_columns
 from ..features.provenance import provenance
 from ..features.vgg import VGGLayerTransformer
+from ..io import records
 from ._cv import RepeatedGroupSplits, check_study_data, study_cv
 from ._grid import study_grid
 from ._nested import check_nested_data, nested_study, routing_for
@@ -161,6 +163,20 @@ class Study(BaseEstimator):
         Seeds folds, forests and VLAD (not the weights: they are ``vgg``'s).
     verbose : bool, default=False
         Progress bars while the features are computed and the models fitted.
+    columns : list of str or None, default=None
+        Columns of the data table (``X`` a table of images, e.g. a data set's
+        ``frame``) to compare the micrographs with: the table gets a
+        ``source`` column, each candidate again with the columns beside its
+        textures (``"both"``), and the columns alone (``"columns"``), so it
+        shows what the micrograph adds beyond the process record (Ling et
+        al.'s next step). Numbers are scaled, categories one-hot encoded
+        (:class:`~sklearn_cnntexture.features.WithColumns`).
+    missing : {"error", "impute"}, default="error"
+        Empty cells of ``columns``: refused before any image goes through the
+        network (naming the column and the first image), or imputed.
+    sources : list of {"image", "both", "columns"} or None, default=None
+        The sources compared with ``columns``; None: all three. A study of one
+        source with ``nested=True`` gives that source's nested estimate.
 
     Attributes
     ----------
@@ -263,6 +279,9 @@ class Study(BaseEstimator):
         n_jobs=None,
         random_state=0,
         verbose=False,
+        columns=None,
+        missing="error",
+        sources=None,
     ):
         self.vgg = vgg
         self.layers = layers
@@ -280,6 +299,9 @@ class Study(BaseEstimator):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
+        self.columns = columns
+        self.missing = missing
+        self.sources = sources
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, groups=None):
@@ -324,7 +346,7 @@ class Study(BaseEstimator):
                                         verbose=self.verbose)
         self.search_ = search
         self.model_names_ = names
-        self.results_ = study_results(search)
+        self.results_ = study_results(search, n_column_features=self._n_column_features(X))
         self.task_ = task
         self.scoring_ = search.scoring
         self.metric_ = metric_name(search.scoring)
@@ -389,13 +411,27 @@ class Study(BaseEstimator):
             raw_image=self.raw_image, union=self.union, vlad_resize=self.vlad_resize,
             n_splits=self.n_splits, n_repeats=self.n_repeats, groups=groups is not None,
             n_estimators=self.n_estimators, scoring=self.scoring, n_jobs=self.n_jobs,
-            random_state=self.random_state, models=self.models,
+            random_state=self.random_state, models=self.models, columns=self.columns,
+            missing=self.missing, sources=self.sources,
         )
+        if self.columns:  # present, and filled unless imputed: before the network
+            table = records.table_of(X)
+            if table is None:
+                raise InputError(f"columns {', '.join(self.columns)} come from a table of "
+                                 "images: give X as a DataFrame (a data set's frame)")
+            check_columns(table, list(self.columns), self.missing)
         vgg = search.estimator.named_steps["vgg"]
         # Missing files, bad pixels, and images too small for the deepest layer
         # (after crop, pixel size and resize), all named before the network runs.
         vgg.check_input_sizes(X, vgg.cache_layers)
         return task, names, search
+
+    def _n_column_features(self, X):
+        """Features the columns make on the whole table (a fold may lack a category)."""
+        if not self.columns:
+            return None
+        step = WithColumns(None, columns=list(self.columns), missing=self.missing)
+        return len(step.fit(Bunch(records=records.table_of(X))).get_feature_names_out())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

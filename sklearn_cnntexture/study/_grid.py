@@ -6,10 +6,11 @@ One job: which candidates GridSearchCV compares. Public through
 
 from numbers import Integral
 
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..exceptions import InputError
 from ..features._layers import IMAGE_LAYER, PAPER_LAYERS, canonical_layer, n_pools_before
+from ..features.columns import WithColumns
 from ..features.encoders import ENCODERS, MeanPool, VLADEncoder
 from ..features.union import MultiLayerUnion
 
@@ -25,6 +26,9 @@ __all__ = ["study_grid"]
         "vlad_resize": [Interval(Integral, 1, None, closed="left"), tuple, list, None],
         "random_state": ["random_state"],
         "models": [list, tuple, None],
+        "columns": [list, tuple, None],
+        "missing": [StrOptions({"error", "impute"})],
+        "sources": [list, tuple, None],
     },
     prefer_skip_nested_validation=True,
 )
@@ -37,6 +41,9 @@ def study_grid(
     vlad_resize=255,
     random_state=0,
     models=None,
+    columns=None,
+    missing="error",
+    sources=None,
 ):
     """The parameter grid of the layer x encoder (x model) study, for :class:`GridSearchCV`.
 
@@ -64,6 +71,19 @@ def study_grid(
         builds them from names): each part of the grid gets a ``model`` key,
         so the search covers layer x encoder x model. None leaves the
         pipeline's own model (the paper's grid).
+    columns : list of str or None, default=None
+        Columns of the data table (X as a table of images) to compare the
+        micrographs with: every candidate again with the columns beside its
+        textures (:class:`~sklearn_cnntexture.features.WithColumns`, the
+        ``"both"`` source), and the columns alone (``"columns"``: no network
+        runs for it), so the table shows what the micrograph adds beyond the
+        process record. None: the images alone (the paper's grid).
+    missing : {"error", "impute"}, default="error"
+        Empty cells of ``columns``: refused, or imputed.
+    sources : list of {"image", "both", "columns"} or None, default=None
+        Which of the three to compare, with ``columns``; None: all three
+        (``"image"`` alone without columns). One source per study gives each
+        its own nested estimate.
 
     Returns
     -------
@@ -99,11 +119,36 @@ def study_grid(
         grid.append(part)
     if union and len(layers) > 1:
         grid.append({"vgg__layers": [layers], "encode": [MultiLayerUnion(MeanPool())]})
+    sources = _checked_sources(sources, columns)
+    if columns:
+        columns = list(columns)
+        both = [dict(part, encode=[WithColumns(encoder, columns=columns, missing=missing)
+                                   for encoder in part["encode"]]) for part in grid]
+        # The columns alone: the network step is lazy, so its layer is never run
+        # (the first image layer's, whose inputs the cache holds anyway).
+        alone = {"vgg__layers": grid_layers[:1],
+                 "encode": [WithColumns(None, columns=columns, missing=missing)]}
+        grid = ((grid if "image" in sources else []) + (both if "both" in sources else [])
+                + ([alone] if "columns" in sources else []))
     if models is not None:
         for part in grid:
             part["model"] = list(models)
     return grid
 
+
+
+def _checked_sources(sources, columns):
+    """The sources a grid compares: all three with columns, the image alone without."""
+    known = ("image", "both", "columns")
+    if sources is None:
+        return known if columns else ("image",)
+    unknown = [s for s in sources if s not in known]
+    if unknown or not sources:
+        raise InputError(f"sources must be among {list(known)}, got {list(sources)}")
+    if not columns and set(sources) != {"image"}:
+        raise InputError(f"sources {list(sources)} need columns: the data table's columns "
+                         "to put beside the textures or to use alone")
+    return tuple(sources)
 
 
 def _check_vlad_resize(vlad_resize, layers):

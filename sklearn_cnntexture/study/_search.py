@@ -16,6 +16,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, va
 
 from ..features import parallel
 from ..features._layers import IMAGE_LAYER, PAPER_LAYERS, canonical_layer, layer_order
+from ..features.columns import WithColumns
 from ..features.encoders import ENCODERS, VLADEncoder
 from ..features.featurize import make_featurizer
 from ..io import records
@@ -46,6 +47,9 @@ SEARCH_PARAMETERS = {
     # An int, not a RandomState: it is written to study.json, and the nested
     # estimate's inner folds take the next seed.
     "random_state": [Interval(Integral, 0, None, closed="left")],
+    "columns": [list, tuple, None],
+    "missing": [StrOptions({"error", "impute"})],
+    "sources": [list, tuple, None],
 }
 
 
@@ -76,6 +80,9 @@ def make_study(
     random_state=0,
     verbose=0,
     models=DEFAULT_MODELS,
+    columns=None,
+    missing="error",
+    sources=None,
 ):
     """The study as an unfitted :class:`~sklearn.model_selection.GridSearchCV`.
 
@@ -124,6 +131,9 @@ def make_study(
         several models scikit-learn cannot route the groups (the forests do
         not consume them), so C is chosen on stratified folds; the study's
         folds, which give the scores, keep groups whole either way.
+    columns, missing, sources
+        Data-table columns compared with and added to the textures (the
+        ``source`` dimension); see :func:`study_grid`.
 
     Returns
     -------
@@ -159,7 +169,8 @@ def make_study(
     pipeline = Pipeline([*features.steps, ("model", built[0])])
     grid = study_grid(layers, encoders, raw_image=raw_image, union=union,
                       vlad_resize=vlad_resize, random_state=random_state,
-                      models=built if len(built) > 1 else None)
+                      models=built if len(built) > 1 else None, columns=columns,
+                      missing=missing, sources=sources)
     cv = study_cv(task, n_splits=n_splits, n_repeats=n_repeats, groups=groups,
                   random_state=random_state)
     if scoring is None:
@@ -249,7 +260,13 @@ def _grid_inputs(param_grid, vgg):
     inputs, vlad = [], []
     for part in [param_grid] if isinstance(param_grid, dict) else list(param_grid):
         resize = part.get("vgg__resize", [vgg.resize])[0]
-        encoders = part.get("encode", [])
+        # A texture encoder with the data columns beside it is that encoder here;
+        # the columns alone need no network input of their own.
+        encoders = [getattr(e, "encoder", e) if isinstance(e, WithColumns) else e
+                    for e in part.get("encode", [])]
+        encoders = [e for e in encoders if e is not None]
+        if not encoders:
+            continue  # the columns alone: no image goes through the network for them
         layers = {canonical_layer(name) for value in part.get("vgg__layers", [vgg.layers])
                   for name in ([value] if isinstance(value, str) else value)}
         row = _row(inputs, resize) or _append(inputs, [resize, set(), True])

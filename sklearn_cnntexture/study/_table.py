@@ -8,10 +8,11 @@ tied with it, the best model that filter textures can explain.
 import pandas as pd
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils import Bunch
-from sklearn.utils._param_validation import validate_params
+from sklearn.utils._param_validation import StrOptions, validate_params
 
 from ..exceptions import InputError
 from ..features._layers import IMAGE_LAYER, canonical_layer, layer_order, n_channels
+from ..features.columns import WithColumns
 from ..features.encoders import ENCODERS, GramEncoder, MeanPool, VLADEncoder, encoder_name
 from ..features.union import UNION, MultiLayerUnion
 from .models import model_name
@@ -24,6 +25,7 @@ __all__ = [
     "describe_params",
     "metric_name",
     "model_rows",
+    "source_rows",
     "study_results",
     "ties",
 ]
@@ -34,6 +36,13 @@ PAPER_MODEL = "rf"
 #: The seconds column: mean wall time to fit the forest (and the encoder) on
 #: one training fold and score it on its test fold, features read from cache.
 TIME_COLUMN = "fit_score_s_per_fold"
+
+#: A row's ``source`` (with columns only): the micrograph's textures, the data
+#: table's columns beside them, or the columns alone.
+SOURCES = ("image", "both", "columns")
+
+#: The ``layer`` and ``encoder`` of a row of the columns alone: no texture.
+NO_TEXTURE = "-"
 
 #: Encoders whose features are one filter each, so filter textures and heat maps
 #: explain them: the one list that study, fit, predict and explain read.
@@ -52,7 +61,16 @@ def metric_of(results):
     return next(c[: -len("_mean")] for c in results.columns if c.endswith("_mean"))
 
 
+def _source(encoder):
+    """A candidate's source, and its texture encoder (None for the columns alone)."""
+    if isinstance(encoder, WithColumns):
+        return ("columns" if encoder.encoder is None else "both"), encoder.encoder
+    return "image", encoder
+
+
 def _layer_label(layers, encoder):
+    if encoder is None:
+        return NO_TEXTURE
     # A union is labelled "union" whatever its layers, so that a union row can
     # never be mistaken for a single layer's (issue 10, item 1).
     if isinstance(encoder, MultiLayerUnion):
@@ -78,8 +96,9 @@ def _n_features(encoder, layers):
     return c
 
 
-@validate_params({"search": [GridSearchCV]}, prefer_skip_nested_validation=True)
-def study_results(search):
+@validate_params({"search": [GridSearchCV], "n_column_features": [int, None]},
+                 prefer_skip_nested_validation=True)
+def study_results(search, n_column_features=None):
     """The study's table from a fitted search's ``cv_results_``.
 
     Parameters
@@ -89,6 +108,9 @@ def study_results(search):
         :func:`~sklearn_cnntexture.study.make_study` fitted (or any
         search over ``vgg__layers`` and ``encode`` of a pipeline with steps
         ``"vgg"`` and ``"encode"``).
+    n_column_features : int or None, default=None
+        Features the data table's columns make (a study with columns), added
+        to ``n_features`` of the rows that take them.
 
     Returns
     -------
@@ -101,32 +123,42 @@ def study_results(search):
         ``<metric>_mean`` and ``<metric>_std`` over all folds and repeats
         (``f1`` for F1 scorings, ``r2`` ...), ``fit_score_s_per_fold`` (mean
         seconds to fit the candidate on one training fold and score it on its
-        test fold) and ``params`` (the candidate's parameters). Sorted by
-        model (in the grid's order), layer (network order, image first,
-        union last), then encoder.
+        test fold) and ``params`` (the candidate's parameters); with columns
+        in the grid, ``source`` too (:data:`SOURCES`: ``"image"``, ``"both"``,
+        ``"columns"``, whose ``layer`` and ``encoder`` are ``"-"``). Sorted by
+        model (in the grid's order), source, layer (network order, image
+        first, union last), then encoder.
     """
     cv = search.cv_results_
     metric = metric_name(search.scoring)
     rows = []
     for i, params in enumerate(cv["params"]):
-        encoder, layers, model = _candidate(search, params)
+        step, layers, model = _candidate(search, params)
+        source, encoder = _source(step)
+        textures = 0 if encoder is None else _n_features(encoder, layers)
         rows.append({
+            "source": source,
             "layer": _layer_label(layers, encoder),
             "encoder": _encoder_label(encoder),
             "model": model_name(model),
-            "n_features": _n_features(encoder, layers),
+            "n_features": textures + ((n_column_features or 0) if source != "image" else 0),
             f"{metric}_mean": cv["mean_test_score"][i],
             f"{metric}_std": cv["std_test_score"][i],
             TIME_COLUMN: cv["mean_fit_time"][i] + cv["mean_score_time"][i],
             "params": params,
         })
     table = pd.DataFrame(rows)
+    if set(table["source"]) == {"image"}:
+        table = table.drop(columns="source")  # the paper's table: images alone
     encoder_rank = {name: k for k, name in enumerate(ENCODERS)}
     model_rank = {name: k for k, name in enumerate(dict.fromkeys(table["model"]))}
     table["_m"] = [model_rank[name] for name in table["model"]]
-    table["_l"] = [99 if name == UNION else layer_order(name) for name in table["layer"]]
+    table["_s"] = [SOURCES.index(name) for name in table.get("source", ["image"] * len(table))]
+    table["_l"] = [99 if name == UNION else -1 if name == NO_TEXTURE else layer_order(name)
+                   for name in table["layer"]]
     table["_e"] = [encoder_rank.get(name, 9) for name in table["encoder"]]
-    table = table.sort_values(["_m", "_l", "_e"], kind="stable").drop(columns=["_m", "_l", "_e"])
+    order = ["_m", "_s", "_l", "_e"]
+    table = table.sort_values(order, kind="stable").drop(columns=order)
     return table.reset_index(drop=True)
 
 
@@ -139,14 +171,26 @@ def _candidate(search, params):
 
 
 def _encoder_label(encoder):
-    return encoder_name(encoder)
+    return NO_TEXTURE if encoder is None else encoder_name(encoder)
 
 
 def describe_params(search, params):
     """A candidate as a reader names it: ``"gram of block3_conv3, logreg"``."""
-    encoder, layers, model = _candidate(search, params)
-    return (f"{_encoder_label(encoder)} of {_layer_label(layers, encoder)}, "
-            f"{model_name(model)}")
+    step, layers, model = _candidate(search, params)
+    source, encoder = _source(step)
+    if source == "columns":
+        return f"the data columns alone, {model_name(model)}"
+    return (f"{_encoder_label(encoder)} of {_layer_label(layers, encoder)}"
+            f"{' with the data columns' if source == 'both' else ''}, {model_name(model)}")
+
+
+@validate_params({"results": [pd.DataFrame], "source": [StrOptions(set(SOURCES))]},
+                 prefer_skip_nested_validation=True)
+def source_rows(results, source="image"):
+    """The rows of one source (all rows of a table without sources, for ``"image"``)."""
+    if "source" not in results.columns:
+        return results if source == "image" else results.iloc[:0]
+    return results[results["source"] == source]
 
 
 @validate_params({"results": [pd.DataFrame], "model": [str, None]},
@@ -188,6 +232,8 @@ def ties(results, best=None):
         best = results.loc[results[mean].idxmax()]
     close = results[mean] >= best[mean] - best[std]
     same = (results["layer"] == best["layer"]) & (results["encoder"] == best["encoder"])
+    if "source" in results.columns:
+        same &= results["source"] == best["source"]
     if "model" in results.columns:
         same &= results["model"] == best["model"]
     return results[close & ~same].sort_values(mean, ascending=False, kind="stable")
@@ -218,6 +264,7 @@ def best_explainable(results):
         If the table holds no mean or max features of a CNN layer.
     """
     metric = metric_of(results)
+    results = source_rows(results)  # the micrographs' own textures
     # explain_model fits the paper's forest (its importances name the textures).
     results = model_rows(results, PAPER_MODEL) if "model" in results.columns and (
         results["model"] == PAPER_MODEL).any() else results

@@ -1,0 +1,88 @@
+"""What the micrograph adds to the process record: the study's sources side by side.
+
+A study with a data table's columns (``Study(columns=...)``) scores each
+candidate on the micrograph's textures alone (``image``), with the columns
+beside them (``both``), and the columns alone (``columns``). This figure puts
+the three next to each other: the score of each layer for the best encoder,
+image and both, and the columns alone as a band across the layers.
+"""
+
+from numbers import Real
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from sklearn.utils._param_validation import Interval, validate_params
+
+from ..exceptions import InputError
+from ._common import ENCODER_COLORS, SMALL, TEXT_CONSTRAINT, layer_label
+
+__all__ = ["plot_sources"]
+
+_SOURCE_STYLE = {"image": "-", "both": "--"}
+_SOURCE_NAME = {"image": "micrograph", "both": "micrograph + columns",
+                "columns": "columns alone"}
+
+
+@validate_params(
+    {"results": [pd.DataFrame], "metric": [str],
+     "chance": [Interval(Real, None, None, closed="neither"), None],
+     "columns": [list, tuple, None], "title": TEXT_CONSTRAINT, "data": TEXT_CONSTRAINT},
+    prefer_skip_nested_validation=True,
+)
+def plot_sources(results, *, metric="f1", chance=None, columns=None, title=None, data=None):
+    """Score per layer of the micrograph alone and with the columns, and the columns alone.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        A study's table with a ``source`` column (one model's rows).
+    metric : str, default="f1"
+        The table's metric stem (``<metric>_mean``, ``<metric>_std``).
+    chance : float or None, default=None
+        A blind guess's score, drawn dotted.
+    columns : list of str or None, default=None
+        The columns' names, for the legend.
+    title, data : str or None
+        The figure's title and the data's line above it.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if "source" not in results.columns:
+        raise InputError("results have no source column: the study had no data columns")
+    mean, std = f"{metric}_mean", f"{metric}_std"
+    image = results[results["source"] == "image"]
+    # The encoder of the best image row: its layers, with and without the columns.
+    encoder = (image.loc[image[mean].idxmax(), "encoder"] if len(image)
+               else results.loc[results[mean].idxmax(), "encoder"])
+    textured = results[(results["source"] != "columns") & (results["encoder"] == encoder)]
+    layers = list(dict.fromkeys(textured["layer"]))
+    x = np.arange(len(layers))
+    fig = Figure(figsize=(max(5.0, 1.0 * len(layers) + 2.5), 4.0), layout="constrained")
+    ax = fig.add_subplot()
+    for source, style in _SOURCE_STYLE.items():
+        rows = textured[textured["source"] == source].set_index("layer").reindex(layers)
+        if rows[mean].notna().any():
+            ax.errorbar(x, rows[mean], yerr=rows[std], linestyle=style, marker="o",
+                        capsize=3, color=ENCODER_COLORS.get(encoder, "0.2"),
+                        label=f"{_SOURCE_NAME[source]} ({encoder})")
+    alone = results[results["source"] == "columns"]
+    if len(alone):
+        best = alone.loc[alone[mean].idxmax()]
+        named = f": {', '.join(columns)}" if columns else ""
+        ax.axhspan(best[mean] - best[std], best[mean] + best[std], color="0.85", zorder=0)
+        ax.axhline(best[mean], color="0.3", linewidth=1.5,
+                   label=f"{_SOURCE_NAME['columns']}{named}")
+    if chance is not None:
+        ax.axhline(chance, color="0.4", linestyle=":", linewidth=1.3,
+                   label=f"chance ({chance:.2f})")
+    ax.set_xticks(x, [layer_label(name) for name in layers], fontsize=SMALL)
+    ax.set_xlabel("layer")
+    ax.set_ylabel(f"{metric} (mean +- std over folds)")
+    ax.legend(fontsize=SMALL, loc="best")
+    heading = "\n".join(part for part in (data, title or "What the micrograph adds to "
+                                          "the data columns") if part)
+    ax.set_title(heading, fontsize=SMALL + 1)
+    return fig
