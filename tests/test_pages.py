@@ -274,3 +274,38 @@ def test_explanation_page_names_filters_one_way(explained):
     for name in ["coarse/m0.png", "medium/m0.png", "fine/m0.png"]:
         assert Path(name).name in text  # the micrograph under each heat map, by file name
     assert '<a href="../study/index.html">' in text  # back to the study's page
+
+
+def test_the_commands_write_linked_pages(tmp_path, capsys):
+    """study -> fit --study -> predict through the entry point: each writes its page, the
+    study's with the map, the predictions' linking the study that chose the model."""
+    from sklearn_cnntexture.cli import main
+
+    make_data(tmp_path / "data")
+    csv, study = tmp_path / "data" / "data.csv", tmp_path / "study"
+    assert main(["study", str(csv), "--out", str(study), "--weights", "hed-bsds500",
+                 "--layers", "C1_2", "--encoders", "mean", "--no-raw", "--no-union",
+                 "--folds", "2", "--repeats", "1", "--trees", "10"]) == 0
+    text = (study / "index.html").read_text()
+    assert "Microstructure map" in text and (study / "plotly.min.js").is_file()
+    assert len(list((study / "thumbs").glob("*.jpg"))) == 24
+    model = tmp_path / "model.skops"
+    assert main(["fit", str(csv), "--study", str(study), "--out", str(model)]) == 0
+    out = tmp_path / "predictions" / "p.csv"
+    out.parent.mkdir()
+    assert main(["predict", str(model), str(csv), "--out", str(out)]) == 0
+    page = out.with_suffix(".html").read_text()
+    assert 'href="../study/index.html"' in page
+    assert "were in the model's training set" in page or "training set" in page
+    # The page is an output like the others: its folder never holds an input.
+    shots = tmp_path / "shots-page"
+    shots.mkdir()
+    victim = shots / "m0.png"
+    victim.write_bytes((tmp_path / "data" / "coarse" / "m0.png").read_bytes())
+    (tmp_path / "shots.txt.csv").write_text("path\nshots-page/m0.png\n")
+    capsys.readouterr()
+    before = victim.read_bytes()
+    assert main(["predict", str(model), str(tmp_path / "shots.txt.csv"), "--out",
+                 str(tmp_path / "shots.csv")]) == 2
+    assert "the page's folder" in capsys.readouterr().err
+    assert victim.read_bytes() == before

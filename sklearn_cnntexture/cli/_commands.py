@@ -157,6 +157,17 @@ def _load_data(args):
                               task=args.task)
 
 
+def _study_links(card, out):
+    """The page of the study a model was chosen by, relative to the predictions' page."""
+    import os
+
+    study = (card.get("cv_score") or {}).get("study")
+    page = Path(study) / "index.html" if study else None
+    if page is None or not page.is_file():
+        return []
+    return [(os.path.relpath(page, Path(out).resolve().parent), "the study that chose the model")]
+
+
 def _data_name(data):
     """What the figures call the data: its folder's name, or its CSV's."""
     path = Path(data).resolve()
@@ -309,7 +320,7 @@ def explain(args):
         n_estimators=args.trees, top_k=args.top_k, per_layer=args.per_layer,
         size=args.size, steps=args.steps, random_state=args.seed, verbose=True,
     )
-    for path in write_explanations(explanation, args.out):
+    for path in write_explanations(explanation, args.out, study=args.study):
         print(f"wrote {path}")
     return 0
 
@@ -355,6 +366,7 @@ def fit(args):
         _study_network(args, study)
         choice = study_configuration(study, task=data.task)  # refuses another task
         pipeline, cv_score = choice.pipeline, choice.cv_score
+        cv_score["study"] = str(Path(args.study).resolve())  # predict's page links it
         configuration = choice.configuration
         if args.pixel_size is not None and args.pixel_size != studied_pixel_size:
             configuration["overridden"] = {"pixel_size": [studied_pixel_size, args.pixel_size]}
@@ -386,13 +398,15 @@ def predict(args):
     from ..io.datasets import load_images_to_predict
     from ..model.file import load_model, read_card, read_feature_stats, training_images_among
     from ..model.predict import check_images
-    from ..report import explained_folder, write_predictions
+    from ..report import explained_folder, prediction_page_paths, write_predictions
 
     out = Path(args.out)
     if out.suffix.lower() != ".csv":
         raise InputError(f"--out must end in .csv, got '{args.out}'")
     outputs = [("--out", out, False),
                ("the confusion matrix", out.with_suffix(".confusion.png"), False)]
+    page, page_folder = prediction_page_paths(out)
+    outputs += [("the page", page, False), ("the page's folder", page_folder, True)]
     if args.explain:
         outputs.append(("--explain's folder", explained_folder(out), True))
     data = load_images_to_predict(args.data, target=args.target)
@@ -422,7 +436,8 @@ def predict(args):
               "training set: scores on them are not an estimate of new images", file=sys.stderr)
     labelled = data.target is not None and card["task"] == "classification"
     result = write_predictions(model, X, out, labels=data.target if labelled else None,
-                               feature_stats=stats, explain=args.explain)
+                               feature_stats=stats, explain=args.explain, seen=seen, card=card,
+                               model_name=Path(args.model).name, links=_study_links(card, out))
     if result.counts is not None:
         print("predicted: " + ", ".join(f"{name} {n}" for name, n in result.counts.items()))
     if result.scores is not None:

@@ -30,6 +30,7 @@ from ..features.encoders import ENCODERS
 from ..features.featurize import make_featurizer
 from ..features.union import UNION, MultiLayerUnion
 from ..io import records
+from ..plotting import filter_label
 from ..study._table import EXPLAINABLE
 from ..study.models import TASKS, make_model
 
@@ -486,7 +487,7 @@ def heatmap_figure(model, item, pairs, *, pixel_size=None, title=None):
         heat = io.resize_image(activation, gray.shape)[:, :, 0]
         ax.imshow(gray, cmap="gray")
         ax.imshow(heat, cmap="inferno", alpha=0.55)
-        ax.set_title(f"{layer} filter {f}", fontsize=9)
+        ax.set_title(filter_label(layer, f), fontsize=9)  # one naming everywhere: C3,3 #174
     for ax in axes:
         ax.set_axis_off()
     fig.tight_layout()
