@@ -164,3 +164,39 @@ def test_a_model_predicts_another_magnification_at_its_own_scale(tmp_path, monke
     assert len(reads) == 6 and set(reads.values()) == {1}
     table = pd.read_csv(out)
     assert (table["predicted"] == table["label"]).all()
+
+
+def test_a_study_compares_native_pixels_with_a_common_pixel_size(tmp_path):
+    """One class imaged at high, one at low magnification: native pixels tell the
+    magnification; at a common pixel size the same microstructure looks the same."""
+    from sklearn_cnntexture import Study, backbone_image_count
+    from sklearn_cnntexture.report import write_study
+    from sklearn_cnntexture.study import best_explainable, row_pixel_size
+
+    rows = []
+    for k, (label, factor, um) in enumerate([("high", 2, 0.1), ("low", 4, 0.2)]):
+        for i in range(6):
+            path = tmp_path / f"{label}{i}.png"
+            Image.fromarray(detector(microstructure(seed=i), factor)).save(path)
+            rows.append({"path": str(path), "label": label, "pixel_size": um})
+    X = pd.DataFrame(rows)
+    vgg = VGGLayerTransformer(weights=None, random_state=0, cache=tmp_path / "cache")
+    study = Study(vgg, layers=["C1_2"], encoders=["mean"], raw_image=False, n_splits=2,
+                  n_repeats=2, n_estimators=10, pixel_sizes=[None, 0.2]).fit(X, X.label)
+    table = study.results_
+    assert table["pixel_size"].tolist() == ["native", "0.2"]
+    native, common = table["f1_mean"]
+    assert native == 1.0 and common < native  # the magnification was what told them apart
+    before = backbone_image_count()
+    Study(vgg, layers=["C1_2"], encoders=["mean"], raw_image=False, n_splits=2, n_repeats=2,
+          n_estimators=10, pixel_sizes=[None, 0.2]).fit(X, X.label)
+    assert backbone_image_count() == before  # both scales came from the cache
+    assert row_pixel_size(best_explainable(table).row) is None
+    assert row_pixel_size(table.iloc[1]) == 0.2
+    names = {p.name for p in write_study(study, tmp_path / "out")}
+    assert {"scales.png", "study.png"} <= names
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert "| native pixels |" in summary and "| 0.2 um per pixel |" in summary
+    with pytest.raises(ValueError, match="no pixel size of their own"):
+        Study(vgg, layers=["C1_2"], encoders=["mean"], pixel_sizes=[None, 0.2]).fit(
+            X.drop(columns="pixel_size"), X.label)

@@ -208,6 +208,9 @@ def study(args):
 
     _check_network(args)
     _check_columns_options(args)
+    if args.pixel_sizes is not None and args.pixel_size is not None:
+        raise InputError("--pixel-size with --pixel-sizes: the study compares the scales "
+                         "--pixel-sizes names; drop --pixel-size")
     data = _load_data(args)
     _check_outputs(args, [("--out", args.out, True)], data)
     study = Study(
@@ -217,9 +220,11 @@ def study(args):
         models=args.models, task=data.task, nested=args.nested, n_jobs=args.n_jobs,
         random_state=args.seed, verbose=True, columns=args.columns,
         missing="impute" if args.impute_missing else "error", sources=args.sources,
+        pixel_sizes=args.pixel_sizes,
     )
     # Labels against folds, models, image files and sizes: before any folder is made.
-    X = _images(args, data, study.vgg.pixel_size)
+    scales = [size for size in args.pixel_sizes or [] if size is not None]
+    X = _images(args, data, study.vgg.pixel_size or (scales[0] if scales else None))
     study.validate(X, data.target, groups=data.groups)
     _mark(args, args.out)
     _mark(args, study.vgg.cache)
@@ -327,7 +332,7 @@ def explain(args):
 
 def _from_study(args):
     """The study's network (weights, crop, resize, cache) and its best explainable model."""
-    from ..study import best_explainable, load_study
+    from ..study import best_explainable, load_study, row_pixel_size
 
     _refuse_with_study(args, ["layers", "encoder"])
     study = load_study(args.study)
@@ -336,7 +341,10 @@ def _from_study(args):
           f"{choice.row['layer']}, {choice.metric} = {choice.row[choice.metric + '_mean']:.3f}")
     if study.vgg is None:  # a study written before study.json: only its table
         return _vgg(args, layers=choice.layers), choice.layers, choice.encoder
-    return _study_network(args, study), choice.layers, choice.encoder
+    vgg = _study_network(args, study)
+    if args.pixel_size is None:  # the row's scale, where the study compared scales
+        vgg.set_params(pixel_size=row_pixel_size(choice.row, default=vgg.pixel_size))
+    return vgg, choice.layers, choice.encoder
 
 
 def fit(args):
@@ -362,10 +370,12 @@ def fit(args):
         if study.vgg is None:
             raise InputError(f"{args.study} has no study.json (written by an older version): "
                              "give --layers and --encoder instead of --study")
-        studied_pixel_size = study.vgg.pixel_size
         _study_network(args, study)
         choice = study_configuration(study, task=data.task)  # refuses another task
         pipeline, cv_score = choice.pipeline, choice.cv_score
+        studied_pixel_size = choice.pixel_size  # the best row's scale
+        if args.pixel_size is not None:
+            pipeline.named_steps["vgg"].set_params(pixel_size=args.pixel_size)
         cv_score["study"] = str(Path(args.study).resolve())  # predict's page links it
         configuration = choice.configuration
         if args.pixel_size is not None and args.pixel_size != studied_pixel_size:

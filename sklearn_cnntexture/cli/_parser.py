@@ -7,6 +7,7 @@ any data. :func:`build_parser` wires each command to its function in
 """
 
 import argparse
+import math
 
 from .. import __version__
 from ..features._backbone import CPU_TILE_PIXELS, GPU_TILE_PIXELS
@@ -117,6 +118,27 @@ def _names(text):
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def _scales(text):
+    """``native,0.5``: the scales a study compares (None for the images' own pixels)."""
+    scales = []
+    for part in _names(text):
+        if part == "native":
+            scales.append(None)
+            continue
+        try:
+            value = float(part)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(
+                f"--pixel-sizes takes 'native' and positive micrometres per pixel, "
+                f"comma-separated, got {part!r}")
+        scales.append(value)
+    if not scales:
+        raise argparse.ArgumentTypeError("--pixel-sizes names no scale")
+    return scales
+
+
 # -- the parser ---------------------------------------------------------------
 
 
@@ -203,6 +225,10 @@ def _add_study(commands):
     study.add_argument("--out", required=True, help="output folder (not inside DATA)")
     _add_image_options(study)
     _add_scale_options(study)
+    study.add_argument("--pixel-sizes", type=_scales, default=None, metavar="SCALES",
+                       help="compare scales: native (the images' own pixels) and common "
+                       "micrometres per pixel every image is resampled to, e.g. native,0.5: "
+                       "did the model learn magnification or microstructure?")
     study.add_argument("--layers", type=_names, default=list(PAPER_LAYERS),
                        help="comma-separated layers (the paper's five)")
     study.add_argument("--encoders", type=_names, default=list(ENCODERS),

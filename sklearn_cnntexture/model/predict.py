@@ -31,7 +31,7 @@ from ..features.featurize import make_featurizer
 from ..features.union import UNION, MultiLayerUnion
 from ..io import records
 from ..plotting import filter_label
-from ..study._table import EXPLAINABLE
+from ..study._table import EXPLAINABLE, row_pixel_size
 from ..study.models import TASKS, make_model
 
 __all__ = ["check_images", "configuration_pipeline", "explained_figure_paths", "fit_model",
@@ -122,7 +122,9 @@ def study_configuration(study, *, task="classification"):
     -------
     choice : Bunch
         ``pipeline`` (unfitted), ``configuration`` (``layers``, ``encoder``,
-        ``model``) and ``cv_score`` (``metric``, ``mean``, ``std``).
+        ``model``; ``source`` and ``columns`` for a row with data columns),
+        ``cv_score`` (``metric``, ``mean``, ``std``) and ``pixel_size`` (the
+        row's scale, where the study compared scales: the network's else).
 
     Raises
     ------
@@ -146,6 +148,8 @@ def study_configuration(study, *, task="classification"):
     best = results.loc[results[f"{metric}_mean"].idxmax()].to_dict()
     layer, encoder, model = best["layer"], best["encoder"], best.get("model", "rf")
     source = best.get("source", "image")
+    # The best row's scale where the study compared scales, else the network's.
+    study.vgg.set_params(pixel_size=row_pixel_size(best, default=study.vgg.pixel_size))
     columns = config.get("columns") if source != "image" else None
     if source == "columns":
         pipeline = configuration_pipeline(
@@ -156,7 +160,7 @@ def study_configuration(study, *, task="classification"):
                      configuration={"layers": ["-"], "encoder": "-", "model": model,
                                     "source": source, "columns": list(columns),
                                     "row": f"the data columns alone, {model}"},
-                     cv_score=_cv_score(best, metric))
+                     cv_score=_cv_score(best, metric), pixel_size=study.vgg.pixel_size)
     if encoder not in ENCODERS or layer not in (UNION, *_layers.CONV_LAYERS,
                                                  _layers.IMAGE_LAYER):
         raise InputError(f"the study's best candidate is {encoder} of {layer}, which fit "
@@ -170,13 +174,16 @@ def study_configuration(study, *, task="classification"):
         vlad_resize=config.get("vlad_resize"), columns=columns,
         missing=config.get("missing", "error"),
     )
+    scale = best.get("pixel_size")
     configuration = {"layers": layers, "encoder": encoder, "model": model,
                      "row": f"{best['encoder']} of {layer}"
-                     + (" with the data columns" if columns else "") + f", {model}"}
+                     + (" with the data columns" if columns else "")
+                     + (" at native pixels" if scale == "native"
+                        else f" at {scale} um per pixel" if scale else "") + f", {model}"}
     if columns:
         configuration.update(source=source, columns=list(columns))
     return Bunch(pipeline=pipeline, configuration=configuration,
-                 cv_score=_cv_score(best, metric))
+                 cv_score=_cv_score(best, metric), pixel_size=study.vgg.pixel_size)
 
 
 def _cv_score(best, metric):

@@ -1,4 +1,8 @@
-"""What the micrograph adds to the process record: the study's sources side by side.
+"""Two more dimensions of a study, side by side: sources and physical scales.
+
+What the micrograph adds to the process record (:func:`plot_sources`), and
+whether the model learned the magnification or the microstructure
+(:func:`plot_scales`).
 
 A study with a data table's columns (``Study(columns=...)``) scores each
 candidate on the micrograph's textures alone (``image``), with the columns
@@ -17,7 +21,7 @@ from sklearn.utils._param_validation import Interval, validate_params
 from ..exceptions import InputError
 from ._common import ENCODER_COLORS, SMALL, TEXT_CONSTRAINT, layer_label
 
-__all__ = ["plot_sources"]
+__all__ = ["plot_scales", "plot_sources"]
 
 _SOURCE_STYLE = {"image": "-", "both": "--"}
 _SOURCE_NAME = {"image": "micrograph", "both": "micrograph + columns",
@@ -84,5 +88,68 @@ def plot_sources(results, *, metric="f1", chance=None, columns=None, title=None,
     ax.legend(fontsize=SMALL, loc="best")
     heading = "\n".join(part for part in (data, title or "What the micrograph adds to "
                                           "the data columns") if part)
+    ax.set_title(heading, fontsize=SMALL + 1)
+    return fig
+
+
+_SCALE_STYLES = ("-", "--", ":", "-.")
+
+
+@validate_params(
+    {"results": [pd.DataFrame], "metric": [str],
+     "chance": [Interval(Real, None, None, closed="neither"), None],
+     "title": TEXT_CONSTRAINT, "data": TEXT_CONSTRAINT},
+    prefer_skip_nested_validation=True,
+)
+def plot_scales(results, *, metric="f1", chance=None, title=None, data=None):
+    """Score per layer at each compared scale (native pixels, a common pixel size).
+
+    The best encoder's rows (of the micrograph alone), one line per scale: a
+    model that scores well at native pixels and not at a common pixel size
+    told the magnification apart, not the microstructure.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        A study's table with a ``pixel_size`` column (one model's rows).
+    metric : str, default="f1"
+        The table's metric stem.
+    chance : float or None, default=None
+        A blind guess's score, drawn dotted.
+    title, data : str or None
+        The figure's title and the data's line above it.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if "pixel_size" not in results.columns:
+        raise InputError("results have no pixel_size column: the study compared no scales")
+    mean, std = f"{metric}_mean", f"{metric}_std"
+    if "source" in results.columns:
+        results = results[results["source"] == "image"]
+    scales = [label for label in dict.fromkeys(results["pixel_size"].astype(str))
+              if label != "-"]
+    encoder = results.loc[results[mean].idxmax(), "encoder"]
+    rows = results[results["encoder"] == encoder]
+    layers = list(dict.fromkeys(rows["layer"]))
+    x = np.arange(len(layers))
+    fig = Figure(figsize=(max(5.0, 1.0 * len(layers) + 2.5), 4.0), layout="constrained")
+    ax = fig.add_subplot()
+    for k, scale in enumerate(scales):
+        at = rows[rows["pixel_size"].astype(str) == scale].set_index("layer").reindex(layers)
+        name = "native pixels" if scale == "native" else f"{scale} um per pixel"
+        ax.errorbar(x, at[mean], yerr=at[std], linestyle=_SCALE_STYLES[k % 4], marker="o",
+                    capsize=3, color=ENCODER_COLORS.get(encoder, "0.2"),
+                    label=f"{name} ({encoder})")
+    if chance is not None:
+        ax.axhline(chance, color="0.4", linestyle=":", linewidth=1.3,
+                   label=f"chance ({chance:.2f})")
+    ax.set_xticks(x, [layer_label(name) for name in layers], fontsize=SMALL)
+    ax.set_xlabel("layer")
+    ax.set_ylabel(f"{metric} (mean +- std over folds)")
+    ax.legend(fontsize=SMALL, loc="best")
+    heading = "\n".join(part for part in (data, title or "Magnification or microstructure: "
+                                          "the images at each scale") if part)
     ax.set_title(heading, fontsize=SMALL + 1)
     return fig

@@ -25,7 +25,14 @@ from ..features.union import UNION
 from ..io import records
 from ..io.datasets import mark_output_folder
 from ..study import CONFIG_FILE, OUT_OF_FOLD_FILE, Study, study_config
-from ..study._table import NO_TEXTURE, PAPER_MODEL, TIME_COLUMN, model_rows, source_rows
+from ..study._table import (
+    NO_TEXTURE,
+    PAPER_MODEL,
+    TIME_COLUMN,
+    model_rows,
+    scale_rows,
+    source_rows,
+)
 from ._explain_page import write_explanation_page
 from ._map import EMBEDDINGS
 from ._predict_page import write_prediction_page
@@ -73,6 +80,7 @@ def study_summary(study):
     best = study.best_
     several = "model" in table.columns and table["model"].nunique() > 1
     sourced = "source" in table.columns
+    scaled = "pixel_size" in table.columns
     with_model = f", {best['model']}" if several else ""
     lines = [
         "# Layer x encoder study",
@@ -84,6 +92,7 @@ def study_summary(study):
         *_tie_lines(study.ties_, mean, std),
         *(_model_lines(table, mean, std) if several else []),
         *_source_lines(model_rows(table), mean, std, study.columns),
+        *_scale_lines(model_rows(source_rows(table)), mean, std),
         *_highlight_lines(model_rows(source_rows(table)), mean, std),
         f"- {study.n_images_} images, {study.cv_description_}; scoring {study.scoring_}. "
         f"Features computed in {study.featurize_time_:.0f} s, models fitted in "
@@ -91,13 +100,15 @@ def study_summary(study):
         *[f"- {note}" for note in study.notes_],
         *provenance_lines(study.provenance_),
         "",
-        f"| {'source | ' if sourced else ''}layer | paper | encoder | model | features | "
-        f"{metric} mean | {metric} std | fit + score per fold (s) |",
-        "|---|---|---|---|---:|---:|---:|---:|" + ("---|" if sourced else ""),
+        f"| {'source | ' if sourced else ''}{'pixel size | ' if scaled else ''}layer | paper | "
+        f"encoder | model | features | {metric} mean | {metric} std | fit + score per fold "
+        "(s) |",
+        "|---|---|---|---|---:|---:|---:|---:|" + ("---|" * (sourced + scaled)),
     ]
     for _, row in table.iterrows():
         lines.append(
-            f"| {row['source'] + ' | ' if sourced else ''}{row['layer']} | "
+            f"| {row['source'] + ' | ' if sourced else ''}"
+            f"{str(row['pixel_size']) + ' | ' if scaled else ''}{row['layer']} | "
             f"{paper_name(row['layer']) if row['layer'] != NO_TEXTURE else NO_TEXTURE} | "
             f"{row['encoder']} | "
             f"{row.get('model', PAPER_MODEL)} | {row['n_features']} | {row[mean]:.3f} | "
@@ -171,8 +182,25 @@ def _row_name(row):
     source = row.get("source", "image")
     if source == "columns":
         return "the data columns alone"
+    scale = str(row.get("pixel_size", ""))
     return (f"{row['encoder']} of {_describe(row['layer'])}"
-            + (" with the data columns" if source == "both" else ""))
+            + (" with the data columns" if source == "both" else "")
+            + (" at native pixels" if scale == "native"
+               else f" at {scale} um per pixel" if scale not in ("", "-", "nan") else ""))
+
+
+def _scale_lines(table, mean, std):
+    """Magnification or microstructure: the best row of the micrograph at each scale."""
+    if "pixel_size" not in table.columns:
+        return []
+    lines = ["Magnification or microstructure: the micrograph's best row at each scale "
+             "(native pixels, or every image resampled to a common pixel size):", "",
+             "| scale | best row | score |", "|---|---|---:|"]
+    for scale, rows in table.groupby(table["pixel_size"].astype(str), sort=False):
+        top = rows.loc[rows[mean].idxmax()]
+        name = "native pixels" if scale == "native" else f"{scale} um per pixel"
+        lines.append(f"| {name} | {_row_name(top)} | {top[mean]:.3f} ± {top[std]:.3f} |")
+    return [*lines, ""]
 
 
 def _source_lines(table, mean, std, columns):
@@ -218,7 +246,9 @@ def write_study(study, directory, *, name=None, data=None, X=None, embedding="um
     rows when the study compared several models), ``models.png/.svg`` (Fig. 6
     once per model, only with several models), ``sources.png/.svg`` (with data
     columns: the micrograph, the columns beside it and the columns alone,
-    :func:`~sklearn_cnntexture.plotting.plot_sources`) and ``summary.md`` (with the
+    :func:`~sklearn_cnntexture.plotting.plot_sources`), ``scales.png/.svg``
+    (with compared pixel sizes: each scale's score per layer,
+    :func:`~sklearn_cnntexture.plotting.plot_scales`) and ``summary.md`` (with the
     nested-CV estimate, the number to report, when the study ran it),
     ``out_of_fold.csv`` (the best configuration's out-of-fold predictions,
     ``Study.oof_predictions_``) and ``index.html``, the page a person browses
@@ -280,9 +310,11 @@ def write_study(study, directory, *, name=None, data=None, X=None, embedding="um
     ]
     # study.png and union.png are the paper's Figs. 6 and 7, drawn from the paper's
     # model's rows; models.png shows every model's Fig. 6, one panel each.
-    # The paper's figures are of the micrograph's own textures (source "image");
-    # sources.png compares them with the data columns.
-    paper = model_rows(source_rows(study.results_))
+    # The paper's figures are of the micrograph's own textures (source "image") at
+    # one scale (the first compared); sources.png compares them with the data
+    # columns, scales.png the scales.
+    own = scale_rows(source_rows(study.results_))
+    paper = model_rows(own)
     # Every figure says what it was made of, and where a blind guess would score.
     shown = dict(metric=study.metric_, chance=study.chance_,
                  data=plotting.describe_data(name, n_images=study.n_images_,
@@ -294,12 +326,16 @@ def write_study(study, directory, *, name=None, data=None, X=None, embedding="um
         figure = plotting.plot_union(paper, **shown)
         paths += plotting.save_figure(figure, directory / "union.png")
     if study.results_["model"].nunique() > 1:
-        figure = plotting.plot_models(source_rows(study.results_), **shown)
+        figure = plotting.plot_models(own, **shown)
         paths += plotting.save_figure(figure, directory / "models.png")
     if "source" in study.results_.columns:
-        figure = plotting.plot_sources(model_rows(study.results_), metric=study.metric_,
-                              chance=study.chance_, columns=study.columns, data=shown["data"])
+        figure = plotting.plot_sources(model_rows(scale_rows(study.results_)),
+                                       metric=study.metric_, chance=study.chance_,
+                                       columns=study.columns, data=shown["data"])
         paths += plotting.save_figure(figure, directory / "sources.png")
+    if "pixel_size" in study.results_.columns:
+        figure = plotting.plot_scales(model_rows(study.results_), **shown)
+        paths += plotting.save_figure(figure, directory / "scales.png")
     paths.append(_atomic.write_text(directory / OUT_OF_FOLD_FILE,
                                     study.oof_predictions_.to_csv(index=False)))
     paths += write_study_page(study, directory, data=data, X=X, name=name, embedding=embedding)

@@ -15,7 +15,16 @@ from ._nested import nested_study
 from ._oof import out_of_fold_predictions
 from ._progress import fit_progress
 from ._search import STUDY_ENCODERS, fill_cache, make_study
-from ._table import EXPLAINABLE, TIME_COLUMN, best_explainable, study_results, ties
+from ._table import (
+    EXPLAINABLE,
+    TIME_COLUMN,
+    best_explainable,
+    row_pixel_size,
+    scale_rows,
+    source_rows,
+    study_results,
+    ties,
+)
 
 __all__ = [
     "CONFIG_FILE",
@@ -32,6 +41,9 @@ __all__ = [
     "load_study",
     "make_study",
     "nested_study",
+    "row_pixel_size",
+    "scale_rows",
+    "source_rows",
     "out_of_fold_predictions",
     "run_study",
     "study_config",

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator, _fit_context, clone
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted
@@ -177,6 +177,14 @@ class Study(BaseEstimator):
     sources : list of {"image", "both", "columns"} or None, default=None
         The sources compared with ``columns``; None: all three. A study of one
         source with ``nested=True`` gives that source's nested estimate.
+    pixel_sizes : list of (float or None) or None, default=None
+        Physical scales to compare, micrometres per pixel, None for native
+        pixels: ``[None, 0.5]`` scores every candidate on the images as they
+        are and resampled to 0.5 um per pixel (each image's own size from X's
+        ``pixel_size`` column or its file), a ``pixel_size`` column of the
+        table: whether the model learned the magnification or the
+        microstructure. Every image is checked at every scale before the
+        network runs. None: ``vgg.pixel_size`` alone.
 
     Attributes
     ----------
@@ -282,6 +290,7 @@ class Study(BaseEstimator):
         columns=None,
         missing="error",
         sources=None,
+        pixel_sizes=None,
     ):
         self.vgg = vgg
         self.layers = layers
@@ -302,6 +311,7 @@ class Study(BaseEstimator):
         self.columns = columns
         self.missing = missing
         self.sources = sources
+        self.pixel_sizes = pixel_sizes
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, groups=None):
@@ -412,7 +422,7 @@ class Study(BaseEstimator):
             n_splits=self.n_splits, n_repeats=self.n_repeats, groups=groups is not None,
             n_estimators=self.n_estimators, scoring=self.scoring, n_jobs=self.n_jobs,
             random_state=self.random_state, models=self.models, columns=self.columns,
-            missing=self.missing, sources=self.sources,
+            missing=self.missing, sources=self.sources, pixel_sizes=self.pixel_sizes,
         )
         if self.columns:  # present, and filled unless imputed: before the network
             table = records.table_of(X)
@@ -423,7 +433,8 @@ class Study(BaseEstimator):
         vgg = search.estimator.named_steps["vgg"]
         # Missing files, bad pixels, and images too small for the deepest layer
         # (after crop, pixel size and resize), all named before the network runs.
-        vgg.check_input_sizes(X, vgg.cache_layers)
+        for pixel_size in self.pixel_sizes or [vgg.pixel_size]:
+            clone(vgg).set_params(pixel_size=pixel_size).check_input_sizes(X, vgg.cache_layers)
         return task, names, search
 
     def _n_column_features(self, X):

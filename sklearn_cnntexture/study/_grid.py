@@ -4,7 +4,7 @@ One job: which candidates GridSearchCV compares. Public through
 :mod:`sklearn_cnntexture.study`.
 """
 
-from numbers import Integral
+from numbers import Integral, Real
 
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
@@ -29,6 +29,7 @@ __all__ = ["study_grid"]
         "columns": [list, tuple, None],
         "missing": [StrOptions({"error", "impute"})],
         "sources": [list, tuple, None],
+        "pixel_sizes": [list, tuple, None],
     },
     prefer_skip_nested_validation=True,
 )
@@ -44,6 +45,7 @@ def study_grid(
     columns=None,
     missing="error",
     sources=None,
+    pixel_sizes=None,
 ):
     """The parameter grid of the layer x encoder (x model) study, for :class:`GridSearchCV`.
 
@@ -84,6 +86,14 @@ def study_grid(
         Which of the three to compare, with ``columns``; None: all three
         (``"image"`` alone without columns). One source per study gives each
         its own nested estimate.
+    pixel_sizes : list of (float or None) or None, default=None
+        Physical scales to compare, in micrometres per pixel, None standing
+        for the images' native pixels: e.g. ``[None, 0.5]`` scores every
+        candidate at native pixels and with every image resampled to 0.5 um
+        per pixel (each image's own pixel size from X's ``pixel_size`` column
+        or its file), so the table shows whether a model learned the
+        magnification or the microstructure. None: the network's own
+        ``pixel_size`` alone.
 
     Returns
     -------
@@ -120,6 +130,10 @@ def study_grid(
     if union and len(layers) > 1:
         grid.append({"vgg__layers": [layers], "encode": [MultiLayerUnion(MeanPool())]})
     sources = _checked_sources(sources, columns)
+    if pixel_sizes is not None:
+        _check_pixel_sizes(pixel_sizes)
+        for part in grid:
+            part["vgg__pixel_size"] = list(pixel_sizes)
     if columns:
         columns = list(columns)
         both = [dict(part, encode=[WithColumns(encoder, columns=columns, missing=missing)
@@ -135,6 +149,17 @@ def study_grid(
             part["model"] = list(models)
     return grid
 
+
+
+def _check_pixel_sizes(pixel_sizes):
+    """Scales to compare: None (native pixels) or positive numbers, each once."""
+    bad = [p for p in pixel_sizes if p is not None and not (
+        isinstance(p, Real) and not isinstance(p, bool) and 0 < p < float("inf"))]
+    if bad or not pixel_sizes:
+        raise InputError(f"pixel_sizes must hold positive micrometres per pixel or None "
+                         f"(native pixels), got {list(pixel_sizes)}")
+    if len(set(pixel_sizes)) != len(pixel_sizes):
+        raise InputError(f"pixel_sizes names a scale twice: {list(pixel_sizes)}")
 
 
 def _checked_sources(sources, columns):

@@ -50,6 +50,7 @@ SEARCH_PARAMETERS = {
     "columns": [list, tuple, None],
     "missing": [StrOptions({"error", "impute"})],
     "sources": [list, tuple, None],
+    "pixel_sizes": [list, tuple, None],
 }
 
 
@@ -83,6 +84,7 @@ def make_study(
     columns=None,
     missing="error",
     sources=None,
+    pixel_sizes=None,
 ):
     """The study as an unfitted :class:`~sklearn.model_selection.GridSearchCV`.
 
@@ -134,6 +136,9 @@ def make_study(
     columns, missing, sources
         Data-table columns compared with and added to the textures (the
         ``source`` dimension); see :func:`study_grid`.
+    pixel_sizes
+        Physical scales compared (the ``pixel_size`` dimension); see
+        :func:`study_grid`.
 
     Returns
     -------
@@ -170,7 +175,7 @@ def make_study(
     grid = study_grid(layers, encoders, raw_image=raw_image, union=union,
                       vlad_resize=vlad_resize, random_state=random_state,
                       models=built if len(built) > 1 else None, columns=columns,
-                      missing=missing, sources=sources)
+                      missing=missing, sources=sources, pixel_sizes=pixel_sizes)
     cv = study_cv(task, n_splits=n_splits, n_repeats=n_repeats, groups=groups,
                   random_state=random_state)
     if scoring is None:
@@ -220,42 +225,45 @@ def fill_cache(search, X, y=None, *, groups=None, verbose=True, n_jobs=None):
     vgg = search.estimator.named_steps["vgg"]
     inputs, vlad = _grid_inputs(search.param_grid, vgg)
     X = records.as_rows(X)
-    for resize, wanted, for_vlad in inputs:
+    for (resize, pixel_size), wanted, for_vlad in inputs:
         filler = clone(vgg).set_params(layers=sorted(wanted, key=layer_order), resize=resize,
-                                       verbose=verbose)
+                                       pixel_size=pixel_size, verbose=verbose)
         purpose = " for VLAD descriptors" if for_vlad else ""
         parallel.precompute(filler, X, n_jobs=n_jobs, verbose=verbose,
-                            description=f"VGG16 {_size_label(resize)}{purpose}")
+                            description=f"VGG16 {_size_label(resize, pixel_size)}{purpose}")
     if not vlad:
         return
     splits = list(search.cv.split(X, y, groups))
-    for resize, pairs in vlad:
+    for (resize, pixel_size), pairs in vlad:
         maps = []
         for layer, prototype in pairs:
-            fold_vgg = clone(vgg).set_params(layers=layer, resize=resize)
+            fold_vgg = clone(vgg).set_params(layers=layer, resize=resize, pixel_size=pixel_size)
             for train, _ in splits:
                 encoder = clone(prototype).fit(fold_vgg.transform(records.take(X, train)))
                 maps.append((layer, *encoder.per_image_encoding()))
         layers = sorted({layer for layer, _ in pairs}, key=layer_order)
-        filler = clone(vgg).set_params(layers=layers, resize=resize, verbose=verbose)
+        filler = clone(vgg).set_params(layers=layers, resize=resize, pixel_size=pixel_size,
+                                       verbose=verbose)
         parallel.precompute(filler, X, maps, n_jobs=n_jobs, verbose=verbose,
                             description=f"VLAD codes of {len(maps)} fold dictionaries")
 
 
-def _size_label(resize):
+def _size_label(resize, pixel_size=None):
+    scale = "" if pixel_size is None else f", {pixel_size} um per pixel"
     if resize is None:
-        return "at native size"
+        return ("at native size" if pixel_size is None else f"at {pixel_size} um per pixel")
     height, width = (resize, resize) if isinstance(resize, int) else resize
-    return f"at {height} x {width}"
+    return f"at {height} x {width}{scale}"
 
 
 def _grid_inputs(param_grid, vgg):
     """The distinct network inputs of a grid, and VLAD's encoders per input.
 
-    Returns ``inputs``, rows ``[resize, layers, only_vlad]``, and ``vlad``,
-    rows ``[resize, [(layer, VLAD prototype), ...]]``. Rows, not dicts:
-    ``resize`` may be an unhashable list, and its one normalization is
-    VGGLayerTransformer's.
+    Returns ``inputs``, rows ``[(resize, pixel_size), layers, only_vlad]``,
+    and ``vlad``, rows ``[(resize, pixel_size), [(layer, VLAD prototype), ...]]``:
+    one input per size the images go in at and scale they are resampled to.
+    Rows, not dicts: ``resize`` may be an unhashable list, and its one
+    normalization is VGGLayerTransformer's.
     """
     inputs, vlad = [], []
     for part in [param_grid] if isinstance(param_grid, dict) else list(param_grid):
@@ -269,13 +277,16 @@ def _grid_inputs(param_grid, vgg):
             continue  # the columns alone: no image goes through the network for them
         layers = {canonical_layer(name) for value in part.get("vgg__layers", [vgg.layers])
                   for name in ([value] if isinstance(value, str) else value)}
-        row = _row(inputs, resize) or _append(inputs, [resize, set(), True])
-        row[1] |= layers
-        row[2] = row[2] and bool(encoders) and all(isinstance(e, VLADEncoder) for e in encoders)
-        pairs = [(layer, encoder) for encoder in encoders if isinstance(encoder, VLADEncoder)
-                 for layer in sorted(layers, key=layer_order)]
-        if pairs:
-            (_row(vlad, resize) or _append(vlad, [resize, []]))[1].extend(pairs)
+        for pixel_size in part.get("vgg__pixel_size", [vgg.pixel_size]):
+            key = (resize, pixel_size)
+            row = _row(inputs, key) or _append(inputs, [key, set(), True])
+            row[1] |= layers
+            row[2] = row[2] and all(isinstance(e, VLADEncoder) for e in encoders)
+            pairs = [(layer, encoder) for encoder in encoders
+                     if isinstance(encoder, VLADEncoder)
+                     for layer in sorted(layers, key=layer_order)]
+            if pairs:
+                (_row(vlad, key) or _append(vlad, [key, []]))[1].extend(pairs)
     return inputs, vlad
 
 

@@ -25,6 +25,9 @@ __all__ = [
     "describe_params",
     "metric_name",
     "model_rows",
+    "row_pixel_size",
+    "scale_label",
+    "scale_rows",
     "source_rows",
     "study_results",
     "ties",
@@ -36,6 +39,9 @@ PAPER_MODEL = "rf"
 #: The seconds column: mean wall time to fit the forest (and the encoder) on
 #: one training fold and score it on its test fold, features read from cache.
 TIME_COLUMN = "fit_score_s_per_fold"
+
+#: A row's ``pixel_size`` for the images' own pixels (with compared scales only).
+NATIVE = "native"
 
 #: A row's ``source`` (with columns only): the micrograph's textures, the data
 #: table's columns beside them, or the columns alone.
@@ -125,8 +131,11 @@ def study_results(search, n_column_features=None):
         seconds to fit the candidate on one training fold and score it on its
         test fold) and ``params`` (the candidate's parameters); with columns
         in the grid, ``source`` too (:data:`SOURCES`: ``"image"``, ``"both"``,
-        ``"columns"``, whose ``layer`` and ``encoder`` are ``"-"``). Sorted by
-        model (in the grid's order), source, layer (network order, image
+        ``"columns"``, whose ``layer`` and ``encoder`` are ``"-"``); with
+        compared scales (``vgg__pixel_size`` in the grid), ``pixel_size``
+        (:func:`scale_label`: ``"native"`` or the micrometres per pixel, as
+        text; ``"-"`` for the columns alone). Sorted by model (in the grid's
+        order), source, scale (the grid's order), layer (network order, image
         first, union last), then encoder.
     """
     cv = search.cv_results_
@@ -136,8 +145,10 @@ def study_results(search, n_column_features=None):
         step, layers, model = _candidate(search, params)
         source, encoder = _source(step)
         textures = 0 if encoder is None else _n_features(encoder, layers)
+        scale = params.get("vgg__pixel_size", search.estimator.named_steps["vgg"].pixel_size)
         rows.append({
             "source": source,
+            "pixel_size": NO_TEXTURE if encoder is None else scale_label(scale),
             "layer": _layer_label(layers, encoder),
             "encoder": _encoder_label(encoder),
             "model": model_name(model),
@@ -150,16 +161,46 @@ def study_results(search, n_column_features=None):
     table = pd.DataFrame(rows)
     if set(table["source"]) == {"image"}:
         table = table.drop(columns="source")  # the paper's table: images alone
+    scales = _grid_scales(search.param_grid)
+    if scales is None:
+        table = table.drop(columns="pixel_size")  # one scale: the network's
     encoder_rank = {name: k for k, name in enumerate(ENCODERS)}
     model_rank = {name: k for k, name in enumerate(dict.fromkeys(table["model"]))}
     table["_m"] = [model_rank[name] for name in table["model"]]
     table["_s"] = [SOURCES.index(name) for name in table.get("source", ["image"] * len(table))]
+    order = {label: k for k, label in enumerate(scales or [])}
+    table["_p"] = [order.get(label, -1) for label in table.get("pixel_size", [None] * len(table))]
     table["_l"] = [99 if name == UNION else -1 if name == NO_TEXTURE else layer_order(name)
                    for name in table["layer"]]
     table["_e"] = [encoder_rank.get(name, 9) for name in table["encoder"]]
-    order = ["_m", "_s", "_l", "_e"]
+    order = ["_m", "_s", "_p", "_l", "_e"]
     table = table.sort_values(order, kind="stable").drop(columns=order)
     return table.reset_index(drop=True)
+
+
+def scale_label(pixel_size):
+    """A scale as the table names it: ``"native"``, or micrometres per pixel as text."""
+    return NATIVE if pixel_size is None else f"{float(pixel_size):g}"
+
+
+def _grid_scales(param_grid):
+    """The scales a grid compares, as labels in its order; None when it sets none."""
+    parts = [param_grid] if isinstance(param_grid, dict) else list(param_grid)
+    scales = [scale_label(p) for part in parts for p in part.get("vgg__pixel_size", [])]
+    return list(dict.fromkeys(scales)) or None
+
+
+@validate_params({"results": [pd.DataFrame], "scale": [str, None]},
+                 prefer_skip_nested_validation=True)
+def scale_rows(results, scale=None):
+    """The rows at one scale (the table's first when None; all rows of a table without
+    compared scales). The columns alone, which have no scale, are kept."""
+    if "pixel_size" not in results.columns:
+        return results
+    labels = [label for label in dict.fromkeys(results["pixel_size"].astype(str))
+              if label != NO_TEXTURE]
+    scale = labels[0] if scale is None and labels else scale
+    return results[results["pixel_size"].astype(str).isin([scale, NO_TEXTURE])]
 
 
 def _candidate(search, params):
@@ -232,8 +273,9 @@ def ties(results, best=None):
         best = results.loc[results[mean].idxmax()]
     close = results[mean] >= best[mean] - best[std]
     same = (results["layer"] == best["layer"]) & (results["encoder"] == best["encoder"])
-    if "source" in results.columns:
-        same &= results["source"] == best["source"]
+    for dimension in ("source", "pixel_size"):
+        if dimension in results.columns:
+            same &= results[dimension].astype(str) == str(best[dimension])
     if "model" in results.columns:
         same &= results["model"] == best["model"]
     return results[close & ~same].sort_values(mean, ascending=False, kind="stable")
@@ -256,7 +298,7 @@ def best_explainable(results):
     choice : Bunch
         ``layers`` (list of Keras names: all the study's layers for a union
         row), ``encoder`` (``"mean"`` or ``"max"``), ``row`` (the table row,
-        a dict) and ``metric``.
+        a dict; its scale: :func:`row_pixel_size`) and ``metric``.
 
     Raises
     ------
@@ -278,3 +320,25 @@ def best_explainable(results):
         layers = [name for name in dict.fromkeys(results["layer"])
                   if name not in (UNION, IMAGE_LAYER)]
     return Bunch(layers=layers, encoder=best["encoder"], row=best.to_dict(), metric=metric)
+
+
+def row_pixel_size(row, default=None):
+    """The scale of a table row, as ``VGGLayerTransformer(pixel_size=...)`` takes it.
+
+    Parameters
+    ----------
+    row : dict or pandas.Series
+        A row of :func:`study_results` (or of its CSV).
+    default : float or None, default=None
+        What a row without a scale gives (a table that compares none, or the
+        columns alone): the network's own ``pixel_size``.
+
+    Returns
+    -------
+    pixel_size : float or None
+        None for native pixels.
+    """
+    label = str(row.get("pixel_size", NO_TEXTURE))
+    if label in (NO_TEXTURE, "nan"):
+        return default
+    return None if label == NATIVE else float(label)
