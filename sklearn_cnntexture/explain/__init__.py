@@ -7,11 +7,13 @@ from ._importance import (
     important_textures,
     standardized_mean_difference,
 )
+from ._property import explain_property
 
 __all__ = [
     "activation_heatmap",
     "characteristic_textures",
     "explain_model",
+    "explain_property",
     "important_textures",
     "standardized_mean_difference",
 ]
