@@ -103,7 +103,7 @@ def study_summary(study):
         f"| {'source | ' if sourced else ''}{'pixel size | ' if scaled else ''}layer | paper | "
         f"encoder | model | features | {metric} mean | {metric} std | fit + score per fold "
         "(s) |",
-        "|---|---|---|---|---:|---:|---:|---:|" + ("---|" * (sourced + scaled)),
+        "|" + "---|" * (sourced + scaled) + "---|---|---|---|---:|---:|---:|---:|",
     ]
     for _, row in table.iterrows():
         lines.append(
@@ -320,12 +320,13 @@ def write_study(study, directory, *, name=None, data=None, X=None, embedding="um
                  data=plotting.describe_data(name, n_images=study.n_images_,
                                              n_classes=study.n_classes_,
                                              cv=study.cv_description_))
-    figure = plotting.plot_study(paper, **shown)
-    paths += plotting.save_figure(figure, directory / "study.png")
+    if len(paper):  # a study of the data columns alone has no textures to draw
+        figure = plotting.plot_study(paper, **shown)
+        paths += plotting.save_figure(figure, directory / "study.png")
     if (paper["layer"] == UNION).any():
         figure = plotting.plot_union(paper, **shown)
         paths += plotting.save_figure(figure, directory / "union.png")
-    if study.results_["model"].nunique() > 1:
+    if len(own) and own["model"].nunique() > 1:
         figure = plotting.plot_models(own, **shown)
         paths += plotting.save_figure(figure, directory / "models.png")
     if "source" in study.results_.columns:

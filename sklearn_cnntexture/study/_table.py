@@ -246,6 +246,8 @@ def model_rows(results, model=None):
         return results
     if model is None:
         names = list(dict.fromkeys(results["model"]))
+        if not names:
+            return results  # no rows: none of any model
         model = PAPER_MODEL if PAPER_MODEL in names else names[0]
     return results[results["model"] == model]
 
