@@ -174,7 +174,7 @@ def test_a_study_compares_native_pixels_with_a_common_pixel_size(tmp_path):
     from sklearn_cnntexture.study import best_explainable, row_pixel_size
 
     rows = []
-    for k, (label, factor, um) in enumerate([("high", 2, 0.1), ("low", 4, 0.2)]):
+    for label, factor, um in [("high", 2, 0.1), ("low", 4, 0.2)]:
         for i in range(6):
             path = tmp_path / f"{label}{i}.png"
             Image.fromarray(detector(microstructure(seed=i), factor)).save(path)
