@@ -226,7 +226,8 @@ VALIDATED_MODULES = ["io.datasets", "features.encoders", "explain._importance", 
                      "model.file", "features.parallel", "plotting._common", "plotting._study",
                      "plotting._textures", "plotting._heatmaps", "plotting._sources",
                      "features.columns", "io.records",
-                     "features.provenance", "explain.textures", "features.weights"]
+                     "features.provenance", "explain.textures", "features.weights",
+                     "explain._property", "plotting._property", "report._property"]
 # {function: reason} for public functions with parameters and no @validate_params.
 # A helper two private modules share is public inside the package but not exported
 # (not in its package's __all__): its callers pass it what they have validated.

@@ -133,6 +133,7 @@ def _quantile_bins(y, n_quantiles):
         "n_splits": [Interval(Integral, 2, None, closed="left")],
         "n_quantiles": [Interval(Integral, 2, None, closed="left")],
         "per_quantile": [_POSITIVE],
+        "examples": [StrOptions({"typical", "extreme"})],
         "color": [StrOptions({"auto", "gray", "rgb"})],
         "size": [_POSITIVE],
         "steps": [Interval(Integral, 0, None, closed="left")],
@@ -155,6 +156,7 @@ def explain_property(
     n_splits=5,
     n_quantiles=4,
     per_quantile=2,
+    examples="typical",
     color="auto",
     size=128,
     steps=40,
@@ -228,6 +230,15 @@ def explain_property(
         Bins of the target, at most (ties can merge bins).
     per_quantile : int, default=2
         Characteristic textures per bin, at most.
+    examples : {"typical", "extreme"}, default="typical"
+        The two micrographs of the heat maps, the same for every filter.
+        ``"typical"``: of the lowest and of the highest quantile bin, the
+        micrograph nearest to its bin's mean (standardized features, every
+        filter): a correlation of moderate size is a trend over many images,
+        which one extreme image need not follow, so the most typical image
+        of each end shows it best, and it is chosen without looking at any
+        one filter. ``"extreme"``: the micrographs with the lowest and the
+        highest ``y`` (the first in ``X`` among equal values).
     color : {"auto", "gray", "rgb"}, default="auto"
         Colour mode of the textures; ``"auto"`` is gray when the two heat-map
         micrographs are grayscale.
@@ -251,8 +262,10 @@ def explain_property(
             ``std`` (of the feature over all images).
         ``rising``, ``falling``
             The first ``n_textures`` rows of each direction, with
-            ``activation_low`` and ``activation_high``: the feature on the
-            micrographs of the heat maps.
+            ``activation_low`` and ``activation_high`` (the feature on the
+            micrographs of the heat maps) and ``mean_lowest_quantile`` and
+            ``mean_highest_quantile`` (its mean over the lowest and the
+            highest bin).
         ``by_quantile``
             DataFrame: ``quantile`` (1 = lowest values), ``y_low``,
             ``y_high``, ``n_images``, ``rank``, ``layer``, ``filter``,
@@ -268,9 +281,9 @@ def explain_property(
             rising and falling filters' maps over the two micrographs.
         ``examples``
             dict ``"low"`` / ``"high"`` -> Bunch ``index``, ``name`` (file
-            name), ``y``, ``image`` (as the heat map covers it): the image
-            with the lowest and the highest ``y`` (the first in ``X`` among
-            equal values).
+            name), ``y``, ``image`` (as the heat map covers it),
+            ``pixel_size``, ``chosen`` (how, in words): the micrographs of
+            the heat maps (see ``examples``).
         ``color``, ``X`` (the images), ``y``, ``groups``, ``target_name``,
         ``vgg`` (the featurizer's network, for provenance), ``layers``,
         ``cv`` (the folds, in words), ``top_k``, ``n_textures``,
@@ -302,8 +315,8 @@ def explain_property(
     >>> e = explain_property(X, y, vgg=vgg, n_splits=3, n_textures=1, size=16, steps=2)
     >>> e.correlations.columns[:6].tolist()
     ['rank', 'layer', 'filter', 'texture', 'feature', 'r']
-    >>> e.examples["low"].index, e.examples["high"].index
-    (0, 11)
+    >>> e.examples["high"].chosen
+    'the most typical of the highest quantile'
     """
     import pandas as pd
     from sklearn.base import clone
@@ -341,13 +354,15 @@ def explain_property(
     parsed = [_layer_and_filter(name) for name in names]
 
     correlations = _correlations(features, y, folds, top_k, parsed, names, pd)
-    low, high = int(np.argmin(y)), int(np.argmax(y))
+    low, high, chosen = _example_indices(features, y, bins, examples)
     shown = {}
     for direction in ("rises", "falls"):
         rows = correlations[correlations["direction"] == direction].head(n_textures).copy()
         index = [list(names).index(f) for f in rows["feature"]]
         rows["activation_low"] = features[low, index]
         rows["activation_high"] = features[high, index]
+        rows["mean_lowest_quantile"] = features[bins == 0][:, index].mean(axis=0)
+        rows["mean_highest_quantile"] = features[bins == bins.max()][:, index].mean(axis=0)
         shown[direction] = rows.reset_index(drop=True)
 
     by_quantile = _by_quantile(features, y, bins, ranges, names, parsed, per_quantile, pd)
@@ -355,7 +370,7 @@ def explain_property(
     examples, heatmaps = {}, {}
     for end, i in (("low", low), ("high", high)):
         examples[end] = Bunch(index=i, name=_source_name(images[i], i), y=float(y[i]),
-                              image=None, pixel_size=sizes[i])
+                              image=None, pixel_size=sizes[i], chosen=chosen[end])
     for rows in shown.values():
         for row in rows.itertuples(index=False):
             maps = {}
@@ -466,6 +481,24 @@ def _textures(rows, vgg, color, size, steps, random_state, verbose):
                                  random_state=random_state, verbose=verbose)
         textures.update({(layer, f): image for f, image in zip(filters, result.images)})
     return textures
+
+
+def _example_indices(features, y, bins, how):
+    """Indices of the low and high micrographs, and how each was chosen, in words."""
+    if how == "extreme":
+        return int(np.argmin(y)), int(np.argmax(y)), {
+            "low": "the lowest value (the first of equals)",
+            "high": "the highest value (the first of equals)"}
+    spread = features.std(axis=0)
+    scaled = (features - features.mean(axis=0)) / np.where(spread > 0, spread, 1)
+    picked = []
+    for k in (0, bins.max()):
+        members = np.flatnonzero(bins == k)
+        distance = ((scaled[members] - scaled[members].mean(axis=0)) ** 2).sum(axis=1)
+        picked.append(int(members[np.argmin(distance)]))  # the first of equals
+    return picked[0], picked[1], {
+        "low": "the most typical of the lowest quantile",
+        "high": "the most typical of the highest quantile"}
 
 
 def _layer_and_filter(name):

@@ -18,6 +18,7 @@ through their pandas methods.
 
 from ._common import ENCODER_COLORS, filter_label, layer_label, save_figure
 from ._heatmaps import plot_heatmap, plot_heatmaps
+from ._property import plot_property_heatmap, plot_property_textures
 from ._sources import plot_scales, plot_sources
 from ._study import chance_level, describe_data, plot_models, plot_study, plot_union
 from ._textures import plot_characteristic_textures, plot_important_textures, plot_texture_grid
@@ -33,6 +34,8 @@ __all__ = [
     "plot_heatmaps",
     "plot_important_textures",
     "plot_models",
+    "plot_property_heatmap",
+    "plot_property_textures",
     "plot_scales",
     "plot_sources",
     "plot_study",

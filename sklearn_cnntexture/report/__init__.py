@@ -11,6 +11,7 @@ from ._folders import (
     write_study,
 )
 from ._predict_page import prediction_page_paths
+from ._property import write_property_explanation
 
 __all__ = [
     "explained_folder",
@@ -20,5 +21,6 @@ __all__ = [
     "study_summary",
     "write_explanations",
     "write_predictions",
+    "write_property_explanation",
     "write_study",
 ]
