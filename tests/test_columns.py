@@ -254,3 +254,24 @@ def test_warnings_stay_quiet_without_new_categories(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         step.transform(_vgg().transform(X))
+
+
+def test_explain_a_numeric_target_through_the_entry_point(csv, tmp_path, capsys):
+    """The textures that rise and fall with a property, and a constant one refused."""
+    out = tmp_path / "explained"
+    assert main(["explain", str(csv), "--target", "anneal_temperature", "--groups", "sample",
+                 *HED, "--layers", "C1_2", "--top-k", "2", "--steps", "2", "--size", "32",
+                 "--out", str(out)]) == 0
+    table = pd.read_csv(out / "property_correlations.csv")
+    assert len(table) == 64 and {"texture", "stability"} <= set(table.columns)
+    assert (out / "property_textures.png").is_file() and (out / "index.html").is_file()
+    frame = pd.read_csv(csv).assign(anneal_temperature=800.0)
+    frame.to_csv(tmp_path / "constant.csv", index=False)
+    capsys.readouterr()
+    assert main(["explain", str(tmp_path / "constant.csv"), "--target", "anneal_temperature",
+                 "--task", "regression", *HED, "--layers", "C1_2",
+                 "--out", str(tmp_path / "c")]) == 2
+    assert "anneal_temperature is constant" in _one_line(capsys)
+    assert main(["explain", str(csv), "--target", "anneal_temperature", *HED,
+                 "--encoder", "max", "--out", str(tmp_path / "m")]) == 2
+    assert "--encoder with a numeric target" in _one_line(capsys)

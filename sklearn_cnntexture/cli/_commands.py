@@ -302,14 +302,16 @@ def featurize(args):
 
 
 def explain(args):
-    from ..explain import explain_model
-    from ..report import write_explanations
+    from ..explain import explain_model, explain_property
+    from ..report import write_explanations, write_property_explanation
 
     _check_network(args)
     data = _load_data(args)
     _check_outputs(args, [("--out", args.out, True)], data)
-    if data.task != "classification":
-        raise InputError("explain needs class labels: textures are explained per class")
+    numeric = data.task == "regression"
+    if numeric and args.encoder is not None:
+        raise InputError("--encoder with a numeric target: a property is explained by the "
+                         "filters' mean activations; drop --encoder")
     if args.study is not None:
         vgg, layers, encoder = _from_study(args)
     else:
@@ -320,6 +322,14 @@ def explain(args):
     _mark(args, args.out)
     if vgg.cache is not None:
         _mark(args, vgg.cache)
+    if numeric:  # which textures rise and fall with the property
+        explanation = explain_property(
+            X, data.target, vgg=vgg, layers=layers, groups=data.groups,
+            target_name=args.target or "target", n_textures=args.top_k, size=args.size,
+            steps=args.steps, random_state=args.seed, verbose=True)
+        for path in write_property_explanation(explanation, args.out, study=args.study):
+            print(f"wrote {path}")
+        return 0
     explanation = explain_model(
         X, data.target, vgg=vgg.set_params(layers=layers), encoder=encoder,
         n_estimators=args.trees, top_k=args.top_k, per_layer=args.per_layer,

@@ -295,7 +295,9 @@ def _add_explain(commands):
         description="Fit layer(s) -> mean (or max) -> random forest, then draw the textures "
         "of the most important filters, each class's characteristic texture and heat maps "
         "(Ling et al. 2017, Figs. 8-12). --study picks the best explainable model of a "
-        "study and reuses its weights, crop, resize and cache.",
+        "study and reuses its weights, crop, resize and cache. A numeric --target (anneal "
+        "temperature, hardness) is explained by the textures whose mean activation rises and "
+        "falls with it, ranked by how stable that is across folds.",
     )
     explain.add_argument("data", help="folder of class sub-folders, or CSV of path,label")
     _add_data_options(explain)
