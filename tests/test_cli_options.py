@@ -78,3 +78,21 @@ def test_help_and_a_bad_option_import_no_tensorflow():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, timeout=120)
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_scales_and_columns_parse():
+    parser = build_parser()
+    args = parser.parse_args(["study", "d.csv", "--out", "o", "--pixel-sizes", "native,0.5",
+                              "--columns", "anneal_time_minutes, cool_method",
+                              "--sources", "image,columns", "--impute-missing"])
+    assert args.pixel_sizes == [None, 0.5]
+    assert args.columns == ["anneal_time_minutes", "cool_method"]
+    assert args.sources == ["image", "columns"] and args.impute_missing
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "big", "nan", ","])
+def test_a_bad_scale_is_refused_by_the_parser(value, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args(["study", "d.csv", "--out", "o", "--pixel-sizes", value])
+    assert exit_.value.code == 2
+    assert "--pixel-sizes" in capsys.readouterr().err
