@@ -200,3 +200,32 @@ def test_a_study_compares_native_pixels_with_a_common_pixel_size(tmp_path):
     with pytest.raises(ValueError, match="no pixel size of their own"):
         Study(vgg, layers=["C1_2"], encoders=["mean"], pixel_sizes=[None, 0.2]).fit(
             X.drop(columns="pixel_size"), X.label)
+
+
+def test_study_pixel_sizes_then_explain_and_fit_take_the_best_rows_scale(tmp_path):
+    """--pixel-sizes through the entry point; explain --study and fit --study use the scale
+    of the best row, not the study's network default."""
+    import json
+
+    data = tmp_path / "data"
+    for label, factor, um in [("high", 2, 0.1), ("low", 4, 0.2)]:
+        (data / label).mkdir(parents=True)
+        for i in range(6):
+            write_fei(data / label / f"{i}.tif", detector(microstructure(seed=i), factor), um)
+    study = tmp_path / "study"
+    assert main(["study", str(data), "--out", str(study), "--weights", "hed-bsds500",
+                 "--layers", "C1_2", "--encoders", "mean", "--no-raw", "--folds", "2",
+                 "--repeats", "1", "--trees", "10", "--pixel-sizes", "native,0.2"]) == 0
+    table = pd.read_csv(study / "results.csv", dtype={"pixel_size": str})
+    assert table["pixel_size"].tolist() == ["native", "0.2"]
+    best = table.loc[table["f1_mean"].idxmax(), "pixel_size"]
+    scale = None if best == "native" else float(best)
+    assert (study / "scales.png").is_file()
+    assert main(["explain", str(data), "--study", str(study), "--out", str(tmp_path / "e"),
+                 "--top-k", "1", "--per-layer", "1", "--steps", "2", "--size", "32",
+                 "--trees", "10"]) == 0
+    assert f"pixel size: {scale}" in (tmp_path / "e" / "summary.md").read_text()
+    model = tmp_path / "m.skops"
+    assert main(["fit", str(data), "--study", str(study), "--out", str(model)]) == 0
+    assert read_card(model)["preprocessing"]["pixel_size"] == scale
+    assert json.loads((study / "study.json").read_text())["pixel_sizes"] == [None, 0.2]

@@ -352,7 +352,7 @@ def _from_study(args):
     if study.vgg is None:  # a study written before study.json: only its table
         return _vgg(args, layers=choice.layers), choice.layers, choice.encoder
     vgg = _study_network(args, study)
-    if args.pixel_size is None:  # the row's scale, where the study compared scales
+    if getattr(args, "pixel_size", None) is None:  # the row's scale, where compared
         vgg.set_params(pixel_size=row_pixel_size(choice.row, default=vgg.pixel_size))
     return vgg, choice.layers, choice.encoder
 
