@@ -222,3 +222,27 @@ def test_explanation_page_in_a_browser(browser, tmp_path):
         ".map(r => r.cells[2].textContent)")
     top = pd.read_csv(tmp_path / "explained" / "important_textures.csv")
     assert names == list(top["texture"])
+
+
+def test_property_page_in_a_browser(browser, tmp_path):
+    """The page of a numeric property's textures: loads whole, its table is the CSV's."""
+    from sklearn_cnntexture.explain import explain_property
+    from sklearn_cnntexture.report import write_property_explanation
+
+    data = make_data(tmp_path / "data", n_per_class=4)
+    y = np.linspace(700.0, 1100.0, len(data.filenames))
+    vgg = VGGLayerTransformer(["block1_conv2"], weights=None, random_state=0)
+    e = explain_property(list(data.filenames), y, vgg=vgg, n_textures=1, n_splits=3,
+                         n_quantiles=2, size=24, steps=2, target_name="anneal_temperature")
+    write_property_explanation(e, tmp_path / "explained")
+    open_page(browser, tmp_path / "explained" / "index.html")
+    browser.execute_script("document.querySelectorAll('img').forEach(i => i.loading = 'eager')")
+    broken = browser.execute_script(
+        "return Array.from(document.images).filter(i => i.complete && !i.naturalWidth)"
+        ".map(i => i.src)")
+    assert not broken
+    shown = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#correlations tbody tr'))"
+        ".map(r => r.cells[1].textContent)")
+    ranked = pd.read_csv(tmp_path / "explained" / "property_correlations.csv")["texture"]
+    assert 0 < len(shown) <= len(ranked) and shown == list(ranked[: len(shown)])
