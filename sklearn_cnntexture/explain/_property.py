@@ -284,7 +284,8 @@ def explain_property(
             name), ``y``, ``image`` (as the heat map covers it),
             ``pixel_size``, ``chosen`` (how, in words): the micrographs of
             the heat maps (see ``examples``).
-        ``color``, ``X`` (the images), ``y``, ``groups``, ``target_name``,
+
+        And ``color``, ``X`` (the images), ``y``, ``groups``, ``target_name``,
         ``vgg`` (the featurizer's network, for provenance), ``layers``,
         ``cv`` (the folds, in words), ``top_k``, ``n_textures``,
         ``n_splits``, ``n_quantiles`` (asked), ``n_constant`` (filters
@@ -301,7 +302,13 @@ def explain_property(
     See Also
     --------
     explain_model : The same for class labels.
-    :func:`~sklearn_cnntexture.report.write_property_explanation` : Writes it.
+    sklearn_cnntexture.report.write_property_explanation : Writes it.
+
+    References
+    ----------
+    .. [1] J. Ling et al., "Building data-driven models with microstructural
+       images: Generalization and interpretability", Materials Discovery 10
+       (2017) 19-28.
 
     Examples
     --------
