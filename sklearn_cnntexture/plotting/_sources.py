@@ -106,7 +106,8 @@ def plot_scales(results, *, metric="f1", chance=None, title=None, data=None):
 
     The best encoder's rows (of the micrograph alone), one line per scale: a
     model that scores well at native pixels and not at a common pixel size
-    told the magnification apart, not the microstructure.
+    told the magnification apart, not the microstructure. A study with data
+    columns alone (the pixel size, say) draws their score as a band.
 
     Parameters
     ----------
@@ -126,7 +127,9 @@ def plot_scales(results, *, metric="f1", chance=None, title=None, data=None):
     if "pixel_size" not in results.columns:
         raise InputError("results have no pixel_size column: the study compared no scales")
     mean, std = f"{metric}_mean", f"{metric}_std"
+    alone = None
     if "source" in results.columns:
+        alone = results[results["source"] == "columns"]
         results = results[results["source"] == "image"]
     scales = [label for label in dict.fromkeys(results["pixel_size"].astype(str))
               if label != "-"]
@@ -142,6 +145,10 @@ def plot_scales(results, *, metric="f1", chance=None, title=None, data=None):
         ax.errorbar(x, at[mean], yerr=at[std], linestyle=_SCALE_STYLES[k % 4], marker="o",
                     capsize=3, color=ENCODER_COLORS.get(encoder, "0.2"),
                     label=f"{name} ({encoder})")
+    if alone is not None and len(alone):  # e.g. the pixel size alone: the magnification
+        best = alone.loc[alone[mean].idxmax()]
+        ax.axhspan(best[mean] - best[std], best[mean] + best[std], color="0.85", zorder=0)
+        ax.axhline(best[mean], color="0.3", linewidth=1.5, label="the data columns alone")
     if chance is not None:
         ax.axhline(chance, color="0.4", linestyle=":", linewidth=1.3,
                    label=f"chance ({chance:.2f})")
