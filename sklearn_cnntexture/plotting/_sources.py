@@ -63,32 +63,17 @@ def plot_sources(results, *, metric="f1", chance=None, columns=None, title=None,
                else results.loc[results[mean].idxmax(), "encoder"])
     textured = results[(results["source"] != "columns") & (results["encoder"] == encoder)]
     layers = list(dict.fromkeys(textured["layer"]))
-    x = np.arange(len(layers))
-    fig = Figure(figsize=(max(5.0, 1.0 * len(layers) + 2.5), 4.0), layout="constrained")
-    ax = fig.add_subplot()
+    fig, ax = _figure(layers)
     for source, style in _SOURCE_STYLE.items():
-        rows = textured[textured["source"] == source].set_index("layer").reindex(layers)
-        if rows[mean].notna().any():
-            ax.errorbar(x, rows[mean], yerr=rows[std], linestyle=style, marker="o",
-                        capsize=3, color=ENCODER_COLORS.get(encoder, "0.2"),
-                        label=f"{_SOURCE_NAME[source]} ({encoder})")
-    alone = results[results["source"] == "columns"]
-    if len(alone):
-        best = alone.loc[alone[mean].idxmax()]
-        named = f": {', '.join(columns)}" if columns else ""
-        ax.axhspan(best[mean] - best[std], best[mean] + best[std], color="0.85", zorder=0)
-        ax.axhline(best[mean], color="0.3", linewidth=1.5,
-                   label=f"{_SOURCE_NAME['columns']}{named}")
-    if chance is not None:
-        ax.axhline(chance, color="0.4", linestyle=":", linewidth=1.3,
-                   label=f"chance ({chance:.2f})")
-    ax.set_xticks(x, [layer_label(name) for name in layers], fontsize=SMALL)
-    ax.set_xlabel("layer")
-    ax.set_ylabel(f"{metric} (mean +- std over folds)")
-    ax.legend(fontsize=SMALL, loc="best")
-    heading = "\n".join(part for part in (data, title or "What the micrograph adds to "
-                                          "the data columns") if part)
-    ax.set_title(heading, fontsize=SMALL + 1)
+        rows = textured[textured["source"] == source]
+        if len(rows):
+            _line(ax, rows, layers, mean, std, style, encoder,
+                  f"{_SOURCE_NAME[source]} ({encoder})")
+    named = f": {', '.join(columns)}" if columns else ""
+    _band(ax, results[results["source"] == "columns"], mean, std,
+          f"{_SOURCE_NAME['columns']}{named}")
+    _finish(ax, layers, metric, chance,
+            data, title or "What the micrograph adds to the data columns")
     return fig
 
 
@@ -136,27 +121,48 @@ def plot_scales(results, *, metric="f1", chance=None, title=None, data=None):
     encoder = results.loc[results[mean].idxmax(), "encoder"]
     rows = results[results["encoder"] == encoder]
     layers = list(dict.fromkeys(rows["layer"]))
-    x = np.arange(len(layers))
-    fig = Figure(figsize=(max(5.0, 1.0 * len(layers) + 2.5), 4.0), layout="constrained")
-    ax = fig.add_subplot()
+    fig, ax = _figure(layers)
     for k, scale in enumerate(scales):
-        at = rows[rows["pixel_size"].astype(str) == scale].set_index("layer").reindex(layers)
         name = "native pixels" if scale == "native" else f"{scale} um per pixel"
-        ax.errorbar(x, at[mean], yerr=at[std], linestyle=_SCALE_STYLES[k % 4], marker="o",
-                    capsize=3, color=ENCODER_COLORS.get(encoder, "0.2"),
-                    label=f"{name} ({encoder})")
-    if alone is not None and len(alone):  # e.g. the pixel size alone: the magnification
-        best = alone.loc[alone[mean].idxmax()]
-        ax.axhspan(best[mean] - best[std], best[mean] + best[std], color="0.85", zorder=0)
-        ax.axhline(best[mean], color="0.3", linewidth=1.5, label="the data columns alone")
+        _line(ax, rows[rows["pixel_size"].astype(str) == scale], layers, mean, std,
+              _SCALE_STYLES[k % 4], encoder, f"{name} ({encoder})")
+    if alone is not None:  # e.g. the pixel size alone: the magnification
+        _band(ax, alone, mean, std, "the data columns alone")
+    _finish(ax, layers, metric, chance,
+            data, title or "Magnification or microstructure: the images at each scale")
+    return fig
+
+
+def _figure(layers):
+    """A figure with one axes, as wide as its layers need."""
+    fig = Figure(figsize=(max(5.0, 1.0 * len(layers) + 2.5), 4.0), layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _line(ax, rows, layers, mean, std, style, encoder, label):
+    """One series of rows over the layers: mean with std bars, the encoder's colour."""
+    rows = rows.set_index("layer").reindex(layers)
+    ax.errorbar(np.arange(len(layers)), rows[mean], yerr=rows[std], linestyle=style,
+                marker="o", capsize=3, color=ENCODER_COLORS.get(encoder, "0.2"), label=label)
+
+
+def _band(ax, rows, mean, std, label):
+    """The best of rows that have no layer (the data columns alone), across the axes."""
+    if not len(rows):
+        return
+    best = rows.loc[rows[mean].idxmax()]
+    ax.axhspan(best[mean] - best[std], best[mean] + best[std], color="0.85", zorder=0)
+    ax.axhline(best[mean], color="0.3", linewidth=1.5, label=label)
+
+
+def _finish(ax, layers, metric, chance, data, title):
+    """The chance line, the layer names, the labels, the legend and the two-line title."""
     if chance is not None:
         ax.axhline(chance, color="0.4", linestyle=":", linewidth=1.3,
                    label=f"chance ({chance:.2f})")
-    ax.set_xticks(x, [layer_label(name) for name in layers], fontsize=SMALL)
+    ax.set_xticks(np.arange(len(layers)), [layer_label(name) for name in layers],
+                  fontsize=SMALL)
     ax.set_xlabel("layer")
     ax.set_ylabel(f"{metric} (mean +- std over folds)")
     ax.legend(fontsize=SMALL, loc="best")
-    heading = "\n".join(part for part in (data, title or "Magnification or microstructure: "
-                                          "the images at each scale") if part)
-    ax.set_title(heading, fontsize=SMALL + 1)
-    return fig
+    ax.set_title("\n".join(part for part in (data, title) if part), fontsize=SMALL + 1)
