@@ -111,6 +111,14 @@ return gd.calcdata.filter(function (cd) {
 """
 
 
+def broken_images(driver):
+    """The sources of the page's images that did not load (naturalWidth 0), lazy ones too."""
+    driver.execute_script("document.querySelectorAll('img').forEach(i => i.loading = 'eager')")
+    return driver.execute_script(
+        "return Array.from(document.images).filter(i => i.complete && !i.naturalWidth)"
+        ".map(i => i.src)")
+
+
 def test_study_page_in_a_browser(browser, study_folder):
     folder, study = study_folder
     open_page(browser, folder / "index.html")
@@ -194,12 +202,7 @@ def test_prediction_page_in_a_browser(browser, predictions):
         ".map(r => [r.cells[1].textContent, r.cells[3].textContent])")
     assert [(Path(p).name, c) for p, c in zip(table["path"], table["predicted"])] == [
         (Path(p).name, c) for p, c in shown]
-    # every thumbnail and heat map loaded (naturalWidth 0 is a broken image)
-    browser.execute_script("document.querySelectorAll('img').forEach(i => i.loading = 'eager')")
-    broken = browser.execute_script(
-        "return Array.from(document.images).filter(i => i.complete && !i.naturalWidth)"
-        ".map(i => i.src)")
-    assert not broken
+    assert not broken_images(browser)  # every thumbnail and heat map loaded
     assert browser.execute_script("return !!document.getElementById('seen')")
 
 
@@ -213,10 +216,7 @@ def test_explanation_page_in_a_browser(browser, tmp_path):
                       size=24, steps=3, n_estimators=10, verbose=False)
     write_explanations(e, tmp_path / "explained")
     open_page(browser, tmp_path / "explained" / "index.html")
-    broken = browser.execute_script(
-        "return Array.from(document.images).filter(i => i.complete && !i.naturalWidth)"
-        ".map(i => i.src)")
-    assert not broken
+    assert not broken_images(browser)
     names = browser.execute_script(
         "return Array.from(document.querySelectorAll('#important tbody tr'))"
         ".map(r => r.cells[2].textContent)")
@@ -236,11 +236,7 @@ def test_property_page_in_a_browser(browser, tmp_path):
                          n_quantiles=2, size=24, steps=2, target_name="anneal_temperature")
     write_property_explanation(e, tmp_path / "explained")
     open_page(browser, tmp_path / "explained" / "index.html")
-    browser.execute_script("document.querySelectorAll('img').forEach(i => i.loading = 'eager')")
-    broken = browser.execute_script(
-        "return Array.from(document.images).filter(i => i.complete && !i.naturalWidth)"
-        ".map(i => i.src)")
-    assert not broken
+    assert not broken_images(browser)
     shown = browser.execute_script(
         "return Array.from(document.querySelectorAll('#correlations tbody tr'))"
         ".map(r => r.cells[1].textContent)")
