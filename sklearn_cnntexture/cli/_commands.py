@@ -204,7 +204,7 @@ def info(args):
 
 def study(args):
     from ..report import write_study
-    from ..study import Study
+    from ..study import Study, describe_row
 
     _check_network(args)
     _check_columns_options(args)
@@ -232,10 +232,7 @@ def study(args):
     for path in write_study(study, args.out, name=_data_name(args.data), data=data, X=X):
         print(f"wrote {path}")
     best, metric, nested = study.best_, study.metric_, study.nested_
-    name = {"columns": "the data columns alone"}.get(
-        best.get("source"), f"{best['encoder']} of {best['layer']}"
-        + (" with the data columns" if best.get("source") == "both" else ""))
-    print(f"best: {name}, {best['model']}, {metric} = "
+    print(f"best: {describe_row(best)}, {best['model']}, {metric} = "
           f"{best[metric + '_mean']:.3f} +- {best[metric + '_std']:.3f}"
           + (f"; {len(study.ties_)} more within one std (see summary.md)"
              if len(study.ties_) else ""))

@@ -31,7 +31,7 @@ from ..features.featurize import make_featurizer
 from ..features.union import UNION, MultiLayerUnion
 from ..io import records
 from ..plotting import filter_label
-from ..study._table import EXPLAINABLE, row_pixel_size
+from ..study._table import EXPLAINABLE, describe_row, row_pixel_size
 from ..study.models import TASKS, make_model
 
 __all__ = ["check_images", "configuration_pipeline", "explained_figure_paths", "fit_model",
@@ -159,7 +159,7 @@ def study_configuration(study, *, task="classification"):
         return Bunch(pipeline=pipeline,
                      configuration={"layers": ["-"], "encoder": "-", "model": model,
                                     "source": source, "columns": list(columns),
-                                    "row": f"the data columns alone, {model}"},
+                                    "row": f"{describe_row(best)}, {model}"},
                      cv_score=_cv_score(best, metric), pixel_size=study.vgg.pixel_size)
     if encoder not in ENCODERS or layer not in (UNION, *_layers.CONV_LAYERS,
                                                  _layers.IMAGE_LAYER):
@@ -174,12 +174,8 @@ def study_configuration(study, *, task="classification"):
         vlad_resize=config.get("vlad_resize"), columns=columns,
         missing=config.get("missing", "error"),
     )
-    scale = best.get("pixel_size")
     configuration = {"layers": layers, "encoder": encoder, "model": model,
-                     "row": f"{best['encoder']} of {layer}"
-                     + (" with the data columns" if columns else "")
-                     + (" at native pixels" if scale == "native"
-                        else f" at {scale} um per pixel" if scale else "") + f", {model}"}
+                     "row": f"{describe_row(best)}, {model}"}
     if columns:
         configuration.update(source=source, columns=list(columns))
     return Bunch(pipeline=pipeline, configuration=configuration,

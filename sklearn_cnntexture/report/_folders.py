@@ -29,6 +29,8 @@ from ..study._table import (
     NO_TEXTURE,
     PAPER_MODEL,
     TIME_COLUMN,
+    describe_layer,
+    describe_row,
     model_rows,
     scale_rows,
     source_rows,
@@ -85,7 +87,7 @@ def study_summary(study):
     lines = [
         "# Layer x encoder study",
         "",
-        f"**Best configuration: {_row_name(best)}{with_model}**, "
+        f"**Best configuration: {describe_row(best)}{with_model}**, "
         f"{metric} = {best[mean]:.3f} ± {best[std]:.3f} ({best['n_features']} features).",
         "",
         *_nested_lines(study.nested_, best, mean, len(table)),
@@ -139,7 +141,7 @@ def _model_lines(table, mean, std):
     for model, rows in table.groupby("model", sort=False):
         top = rows.loc[rows[mean].idxmax()]
         note = " (the paper's protocol)" if model == PAPER_MODEL else ""
-        lines.append(f"| {model}{note} | {top['encoder']} of {_describe(top['layer'])} | "
+        lines.append(f"| {model}{note} | {top['encoder']} of {describe_layer(top['layer'])} | "
                      f"{top[mean]:.3f} ± {top[std]:.3f} |")
     return ["Best cell of each model:", "", *lines, "",
             "The bullets below are the paper's model's rows."
@@ -150,7 +152,7 @@ def _tie_lines(tied, mean, std, shown=10):
     if not len(tied):
         return []
     several = "model" in tied.columns and tied["model"].nunique() > 1
-    names = "; ".join(f"{row['encoder']} of {_describe(row['layer'])}"
+    names = "; ".join(f"{row['encoder']} of {describe_layer(row['layer'])}"
                       + (f", {row['model']}" if several else "")
                       + f" ({row[mean]:.3f} ± {row[std]:.3f})"
                       for _, row in tied.head(shown).iterrows())
@@ -164,7 +166,7 @@ def _highlight_lines(table, mean, std):
     single = table[~table["layer"].isin([UNION, IMAGE_LAYER])]
     if len(single):
         top = single.loc[single[mean].idxmax()]
-        lines.append(f"- Best single layer: {top['encoder']} of {_describe(top['layer'])}, "
+        lines.append(f"- Best single layer: {top['encoder']} of {describe_layer(top['layer'])}, "
                      f"{top[mean]:.3f} ± {top[std]:.3f}.")
     for _, row in table[table["layer"] == UNION].iterrows():
         lines.append(f"- Union of the layers' {row['encoder']} features: "
@@ -177,18 +179,6 @@ def _highlight_lines(table, mean, std):
     return lines
 
 
-def _row_name(row):
-    """A table row as a reader names it: ``mean of block4_conv3 (C4,3) with the data columns``."""
-    source = row.get("source", "image")
-    if source == "columns":
-        return "the data columns alone"
-    scale = str(row.get("pixel_size", ""))
-    return (f"{row['encoder']} of {_describe(row['layer'])}"
-            + (" with the data columns" if source == "both" else "")
-            + (" at native pixels" if scale == "native"
-               else f" at {scale} um per pixel" if scale not in ("", "-", "nan") else ""))
-
-
 def _scale_lines(table, mean, std):
     """Magnification or microstructure: the best row of the micrograph at each scale."""
     if "pixel_size" not in table.columns:
@@ -199,7 +189,7 @@ def _scale_lines(table, mean, std):
     for scale, rows in table.groupby(table["pixel_size"].astype(str), sort=False):
         top = rows.loc[rows[mean].idxmax()]
         name = "native pixels" if scale == "native" else f"{scale} um per pixel"
-        lines.append(f"| {name} | {_row_name(top)} | {top[mean]:.3f} ± {top[std]:.3f} |")
+        lines.append(f"| {name} | {describe_row(top)} | {top[mean]:.3f} ± {top[std]:.3f} |")
     return [*lines, ""]
 
 
@@ -213,16 +203,8 @@ def _source_lines(table, mean, std, columns):
         rows = table[table["source"] == source]
         if len(rows):
             top = rows.loc[rows[mean].idxmax()]
-            lines.append(f"| {source} | {_row_name(top)} | {top[mean]:.3f} ± {top[std]:.3f} |")
+            lines.append(f"| {source} | {describe_row(top)} | {top[mean]:.3f} ± {top[std]:.3f} |")
     return [*lines, "", "The bullets below are the micrograph's own rows (source image).", ""]
-
-
-def _describe(layer):
-    if layer == UNION:
-        return "the union of layers"
-    if layer == IMAGE_LAYER:
-        return "the raw image"
-    return f"{layer} ({paper_name(layer)})"
 
 
 @validate_params(

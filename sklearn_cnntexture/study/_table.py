@@ -11,7 +11,7 @@ from sklearn.utils import Bunch
 from sklearn.utils._param_validation import StrOptions, validate_params
 
 from ..exceptions import InputError
-from ..features._layers import IMAGE_LAYER, canonical_layer, layer_order, n_channels
+from ..features._layers import IMAGE_LAYER, canonical_layer, layer_order, n_channels, paper_name
 from ..features.columns import WithColumns
 from ..features.encoders import ENCODERS, GramEncoder, MeanPool, VLADEncoder, encoder_name
 from ..features.union import UNION, MultiLayerUnion
@@ -22,7 +22,9 @@ __all__ = [
     "PAPER_MODEL",
     "TIME_COLUMN",
     "best_explainable",
+    "describe_layer",
     "describe_params",
+    "describe_row",
     "metric_name",
     "model_rows",
     "row_pixel_size",
@@ -223,6 +225,32 @@ def describe_params(search, params):
         return f"the data columns alone, {model_name(model)}"
     return (f"{_encoder_label(encoder)} of {_layer_label(layers, encoder)}"
             f"{' with the data columns' if source == 'both' else ''}, {model_name(model)}")
+
+
+def describe_layer(layer):
+    """A table's layer as a reader names it: ``block4_conv3 (C4,3)``, the raw image, the union."""
+    if layer == UNION:
+        return "the union of layers"
+    if layer == IMAGE_LAYER:
+        return "the raw image"
+    return f"{layer} ({paper_name(layer)})"
+
+
+def describe_row(row):
+    """A table row as a reader names it, its source and scale included.
+
+    ``mean of block4_conv3 (C4,3) with the data columns at native pixels``;
+    ``the data columns alone``.
+    """
+    source = row.get("source", "image")
+    if source == "columns":
+        return "the data columns alone"
+    scale = str(row.get("pixel_size", ""))
+    return (f"{row['encoder']} of {describe_layer(row['layer'])}"
+            + (" with the data columns" if source == "both" else "")
+            + (" at native pixels" if scale == NATIVE
+               else f" at {scale} um per pixel" if scale not in ("", NO_TEXTURE, "nan")
+               else ""))
 
 
 @validate_params({"results": [pd.DataFrame], "source": [StrOptions(set(SOURCES))]},
