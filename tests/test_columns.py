@@ -204,8 +204,10 @@ def test_fit_with_columns_round_trips_through_a_model_file(csv, tmp_path, capsys
         "WQ)" in capsys.readouterr().out
     # Predict: the same rows give the in-memory pipeline's predictions.
     out = tmp_path / "p.csv"
-    assert main(["predict", str(model), str(csv), "--out", str(out)]) == 0
+    assert main(["predict", str(model), str(csv), "--out", str(out), "--explain", "2"]) == 0
     assert (pd.read_csv(out)["predicted"] == pd.read_csv(csv)["label"]).mean() > 0.5
+    # --explain draws heat maps of filters only, never of the columns beside them
+    assert len(list((tmp_path / "p-explained").rglob("*.png"))) == 18
     # An unseen category: predicted, and said in one warning line.
     table = pd.read_csv(csv)
     table.loc[0, "cool_method"] = "AC"

@@ -25,7 +25,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, va
 from .. import io
 from ..exceptions import InputError
 from ..features import _layers
-from ..features.columns import WithColumns, check_columns
+from ..features.columns import COLUMN_PREFIX, WithColumns, check_columns
 from ..features.encoders import ENCODERS
 from ..features.featurize import make_featurizer
 from ..features.union import UNION, MultiLayerUnion
@@ -222,6 +222,8 @@ def fit_model(pipeline, X, y):
     features = model[:-1].fit_transform(X, y)
     model.steps[-1][1].fit(features, y)
     encoder = model.named_steps["encode"]
+    if isinstance(encoder, WithColumns):  # the textures beside the data columns
+        encoder = encoder.encoder
     inner = encoder.encoder if isinstance(encoder, MultiLayerUnion) else encoder
     per_filter = tuple(ENCODERS[name] for name in EXPLAINABLE)
     if not isinstance(inner, per_filter) or not is_classifier(model):
@@ -408,7 +410,8 @@ def plot_confusion(scores, title=None):
 def supporting_filters(model, features, predicted, stats, n):
     """The ``n`` filters that most support each image's predicted class.
 
-    A filter supports class c in an image when the image's value of it lies on
+    Only texture features are ranked (a data column beside them has no heat
+    map). A filter supports class c in an image when the image's value of it lies on
     class c's side of the training mean (``(x - mean) / std`` has the sign of
     ``class_mean_c - mean``), weighted by the model's importance of it
     (``feature_importances_``; equal weights for a model without them).
@@ -422,11 +425,13 @@ def supporting_filters(model, features, predicted, stats, n):
     weights = getattr(estimator, "feature_importances_", None)
     weights = np.ones(features.shape[1]) if weights is None else np.asarray(weights)
     mean, std = np.asarray(stats["mean"]), np.asarray(stats["std"]) + 1e-12
+    # Only filters have heat maps: a data column beside the textures never supports here.
+    texture = np.array([not name.startswith(COLUMN_PREFIX) for name in stats["names"]])
     chosen = []
     for x, label in zip(features, predicted):
         side = np.sign(np.asarray(stats["class_means"][str(label)]) - mean)
-        support = weights * side * (x - mean) / std
-        top = np.argsort(-support, kind="stable")[:n]
+        support = np.where(texture, weights * side * (x - mean) / std, -np.inf)
+        top = np.argsort(-support, kind="stable")[:min(n, int(texture.sum()))]
         chosen.append([_layer_filter(stats["names"][j]) for j in top])
     return chosen
 
