@@ -53,3 +53,23 @@ def fit_predictor(data, vgg):
                       configuration={"layers": ["block1_conv2"], "encoder": "mean",
                                      "model": "rf"})
     return model, stats, card
+
+
+def write_labelled_predictions(root, vgg, model_name=None):
+    """A model's predictions of its own labelled training images, with one heat map each.
+
+    ``vgg`` is the caller's, so that the test naming it is marked ``tf``. Returns the
+    predictions' CSV and ``write_predictions``' result (its page beside it).
+    """
+    from sklearn_cnntexture.model import training_images_among
+    from sklearn_cnntexture.report import write_predictions
+
+    data = make_data(root / "data", n_per_class=3)
+    model, stats, card = fit_predictor(data, vgg)
+    X = list(data.filenames)
+    out = root / "runs" / "new.csv"
+    out.parent.mkdir()
+    result = write_predictions(model, X, out, labels=data.target, feature_stats=stats,
+                               explain=1, seen=training_images_among(card, X), card=card,
+                               model_name=model_name)
+    return out, result

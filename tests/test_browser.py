@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 import pandas as pd
 import pytest
-from _pages import fit_study, make_data
+from _pages import fit_study, make_data, write_labelled_predictions
 
 from sklearn_cnntexture import VGGLayerTransformer
 from sklearn_cnntexture.report import write_study
@@ -174,20 +174,9 @@ def test_the_checks_catch_a_bad_page(browser, tmp_path, body, message):
 
 @pytest.fixture(scope="module")
 def predictions(tmp_path_factory):
-    from _pages import fit_predictor
-
-    from sklearn_cnntexture.model import training_images_among
-    from sklearn_cnntexture.report import write_predictions
-
     root = tmp_path_factory.mktemp("browser-predict")
-    data = make_data(root / "data", n_per_class=3)
     vgg = VGGLayerTransformer(weights=None, random_state=0, cache=str(root / "cache"))
-    model, stats, card = fit_predictor(data, vgg)
-    X = list(data.filenames)
-    out = root / "runs" / "new.csv"
-    out.parent.mkdir()
-    write_predictions(model, X, out, labels=data.target, feature_stats=stats, explain=1,
-                      seen=training_images_among(card, X), card=card)
+    out, _ = write_labelled_predictions(root, vgg)
     return out
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from _pages import fit_predictor, fit_study, make_data
+from _pages import fit_study, make_data, write_labelled_predictions
 
 from sklearn_cnntexture import VGGLayerTransformer
 from sklearn_cnntexture.exceptions import InputError
@@ -200,20 +200,9 @@ def test_study_page_refuses_other_data_before_writing(study_folder, tmp_path):
 @pytest.fixture(scope="module")
 def predictions(tmp_path_factory):
     """Predictions of a model on its own training images, labelled, with heat maps."""
-    from sklearn_cnntexture.model import training_images_among
-    from sklearn_cnntexture.report import write_predictions
-
     root = tmp_path_factory.mktemp("predict")
-    data = make_data(root / "data", n_per_class=3)
     vgg = VGGLayerTransformer(weights=None, random_state=0, cache=str(root / "cache"))
-    model, stats, card = fit_predictor(data, vgg)
-    X = list(data.filenames)
-    out = root / "runs" / "new.csv"
-    out.parent.mkdir()
-    result = write_predictions(model, X, out, labels=data.target, feature_stats=stats,
-                               explain=1, seen=training_images_among(card, X), card=card,
-                               model_name="steel.skops")
-    return out, result
+    return write_labelled_predictions(root, vgg, model_name="steel.skops")
 
 
 def test_prediction_page_shows_each_image_and_warns_of_training_images(predictions):
