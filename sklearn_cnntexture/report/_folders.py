@@ -179,6 +179,16 @@ def _highlight_lines(table, mean, std):
     return lines
 
 
+def _best_rows(groups, mean, std):
+    """A markdown row per (name, rows) that has rows: the best of them, named and scored."""
+    lines = []
+    for name, rows in groups:
+        if len(rows):
+            top = rows.loc[rows[mean].idxmax()]
+            lines.append(f"| {name} | {describe_row(top)} | {top[mean]:.3f} ± {top[std]:.3f} |")
+    return lines
+
+
 def _scale_lines(table, mean, std):
     """Magnification or microstructure: the best row of the micrograph at each scale."""
     if "pixel_size" not in table.columns:
@@ -186,10 +196,10 @@ def _scale_lines(table, mean, std):
     lines = ["Magnification or microstructure: the micrograph's best row at each scale "
              "(native pixels, or every image resampled to a common pixel size):", "",
              "| scale | best row | score |", "|---|---|---:|"]
-    for scale, rows in table.groupby(table["pixel_size"].astype(str), sort=False):
-        top = rows.loc[rows[mean].idxmax()]
-        name = "native pixels" if scale == "native" else f"{scale} um per pixel"
-        lines.append(f"| {name} | {describe_row(top)} | {top[mean]:.3f} ± {top[std]:.3f} |")
+    scales = table.groupby(table["pixel_size"].astype(str), sort=False)
+    named = [("native pixels" if scale == "native" else f"{scale} um per pixel", rows)
+             for scale, rows in scales]
+    lines += _best_rows(named, mean, std)
     return [*lines, ""]
 
 
@@ -199,11 +209,8 @@ def _source_lines(table, mean, std, columns):
         return []
     lines = [f"What the micrograph adds to the data columns ({', '.join(columns or [])}), "
              "best row of each source:", "", "| source | best row | score |", "|---|---|---:|"]
-    for source in ("image", "both", "columns"):
-        rows = table[table["source"] == source]
-        if len(rows):
-            top = rows.loc[rows[mean].idxmax()]
-            lines.append(f"| {source} | {describe_row(top)} | {top[mean]:.3f} ± {top[std]:.3f} |")
+    lines += _best_rows(((source, table[table["source"] == source])
+                         for source in ("image", "both", "columns")), mean, std)
     return [*lines, "", "The bullets below are the micrograph's own rows (source image).", ""]
 
 
