@@ -277,3 +277,12 @@ def test_explain_a_numeric_target_through_the_entry_point(csv, tmp_path, capsys)
     assert main(["explain", str(csv), "--target", "anneal_temperature", *HED,
                  "--encoder", "max", "--out", str(tmp_path / "m")]) == 2
     assert "--encoder with a numeric target" in _one_line(capsys)
+
+
+def test_columns_of_images_that_are_no_table_are_refused(tmp_path):
+    from sklearn_cnntexture.features.columns import check_columns
+
+    with pytest.raises(ValueError, match="come from a table of images"):
+        check_columns(["a.png"], ["cool_method"])
+    with pytest.raises(ValueError, match="the model takes the data columns cool_method"):
+        check_columns(["a.png"], ["cool_method"], fitted=True)

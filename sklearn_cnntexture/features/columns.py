@@ -22,7 +22,7 @@ from sklearn.utils._param_validation import HasMethods, StrOptions, validate_par
 from sklearn.utils.validation import check_is_fitted
 
 from ..exceptions import InputError
-from ..io import DataWarning
+from ..io import DataWarning, records
 
 __all__ = ["COLUMN_PREFIX", "WithColumns", "check_columns"]
 
@@ -236,13 +236,8 @@ class WithColumns(TransformerMixin, BaseEstimator):
 
     def _records(self, X, columns, fitted=True):
         """The named columns of the images' rows, refusing what is absent or empty."""
-        table = getattr(X, "records", None)
-        if table is None:
-            raise InputError(
-                f"columns {', '.join(columns)} come from a table of images: give the network "
-                "step X as a DataFrame (a data set's frame) holding them, not a list of "
-                "images")
-        return check_columns(table, columns, self.missing, fitted=fitted)
+        return check_columns(getattr(X, "records", None), columns, self.missing,
+                             fitted=fitted)
 
     def _column_transformer(self):
         impute = self.missing == "impute"
@@ -278,7 +273,7 @@ class WithColumns(TransformerMixin, BaseEstimator):
                 stacklevel=3)
 
 
-@validate_params({"table": [HasMethods(["isna"])], "columns": [list, tuple],
+@validate_params({"table": ["array-like", None], "columns": [list, tuple],
                   "missing": [StrOptions({"error", "impute"})], "fitted": ["boolean"]},
                  prefer_skip_nested_validation=True)
 def check_columns(table, columns, missing="error", *, fitted=False):
@@ -289,8 +284,9 @@ def check_columns(table, columns, missing="error", *, fitted=False):
 
     Parameters
     ----------
-    table : pandas.DataFrame
-        The table of images (``path`` names them in messages).
+    table : pandas.DataFrame or None
+        The table of images (``path`` names them in messages); anything else
+        (a list of images, None) is refused: columns come from a table.
     columns : list of str
     missing : {"error", "impute"}, default="error"
         With ``"error"``, an empty cell is refused.
@@ -305,9 +301,15 @@ def check_columns(table, columns, missing="error", *, fitted=False):
     Raises
     ------
     InputError
-        Naming the absent columns and those the table has; or the empty
-        column, its count and the first row's image.
+        For images that are no table; naming the absent columns and those the
+        table has; or the empty column, its count and the first row's image.
     """
+    if records.table_of(table) is None:
+        raise InputError(
+            f"the model takes the data columns {', '.join(columns)} beside the textures: "
+            "give the images in a CSV (X a DataFrame) with these columns" if fitted else
+            f"columns {', '.join(columns)} come from a table of images: give X as a "
+            "DataFrame (a data set's frame) holding them, not a list of images")
     absent = [name for name in columns if name not in table.columns]
     if absent:
         raise InputError(

@@ -213,11 +213,7 @@ def fit_model(pipeline, X, y):
                          "needs at least two")
     step = pipeline.named_steps.get("encode")
     if isinstance(step, WithColumns) and step.columns:  # before any image is read
-        table = records.table_of(X)
-        if table is None:
-            raise InputError(f"columns {', '.join(step.columns)} come from a table of "
-                             "images: give X as a DataFrame (a data set's frame)")
-        check_columns(table, list(step.columns), step.missing)
+        check_columns(X, list(step.columns), step.missing)
     model = clone(pipeline)
     features = model[:-1].fit_transform(X, y)
     model.steps[-1][1].fit(features, y)
@@ -275,14 +271,8 @@ def _check_columns(columns, X):
     """Refuse data without the table columns the model was fitted with, naming them."""
     if not columns:
         return
-    from ..features.columns import check_columns
-
     names = list(columns["numeric"]) + list(columns["categorical"])
-    table = records.table_of(X)
-    if table is None:
-        raise InputError(f"the model takes the data columns {', '.join(names)} beside the "
-                         "textures: give the images to predict in a CSV with these columns")
-    check_columns(table, names, columns["missing"], fitted=True)
+    check_columns(X, names, columns["missing"], fitted=True)
 
 
 @validate_params({"model": [Pipeline], "X": ["array-like"]},

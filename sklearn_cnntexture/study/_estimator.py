@@ -425,11 +425,7 @@ class Study(BaseEstimator):
             missing=self.missing, sources=self.sources, pixel_sizes=self.pixel_sizes,
         )
         if self.columns:  # present, and filled unless imputed: before the network
-            table = records.table_of(X)
-            if table is None:
-                raise InputError(f"columns {', '.join(self.columns)} come from a table of "
-                                 "images: give X as a DataFrame (a data set's frame)")
-            check_columns(table, list(self.columns), self.missing)
+            check_columns(X, list(self.columns), self.missing)
         vgg = search.estimator.named_steps["vgg"]
         # Missing files, bad pixels, and images too small for the deepest layer
         # (after crop, pixel size and resize), all named before the network runs.
